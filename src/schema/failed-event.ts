@@ -1,0 +1,25 @@
+import { type Static, Type } from '@sinclair/typebox'
+import { ValidationIssueSchema } from './validation-issue.js'
+
+export const REPLAY_STATES = ['pending', 'replayed', 'failed_again'] as const
+export type ReplayState = (typeof REPLAY_STATES)[number]
+
+/**
+ * `FailedEvent`: an event that was rejected, kept with its raw payload and the errors, so it can be
+ * inspected and replayed after the tracking plan (or the client) is fixed. Never silently dropped.
+ */
+export const FailedEventSchema = Type.Object(
+  {
+    id: Type.String({ description: 'UUIDv7.' }),
+    projectId: Type.String(),
+    receivedAt: Type.String({ format: 'date-time' }),
+    payload: Type.Unknown({ description: 'The event exactly as received (after JSON decoding).' }),
+    errors: Type.Array(ValidationIssueSchema),
+    replayState: Type.Union(REPLAY_STATES.map((s) => Type.Literal(s))),
+    replayAttempts: Type.Integer({ minimum: 0 }),
+    lastReplayAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    replayedEventId: Type.Union([Type.String(), Type.Null()], { description: 'Stored event id once replayed.' }),
+  },
+  { $id: 'tally/FailedEvent', additionalProperties: false },
+)
+export type FailedEvent = Static<typeof FailedEventSchema>
