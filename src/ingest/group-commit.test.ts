@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest'
+import { AppError } from '../errors/app-error.js'
+import { GroupCommitQueue } from './group-commit.js'
+
+function recordingQueue(options: { maxGroupItems?: number; maxQueuedItems?: number; fail?: boolean } = {}) {
+  const groups: number[][][] = []
+  let release: (() => void) | undefined
+  let gate: Promise<void> | undefined
+  const queue = new GroupCommitQueue<number[], number>({
+    sizeOf: (u) => u.length,
+    maxGroupItems: options.maxGroupItems ?? 10,
+    maxQueuedItems: options.maxQueuedItems ?? 1000,
+    write: async (units) => {
+      groups.push(units)
+      if (gate) await gate
+      if (options.fail) throw new Error('disk I/O error')
+      return units.map((u) => u.reduce((a, b) => a + b, 0))
+    },
+    mapError: (e) => new AppError('store_unavailable', undefined, { cause: e, retryAfterSeconds: 2 }),
+  })
+  return {
+    queue,
+    groups,
+    hold() {
+      gate = new Promise((r) => {
+        release = r
+      })
+    },
+    release() {
+      release?.()
+      gate = undefined
+    },
+  }
+}
+
+describe('GroupCommitQueue', () => {
+  it('should write concurrent submissions in one group and answer each caller with its own result', async () => {
+    const { queue, groups } = recordingQueue()
+    const results = await Promise.all([queue.submit([1, 2]), queue.submit([3]), queue.submit([4, 5, 6])])
+    expect(results).toEqual([3, 3, 15])
+    expect(groups).toHaveLength(1)
+  })
+
+  it('should never put more than maxGroupItems in a group, nor split a unit', async () => {
+    const { queue, groups } = recordingQueue({ maxGroupItems: 4 })
+    await Promise.all([queue.submit([1, 1, 1]), queue.submit([1, 1]), queue.submit([1, 1, 1, 1, 1, 1])])
+    expect(groups.map((g) => g.map((u) => u.length))).toEqual([[3], [2], [6]])
+  })
+
+  it('should refuse with overloaded and a Retry-After when the queue is full', async () => {
+    const q = recordingQueue({ maxGroupItems: 2, maxQueuedItems: 4 })
+    q.hold()
+    const first = q.queue.submit([1, 1]) // being written, no longer queued
+    await new Promise((r) => setImmediate(r))
+    const queued = [q.queue.submit([1, 1]), q.queue.submit([1, 1])]
+    await expect(q.queue.submit([1])).rejects.toMatchObject({ code: 'overloaded', statusCode: 503 })
+    const err = await q.queue.submit([1]).catch((e: AppError) => e)
+    expect((err as AppError).retryAfterSeconds).toBeGreaterThan(0)
+    q.release()
+    await expect(Promise.all([first, ...queued])).resolves.toEqual([2, 2, 2])
+  })
+
+  it('should reject every caller of a failed write with the mapped error, and keep working after', async () => {
+    const q = recordingQueue({ fail: true })
+    const outcomes = await Promise.allSettled([q.queue.submit([1]), q.queue.submit([2])])
+    for (const o of outcomes) {
+      expect(o.status).toBe('rejected')
+      expect((o as PromiseRejectedResult).reason).toMatchObject({ code: 'store_unavailable' })
+    }
+  })
+
+  it('should write everything accepted before close() and refuse what comes after', async () => {
+    const q = recordingQueue()
+    q.hold()
+    const pending = [q.queue.submit([1]), q.queue.submit([2])]
+    const closed = q.queue.close()
+    await expect(q.queue.submit([3])).rejects.toMatchObject({ code: 'overloaded' })
+    q.release()
+    await closed
+    await expect(Promise.all(pending)).resolves.toEqual([1, 2])
+  })
+})

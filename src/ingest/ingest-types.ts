@@ -1,0 +1,27 @@
+import type { BatchResult } from '../schema/batch.js'
+
+/** What the transport knows about where a batch came from. */
+export interface IngestContext {
+  projectId: string
+  /** Client IP as resolved through the trusted proxies (Fastify's request.ip). */
+  clientIp?: string
+  /** The request's User-Agent header; used when an event carries no context.userAgent. */
+  userAgent?: string
+  /** Batch-level sentAt (Segment's `sentAt` next to `batch`), applied to events without their own. */
+  sentAt?: string
+  /** Server receive time. Defaults to now. */
+  receivedAt?: Date
+}
+
+/**
+ * The ingest stage: validate → format → store, for one batch, answered only after the batch's events are
+ * committed. Implemented by `EventService` (group commit over an `EventStore`).
+ */
+export interface Ingestor {
+  /**
+   * Validates, enriches and stores `events` (as sent, unvalidated). Per-event problems are per-event
+   * results, never a thrown error. Throws AppError('overloaded') when the write queue is full and
+   * AppError('store_unavailable') when the database cannot be written — both carry retryAfterSeconds.
+   */
+  ingest(events: readonly unknown[], ctx: IngestContext): Promise<BatchResult>
+}
