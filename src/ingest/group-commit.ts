@@ -137,7 +137,7 @@ export class GroupCommitQueue<U, R> {
     this.#inFlight++
     try {
       const results = await this.#write(group.map((p) => p.unit))
-      group.forEach((p, i) => p.resolve(results[i]))
+      for (const [i, p] of group.entries()) p.resolve(results[i])
     } catch (err) {
       const mapped = this.#mapError(err)
       for (const p of group) p.reject(mapped)
