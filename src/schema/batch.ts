@@ -1,8 +1,11 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { ValidationIssueSchema } from './validation-issue.js'
 
-/** Per-event outcomes of an ingest call. */
-export const INGEST_STATUSES = ['accepted', 'duplicate', 'rejected'] as const
+/**
+ * Per-event outcomes of an ingest call: stored, already stored (same `messageId`), rejected (kept in the
+ * failed-event store with its errors), or dropped by a project rule (bot traffic with `dropBots`; counted).
+ */
+export const INGEST_STATUSES = ['accepted', 'duplicate', 'rejected', 'dropped'] as const
 export type IngestStatus = (typeof INGEST_STATUSES)[number]
 
 /**
@@ -36,6 +39,7 @@ export const BatchResultSchema = Type.Object(
     accepted: Type.Integer({ minimum: 0 }),
     duplicates: Type.Integer({ minimum: 0 }),
     rejected: Type.Integer({ minimum: 0 }),
+    dropped: Type.Integer({ minimum: 0, description: 'Dropped by a project rule (bots with dropBots).' }),
     results: Type.Array(EventResultSchema),
   },
   { $id: 'tally/BatchResult', additionalProperties: false },
