@@ -1,0 +1,63 @@
+import type { Kysely } from 'kysely'
+import type { Database } from '../store/database.js'
+import type { StoreDialect } from '../store/dialect.js'
+import type { RollupInput } from './rollups/aggregate-events.js'
+
+/** A half-open time range [from, to) in epoch milliseconds. */
+export type MsRange = readonly [from: number, to: number]
+
+export interface ReadRawOptions {
+  /** Only these event types. */
+  types?: readonly string[]
+  /** Read `properties` (needed for performance, API and interaction rollups). Default true. */
+  withProperties?: boolean
+}
+
+/**
+ * Reads the events of `projectId` in `ranges` as rollup inputs — the raw side of a statistic: a query's
+ * partial edge hours, or a rollup rebuild. Uses the `(project_id, timestamp, id)` index.
+ */
+export async function readRollupInputs(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  projectId: string,
+  ranges: readonly MsRange[],
+  options: ReadRawOptions = {},
+): Promise<RollupInput[]> {
+  const out: RollupInput[] = []
+  const withProperties = options.withProperties ?? true
+  for (const [from, to] of ranges) {
+    if (to <= from) continue
+    let q = db
+      .selectFrom('events')
+      .select([
+        'type',
+        'name',
+        'user_id',
+        'anonymous_id',
+        'session_id',
+        dialect.epochMs('events.timestamp').as('ts'),
+      ])
+      .where('project_id', '=', projectId)
+      .where('timestamp', '>=', dialect.toDbTime(from))
+      .where('timestamp', '<', dialect.toDbTime(to))
+    if (options.types && options.types.length > 0) q = q.where('type', 'in', options.types as string[])
+    const rows = await (withProperties ? q.select('properties') : q).execute()
+    for (const r of rows) {
+      const props = withProperties
+        ? (dialect.fromDbJson((r as { properties?: unknown }).properties) as Record<string, unknown>)
+        : null
+      out.push({
+        projectId,
+        type: r.type,
+        name: r.name,
+        timestamp: Number(r.ts),
+        userId: r.user_id,
+        anonymousId: r.anonymous_id,
+        sessionId: r.session_id,
+        properties: props,
+      })
+    }
+  }
+  return out
+}
