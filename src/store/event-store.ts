@@ -68,7 +68,12 @@ export interface EventStore {
    */
   claim(projectId: string, options: ClaimOptions): Promise<AnalyticsEvent[]>
   /** Finishes claimed events: `processed`, or `failed` with `error`; increments `attempts`. */
-  ack(projectId: string, ids: readonly string[], status: Extract<EventStatus, 'processed' | 'failed'>, error?: string): Promise<number>
+  ack(
+    projectId: string,
+    ids: readonly string[],
+    status: Extract<EventStatus, 'processed' | 'failed'>,
+    error?: string,
+  ): Promise<number>
 
   // ── tracking plan ────────────────────────────────────────────────────────────────────────────────
   saveSchema(schema: StoredSchema): Promise<void>

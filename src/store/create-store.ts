@@ -1,0 +1,83 @@
+import { AppError } from '../errors/app-error.js'
+import type { StoreDialect } from './dialect.js'
+import { KyselyEventStore } from './kysely-event-store.js'
+import { PostgresStoreDialect } from './postgres/postgres-dialect.js'
+import type { RollupWriter } from './rollup-writer.js'
+import { SqliteStoreDialect } from './sqlite/sqlite-dialect.js'
+
+/** Options of `createStore`. */
+export interface CreateStoreOptions {
+  /** Apply pending migrations before returning. Default false (call `store.migrate()`). */
+  readonly migrate?: boolean
+  /** PostgreSQL pool size. Default 10. */
+  readonly maxConnections?: number
+  /** SQLite: how long to wait for another process's write lock, ms. Default 5,000. */
+  readonly busyTimeoutMs?: number
+  /**
+   * Rollup maintenance inside each insert transaction. Default: the statistics stage's `writeRollups`
+   * once it exists (see ROLLUP HOOK below); pass `null` to turn rollups off (benchmarks).
+   */
+  readonly rollupWriter?: RollupWriter | null
+}
+
+// ROLLUP HOOK: the statistics stage's writer (src/stats/rollups/write-rollups.ts) is wired in here.
+const DEFAULT_ROLLUP_WRITER: RollupWriter | undefined = undefined
+
+/**
+ * Picks the dialect for a connection string: `sqlite:./data/tally.db` (a relative or absolute path; the
+ * directory is created), `sqlite::memory:`, or `postgres://…` / `postgresql://…`.
+ * Throws AppError('config_invalid') for anything else.
+ *
+ * @example
+ * createDialect('sqlite:./data/tally.db').name // 'sqlite'
+ */
+export function createDialect(url: string, options: CreateStoreOptions = {}): StoreDialect {
+  if (typeof url !== 'string' || url.trim() === '') {
+    throw new AppError('config_invalid', 'The database URL is empty')
+  }
+  if (url.startsWith('sqlite:')) {
+    let filename = url.slice('sqlite:'.length)
+    if (filename.startsWith('//')) filename = filename.slice(2) // sqlite:///abs/path and sqlite://./rel
+    if (filename === '') throw new AppError('config_invalid', `No SQLite file in the database URL ${url}`)
+    return new SqliteStoreDialect({ filename, busyTimeoutMs: options.busyTimeoutMs })
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    try {
+      new URL(url)
+    } catch (cause) {
+      throw new AppError('config_invalid', 'The PostgreSQL URL cannot be parsed', { cause })
+    }
+    return new PostgresStoreDialect({ connectionString: url, maxConnections: options.maxConnections })
+  }
+  throw new AppError('config_invalid', 'The database URL must start with sqlite: or postgres://', {
+    details: { url: url.replace(/\/\/[^@/]*@/, '//***@') },
+  })
+}
+
+/**
+ * Opens the event store a connection string names. See `createDialect` for the URL forms.
+ *
+ * @example
+ * const store = await createStore('sqlite:./data/tally.db', { migrate: true })
+ */
+export async function createStore(url: string, options: CreateStoreOptions = {}): Promise<KyselyEventStore> {
+  const dialect = createDialect(url, options)
+  const rollupWriter =
+    options.rollupWriter === null ? undefined : (options.rollupWriter ?? DEFAULT_ROLLUP_WRITER)
+  let db: ReturnType<StoreDialect['createKysely']>
+  try {
+    db = dialect.createKysely()
+  } catch (cause) {
+    throw new AppError('config_invalid', `Cannot open the database: ${(cause as Error).message}`, { cause })
+  }
+  const store = new KyselyEventStore(db, dialect, { rollupWriter })
+  if (options.migrate) {
+    try {
+      await store.migrate()
+    } catch (err) {
+      await store.close()
+      throw err
+    }
+  }
+  return store
+}

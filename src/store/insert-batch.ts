@@ -1,0 +1,90 @@
+import type { Transaction } from 'kysely'
+import type { AnalyticsEvent } from '../schema/analytics-event.js'
+import type { Database } from './database.js'
+import type { StoreDialect } from './dialect.js'
+import { chunkForParams, EVENT_INSERT_COLUMN_COUNT, toEventRow, toFailedRow } from './event-rows.js'
+import type { InsertOutcome, NewFailedEvent } from './event-store.js'
+import type { RollupWriter } from './rollup-writer.js'
+
+const keyOf = (projectId: string, messageId: string) => `${projectId}\u0000${messageId}`
+
+/**
+ * The group commit, inside `trx`: claims each new `(project, messageId)` in `event_dedupe` with
+ * `INSERT … ON CONFLICT DO NOTHING RETURNING` (race-free under concurrent writers: PostgreSQL waits for the
+ * other transaction and then reports the conflict), inserts the events that won, looks up the ids of the
+ * duplicates, keeps the failed events and updates the rollups.
+ */
+export async function insertBatchInTransaction(
+  trx: Transaction<Database>,
+  dialect: StoreDialect,
+  events: readonly AnalyticsEvent[],
+  failed: readonly NewFailedEvent[],
+  writeRollups: RollupWriter | undefined,
+): Promise<InsertOutcome[]> {
+  const max = dialect.capabilities.maxBindParams
+  const outcomes: InsertOutcome[] = new Array(events.length)
+
+  // Duplicates inside the batch: the first occurrence wins, later ones point at it.
+  const firstIndex = new Map<string, number>()
+  const candidates: AnalyticsEvent[] = []
+  events.forEach((e, i) => {
+    const key = keyOf(e.projectId, e.messageId)
+    if (!firstIndex.has(key)) {
+      firstIndex.set(key, i)
+      candidates.push(e)
+    }
+  })
+
+  const won = new Set<string>()
+  for (const chunk of chunkForParams(candidates, 3, max)) {
+    const rows = await trx
+      .insertInto('event_dedupe')
+      .values(chunk.map((e) => ({ project_id: e.projectId, message_id: e.messageId, event_id: e.id })))
+      .onConflict((oc) => oc.columns(['project_id', 'message_id']).doNothing())
+      .returning(['project_id', 'message_id'])
+      .execute()
+    for (const r of rows) won.add(keyOf(r.project_id, r.message_id))
+  }
+
+  const accepted = candidates.filter((e) => won.has(keyOf(e.projectId, e.messageId)))
+  for (const chunk of chunkForParams(accepted, EVENT_INSERT_COLUMN_COUNT, max)) {
+    await trx
+      .insertInto('events')
+      .values(chunk.map((e) => toEventRow(dialect, e)))
+      .execute()
+  }
+
+  // Ids of events stored by earlier batches, per project.
+  const existing = new Map<string, string>()
+  const lost = candidates.filter((e) => !won.has(keyOf(e.projectId, e.messageId)))
+  const byProject = new Map<string, string[]>()
+  for (const e of lost) byProject.set(e.projectId, [...(byProject.get(e.projectId) ?? []), e.messageId])
+  for (const [projectId, messageIds] of byProject) {
+    for (const chunk of chunkForParams(messageIds, 1, max - 1)) {
+      const rows = await trx
+        .selectFrom('event_dedupe')
+        .select(['message_id', 'event_id'])
+        .where('project_id', '=', projectId)
+        .where('message_id', 'in', chunk)
+        .execute()
+      for (const r of rows) existing.set(keyOf(projectId, r.message_id), r.event_id)
+    }
+  }
+
+  events.forEach((e, i) => {
+    const key = keyOf(e.projectId, e.messageId)
+    if (won.has(key) && firstIndex.get(key) === i) outcomes[i] = { status: 'accepted', id: e.id }
+    else if (won.has(key)) outcomes[i] = { status: 'duplicate', id: events[firstIndex.get(key)!].id }
+    else outcomes[i] = { status: 'duplicate', id: existing.get(key) ?? e.id }
+  })
+
+  for (const chunk of chunkForParams(failed, 9, max)) {
+    await trx
+      .insertInto('failed_events')
+      .values(chunk.map((f) => toFailedRow(dialect, f)))
+      .execute()
+  }
+
+  if (writeRollups && accepted.length > 0) await writeRollups(trx, dialect, accepted)
+  return outcomes
+}

@@ -1,0 +1,419 @@
+import { type Kysely, type Migrator, sql } from 'kysely'
+import { AppError } from '../errors/app-error.js'
+import { decodeCursor, encodeCursor, queryFingerprint } from '../query/cursor.js'
+import { eventFilterExpression } from '../query/event-filters.js'
+import type { AnalyticsEvent } from '../schema/analytics-event.js'
+import { DEFAULT_QUERY_LIMIT, type EventQuery, MAX_QUERY_LIMIT } from '../schema/event-query.js'
+import type { EventStatus } from '../schema/event-types.js'
+import type { EventUpdate } from '../schema/event-update.js'
+import type { ValidationIssue } from '../schema/validation-issue.js'
+import type { Database } from './database.js'
+import type { StoreDialect } from './dialect.js'
+import { chunkForParams, EVENT_COLUMNS, fromEventRow } from './event-rows.js'
+import type {
+  ApiKeyRecord,
+  ClaimOptions,
+  DeleteFilter,
+  EventPage,
+  EventStore,
+  FailedEventPage,
+  FailedEventQuery,
+  InsertOutcome,
+  NewFailedEvent,
+  Project,
+  ProjectSettings,
+  StoredSchema,
+} from './event-store.js'
+import { FailedEventRepository } from './failed-event-repository.js'
+import { insertBatchInTransaction } from './insert-batch.js'
+import { createMigrator } from './migrations/create-migrator.js'
+import { ProjectRepository } from './project-repository.js'
+import type { RollupWriter } from './rollup-writer.js'
+import { toStoreError } from './store-errors.js'
+
+/** Options of `KyselyEventStore`. */
+export interface KyselyEventStoreOptions {
+  /** Called inside every insert transaction with the accepted events. Default: none. */
+  readonly rollupWriter?: RollupWriter
+}
+
+const clampLimit = (limit: number | undefined, fallback: number, max: number) =>
+  Math.min(max, Math.max(1, Math.trunc(limit ?? fallback)))
+
+/**
+ * The one `EventStore` implementation, written with Kysely for both dialects. What differs between
+ * SQLite and PostgreSQL comes from the `StoreDialect` (time and JSON columns, predicates, capabilities).
+ * Every driver error leaves as an AppError (`store_unavailable` or `internal`).
+ */
+export class KyselyEventStore implements EventStore {
+  readonly dialect
+  readonly #db: Kysely<Database>
+  readonly #sd: StoreDialect
+  readonly #migrator: Migrator
+  readonly #rollupWriter: RollupWriter | undefined
+  readonly #failed: FailedEventRepository
+  readonly #projects: ProjectRepository
+  #closed = false
+
+  constructor(db: Kysely<Database>, dialect: StoreDialect, options: KyselyEventStoreOptions = {}) {
+    this.#db = db
+    this.#sd = dialect
+    this.dialect = dialect.name
+    this.#migrator = createMigrator(db, dialect)
+    this.#rollupWriter = options.rollupWriter
+    this.#failed = new FailedEventRepository(db, dialect)
+    this.#projects = new ProjectRepository(db, dialect)
+  }
+
+  /** The Kysely instance (for the statistics stage and tools); the store keeps ownership. */
+  get db(): Kysely<Database> {
+    return this.#db
+  }
+
+  /** The dialect this store runs on. */
+  get storeDialect(): StoreDialect {
+    return this.#sd
+  }
+
+  async #guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work()
+    } catch (err) {
+      throw toStoreError(err)
+    }
+  }
+
+  migrate(): Promise<string[]> {
+    return this.#guard(async () => {
+      const { error, results } = await this.#migrator.migrateToLatest()
+      if (error) throw error
+      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+    })
+  }
+
+  ping(): Promise<void> {
+    return this.#guard(async () => {
+      await sql`select 1`.execute(this.#db)
+      const pending = (await this.#migrator.getMigrations()).filter((m) => m.executedAt === undefined)
+      if (pending.length > 0) {
+        throw new AppError(
+          'store_unavailable',
+          `Migrations pending: ${pending.map((m) => m.name).join(', ')}`,
+          {
+            retryAfterSeconds: 5,
+          },
+        )
+      }
+    })
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#db.destroy()
+  }
+
+  insertBatch(
+    events: readonly AnalyticsEvent[],
+    failed: readonly NewFailedEvent[],
+  ): Promise<InsertOutcome[]> {
+    if (events.length === 0 && failed.length === 0) return Promise.resolve([])
+    return this.#guard(() =>
+      this.#db
+        .transaction()
+        .execute((trx) => insertBatchInTransaction(trx, this.#sd, events, failed, this.#rollupWriter)),
+    )
+  }
+
+  getEvent(projectId: string, id: string): Promise<AnalyticsEvent | undefined> {
+    return this.#guard(async () => {
+      const row = await this.#db
+        .selectFrom('events')
+        .select(EVENT_COLUMNS)
+        .where('project_id', '=', projectId)
+        .where('id', '=', id)
+        .executeTakeFirst()
+      return row && fromEventRow(this.#sd, row)
+    })
+  }
+
+  #updateSet(update: EventUpdate) {
+    const set: { status?: string; error?: string | null; attempts?: number; tags?: string } = {}
+    if (update.status !== undefined) set.status = update.status
+    if (update.error !== undefined) set.error = update.error
+    if (update.attempts !== undefined) set.attempts = update.attempts
+    if (update.tags !== undefined) set.tags = this.#sd.toDbJson(update.tags)
+    return set
+  }
+
+  updateEvent(projectId: string, id: string, update: EventUpdate): Promise<AnalyticsEvent | undefined> {
+    return this.#guard(async () => {
+      const set = this.#updateSet(update)
+      if (Object.keys(set).length > 0) {
+        await this.#db
+          .updateTable('events')
+          .set(set)
+          .where('project_id', '=', projectId)
+          .where('id', '=', id)
+          .execute()
+      }
+      return this.getEvent(projectId, id)
+    })
+  }
+
+  updateEvents(projectId: string, ids: readonly string[], update: EventUpdate): Promise<number> {
+    return this.#guard(async () => {
+      const set = this.#updateSet(update)
+      if (ids.length === 0 || Object.keys(set).length === 0) return 0
+      let n = 0
+      await this.#db.transaction().execute(async (trx) => {
+        for (const chunk of chunkForParams(ids, 1, this.#sd.capabilities.maxBindParams - 10)) {
+          const r = await trx
+            .updateTable('events')
+            .set(set)
+            .where('project_id', '=', projectId)
+            .where('id', 'in', chunk)
+            .executeTakeFirst()
+          n += Number(r.numUpdatedRows)
+        }
+      })
+      return n
+    })
+  }
+
+  deleteEvent(projectId: string, id: string): Promise<boolean> {
+    return this.#guard(() =>
+      this.#db.transaction().execute(async (trx) => {
+        const row = await trx
+          .deleteFrom('events')
+          .where('project_id', '=', projectId)
+          .where('id', '=', id)
+          .returning('message_id')
+          .executeTakeFirst()
+        if (!row) return false
+        await trx
+          .deleteFrom('event_dedupe')
+          .where('project_id', '=', projectId)
+          .where('message_id', '=', row.message_id)
+          .execute()
+        return true
+      }),
+    )
+  }
+
+  deleteWhere(projectId: string, filter: DeleteFilter): Promise<{ events: number; failedEvents: number }> {
+    const ids = [filter.userId, filter.anonymousId].filter(
+      (v): v is string => typeof v === 'string' && v !== '',
+    )
+    if (ids.length === 0) {
+      return Promise.reject(new AppError('validation_failed', 'deleteWhere needs a userId or an anonymousId'))
+    }
+    return this.#guard(() =>
+      this.#db.transaction().execute(async (trx) => {
+        const person = (eb: any) =>
+          eb.or([
+            ...(filter.userId ? [eb('user_id', '=', filter.userId)] : []),
+            ...(filter.anonymousId ? [eb('anonymous_id', '=', filter.anonymousId)] : []),
+          ])
+        await trx
+          .deleteFrom('event_dedupe')
+          .where('project_id', '=', projectId)
+          .where('message_id', 'in', (eb) =>
+            eb.selectFrom('events').select('message_id').where('project_id', '=', projectId).where(person),
+          )
+          .execute()
+        const ev = await trx
+          .deleteFrom('events')
+          .where('project_id', '=', projectId)
+          .where(person)
+          .executeTakeFirst()
+        const failedEvents = await this.#failed.deleteForPerson(trx, projectId, filter)
+        return { events: Number(ev.numDeletedRows), failedEvents }
+      }),
+    )
+  }
+
+  purgeOlderThan(cutoff: Date, projectId?: string): Promise<{ events: number; failedEvents: number }> {
+    return this.#guard(() =>
+      this.#db.transaction().execute(async (trx) => {
+        const before = this.#sd.toDbTime(cutoff)
+        let old = trx.selectFrom('events').select('id').where('received_at', '<', before)
+        if (projectId !== undefined) old = old.where('project_id', '=', projectId)
+        let dedupe = trx.deleteFrom('event_dedupe').where('event_id', 'in', old)
+        if (projectId !== undefined) dedupe = dedupe.where('project_id', '=', projectId)
+        await dedupe.execute()
+        let del = trx.deleteFrom('events').where('received_at', '<', before)
+        if (projectId !== undefined) del = del.where('project_id', '=', projectId)
+        const ev = await del.executeTakeFirst()
+        const failedEvents = await this.#failed.purgeOlderThan(trx, cutoff, projectId)
+        return { events: Number(ev.numDeletedRows), failedEvents }
+      }),
+    )
+  }
+
+  queryEvents(projectId: string, query: EventQuery): Promise<EventPage> {
+    return this.#guard(async () => {
+      const order = query.order ?? 'desc'
+      const limit = clampLimit(query.limit, DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT)
+      const fingerprint = queryFingerprint(`events:${projectId}`, query)
+      const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, fingerprint)
+      let qb = this.#db
+        .selectFrom('events')
+        .select(EVENT_COLUMNS)
+        .where((eb) => eventFilterExpression(eb, this.#sd, projectId, query))
+      if (after) {
+        const at = this.#sd.toDbTime(after.t)
+        qb = qb.where((eb) =>
+          eb(
+            eb.refTuple('events.timestamp', 'events.id'),
+            order === 'desc' ? '<' : '>',
+            eb.tuple(at, after.id),
+          ),
+        )
+      }
+      const rows = await qb
+        .orderBy('events.timestamp', order)
+        .orderBy('events.id', order)
+        .limit(limit + 1)
+        .execute()
+      const events = rows.slice(0, limit).map((r) => fromEventRow(this.#sd, r))
+      const last = events[events.length - 1]
+      const nextCursor =
+        rows.length > limit && last
+          ? encodeCursor({ t: Date.parse(last.timestamp), id: last.id }, fingerprint)
+          : null
+      return { events, nextCursor }
+    })
+  }
+
+  async *exportEvents(projectId: string, query: EventQuery): AsyncIterable<AnalyticsEvent> {
+    const { cursor: _c, limit: _l, ...filter } = query
+    let cursor: string | undefined
+    do {
+      const page = await this.queryEvents(projectId, { ...filter, limit: MAX_QUERY_LIMIT, cursor })
+      yield* page.events
+      cursor = page.nextCursor ?? undefined
+    } while (cursor)
+  }
+
+  listFailedEvents(projectId: string, query: FailedEventQuery): Promise<FailedEventPage> {
+    return this.#guard(() => this.#failed.list(projectId, query))
+  }
+
+  markFailedEventStillFailing(projectId: string, id: string, errors: ValidationIssue[]): Promise<void> {
+    return this.#guard(() => this.#failed.markStillFailing(projectId, id, errors))
+  }
+
+  markFailedEventReplayed(projectId: string, id: string, _eventId: string): Promise<void> {
+    return this.#guard(() => this.#failed.remove(projectId, id))
+  }
+
+  claim(projectId: string, options: ClaimOptions): Promise<AnalyticsEvent[]> {
+    const limit = clampLimit(options.limit, 100, MAX_QUERY_LIMIT)
+    const leaseMs = Math.max(1, Math.trunc(options.leaseMs))
+    return this.#guard(() =>
+      this.#db.transaction().execute(async (trx) => {
+        const now = Date.now()
+        let pick = trx
+          .selectFrom('events')
+          .select('id')
+          .where('project_id', '=', projectId)
+          .where((eb) =>
+            eb.or([
+              eb('status', '=', 'received'),
+              eb.and([eb('status', '=', 'processing'), eb('lease_until', '<', this.#sd.toDbTime(now))]),
+            ]),
+          )
+          .orderBy('id')
+          .limit(limit)
+        if (options.types?.length) pick = pick.where('type', 'in', options.types)
+        if (this.#sd.capabilities.supportsConcurrentWriters) pick = pick.forUpdate().skipLocked()
+        const ids = (await pick.execute()).map((r) => r.id)
+        if (ids.length === 0) return []
+        await trx
+          .updateTable('events')
+          .set({
+            status: 'processing',
+            claimed_by: options.consumer,
+            lease_until: this.#sd.toDbTime(now + leaseMs),
+          })
+          .where('project_id', '=', projectId)
+          .where('id', 'in', ids)
+          .execute()
+        const rows = await trx
+          .selectFrom('events')
+          .select(EVENT_COLUMNS)
+          .where('project_id', '=', projectId)
+          .where('id', 'in', ids)
+          .orderBy('id')
+          .execute()
+        return rows.map((r) => fromEventRow(this.#sd, r))
+      }),
+    )
+  }
+
+  ack(
+    projectId: string,
+    ids: readonly string[],
+    status: Extract<EventStatus, 'processed' | 'failed'>,
+    error?: string,
+  ): Promise<number> {
+    if (status !== 'processed' && status !== 'failed') {
+      return Promise.reject(new AppError('validation_failed', 'ack takes processed or failed'))
+    }
+    if (ids.length === 0) return Promise.resolve(0)
+    return this.#guard(() =>
+      this.#db.transaction().execute(async (trx) => {
+        let n = 0
+        for (const chunk of chunkForParams(ids, 1, this.#sd.capabilities.maxBindParams - 10)) {
+          const r = await trx
+            .updateTable('events')
+            .set((eb) => ({
+              status,
+              error: status === 'failed' ? (error ?? null) : null,
+              attempts: eb('attempts', '+', 1),
+              claimed_by: null,
+              lease_until: null,
+            }))
+            .where('project_id', '=', projectId)
+            .where('status', '=', 'processing')
+            .where('id', 'in', chunk)
+            .executeTakeFirst()
+          n += Number(r.numUpdatedRows)
+        }
+        return n
+      }),
+    )
+  }
+
+  saveSchema(schema: StoredSchema): Promise<void> {
+    return this.#guard(() => this.#projects.saveSchema(schema))
+  }
+  listSchemas(projectId: string): Promise<StoredSchema[]> {
+    return this.#guard(() => this.#projects.listSchemas(projectId))
+  }
+  createProject(project: Project): Promise<void> {
+    return this.#guard(() => this.#projects.createProject(project))
+  }
+  getProject(projectId: string): Promise<Project | undefined> {
+    return this.#guard(() => this.#projects.getProject(projectId))
+  }
+  listProjects(): Promise<Project[]> {
+    return this.#guard(() => this.#projects.listProjects())
+  }
+  updateProjectSettings(projectId: string, settings: Partial<ProjectSettings>): Promise<Project | undefined> {
+    return this.#guard(() => this.#projects.updateProjectSettings(projectId, settings))
+  }
+  saveApiKey(key: ApiKeyRecord): Promise<void> {
+    return this.#guard(() => this.#projects.saveApiKey(key))
+  }
+  findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
+    return this.#guard(() => this.#projects.findApiKeyByHash(hash))
+  }
+  listApiKeys(projectId: string): Promise<ApiKeyRecord[]> {
+    return this.#guard(() => this.#projects.listApiKeys(projectId))
+  }
+  revokeApiKey(projectId: string, keyId: string): Promise<boolean> {
+    return this.#guard(() => this.#projects.revokeApiKey(projectId, keyId))
+  }
+}

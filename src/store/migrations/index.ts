@@ -1,0 +1,12 @@
+import { initialMigration } from './0001-initial.js'
+import { rollupsMigration } from './0002-rollups.js'
+import type { StoreMigration } from './store-migration.js'
+
+/**
+ * Every migration, in order. A static list (no directory scanning) so migrations run the same from `src/`
+ * under tsx and from `dist/`. Add a migration by importing it and appending ONE line here.
+ */
+export const STORE_MIGRATIONS: readonly StoreMigration[] = [
+  initialMigration,
+  rollupsMigration, // 0002: rollup tables, owned by the statistics stage
+]

@@ -1,0 +1,123 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
+import { Kysely, type RawBuilder, type SqlBool, SqliteDialect, sql } from 'kysely'
+import type { CheckedPredicate } from '../../query/property-path.js'
+import type { Database } from '../database.js'
+import type { ColumnTypes, DbTime, JsonExtractMode, StoreCapabilities, TimeUnit } from '../dialect.js'
+import {
+  DEFAULT_CAPABILITIES,
+  StoreDialectBase,
+  toEpochMs,
+  UNIT_MS,
+  WEEK_ORIGIN_MS,
+} from '../dialect-base.js'
+import type { SqliteDialectConfig } from './sqlite-dialect-config.js'
+import { sqlitePredicate } from './sqlite-predicates.js'
+
+const SQLITE_CAPABILITIES: StoreCapabilities = Object.freeze({
+  ...DEFAULT_CAPABILITIES,
+  // SQLITE_MAX_VARIABLE_NUMBER defaults to 32,766 since SQLite 3.32 (better-sqlite3 12 bundles 3.5x).
+  maxBindParams: 32_766,
+})
+
+const SQLITE_COLUMN_TYPES: ColumnTypes = Object.freeze({
+  time: 'integer',
+  json: 'text',
+  bigint: 'integer',
+  double: 'real',
+  bytes: 'blob',
+})
+
+/** A SQLite JSON path (`$."a"."b"`). Keys are validated by the caller; quoting keeps `-` and `$` literal. */
+export function sqliteJsonPath(path: readonly string[]): string {
+  return '$' + path.map((k) => `."${k}"`).join('')
+}
+
+/**
+ * The embedded default: one better-sqlite3 connection in WAL mode with `synchronous=FULL`, so an
+ * acknowledged (committed) transaction survives a process crash and a power loss. Times are INTEGER
+ * epoch milliseconds, JSON is TEXT read with the JSON1 functions. See docs/storage.md.
+ *
+ * @example
+ * const dialect = new SqliteStoreDialect({ filename: './data/tally.db' })
+ * const db = dialect.createKysely()
+ */
+export class SqliteStoreDialect extends StoreDialectBase {
+  readonly name = 'sqlite' as const
+  readonly columnTypes = SQLITE_COLUMN_TYPES
+  readonly #config: Readonly<Required<SqliteDialectConfig>>
+
+  constructor(config: SqliteDialectConfig) {
+    super()
+    this.#config = Object.freeze({ busyTimeoutMs: 5_000, cacheSizeKib: 65_536, ...config })
+  }
+
+  override get capabilities(): StoreCapabilities {
+    return SQLITE_CAPABILITIES
+  }
+
+  get filename(): string {
+    return this.#config.filename
+  }
+
+  /** Opens the file with Tally's pragmas; exposed so tools (the crash test, benchmarks) get the same settings. */
+  openDatabase(): BetterSqlite3.Database {
+    const { filename, busyTimeoutMs, cacheSizeKib } = this.#config
+    if (filename !== ':memory:' && filename !== '') mkdirSync(dirname(filename), { recursive: true })
+    const db = new BetterSqlite3(filename)
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = FULL')
+    db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`)
+    db.pragma('foreign_keys = ON')
+    db.pragma(`cache_size = ${-Math.trunc(cacheSizeKib)}`)
+    db.pragma('temp_store = MEMORY')
+    return db
+  }
+
+  createKysely(): Kysely<Database> {
+    return new Kysely<Database>({ dialect: new SqliteDialect({ database: async () => this.openDatabase() }) })
+  }
+
+  timeBucket(column: string, unit: TimeUnit, offsetMinutes = 0): RawBuilder<number> {
+    const width = UNIT_MS[unit]
+    const origin = (unit === 'week' ? WEEK_ORIGIN_MS : 0) - Math.trunc(offsetMinutes) * 60_000
+    // Integer division floors toward zero; times before 1970 + origin are not expected.
+    return sql<number>`((${sql.ref(column)} - ${sql.lit(origin)}) / ${sql.lit(width)}) * ${sql.lit(width)} + ${sql.lit(origin)}`
+  }
+
+  epochMs(column: string): RawBuilder<number> {
+    return sql<number>`${sql.ref(column)}`
+  }
+
+  jsonExtract(column: string, path: readonly string[], mode: JsonExtractMode = 'text'): RawBuilder<unknown> {
+    const col = sql.ref(column)
+    const p = sqliteJsonPath(path)
+    if (mode === 'number') {
+      return sql`(case when json_type(${col}, ${p}) in ('integer', 'real') then json_extract(${col}, ${p}) end)`
+    }
+    if (mode === 'json') return sql`json_quote(json_extract(${col}, ${p}))`
+    // Booleans read as 'true'/'false' (json_extract alone gives 1/0), matching PostgreSQL's `#>>`.
+    return sql`(case json_type(${col}, ${p}) when 'true' then 'true' when 'false' then 'false' when 'null' then null else cast(json_extract(${col}, ${p}) as text) end)`
+  }
+
+  jsonPredicate(column: string, predicate: CheckedPredicate): RawBuilder<SqlBool> {
+    return sqlitePredicate(column, predicate)
+  }
+
+  now(): RawBuilder<DbTime> {
+    return sql<DbTime>`cast(unixepoch('subsec') * 1000 as integer)`
+  }
+
+  toDbTime(value: string | Date | number): DbTime {
+    return toEpochMs(value)
+  }
+
+  fromDbTime(value: unknown): string {
+    return new Date(Number(value)).toISOString()
+  }
+
+  fromDbJson(value: unknown): unknown {
+    return typeof value === 'string' ? JSON.parse(value) : value
+  }
+}

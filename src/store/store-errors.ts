@@ -1,0 +1,43 @@
+import { AppError } from '../errors/app-error.js'
+
+const RETRY_AFTER_SECONDS = 5
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EPIPE',
+])
+// PostgreSQL SQLSTATEs that mean "try again later": connection exceptions, shutdown, too many
+// connections, serialization failure, deadlock, disk full, out of memory.
+const PG_RETRIABLE = /^(08...|57P0[1-3]|53[0-9]{3}|40001|40P01)$/
+const SQLITE_RETRIABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY|NOMEM|PROTOCOL)/
+
+/** True when `err` says the database is (temporarily) unreachable or refusing work. */
+export function isStoreUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code === 'string') {
+    if (NETWORK_CODES.has(code) || PG_RETRIABLE.test(code) || SQLITE_RETRIABLE.test(code)) return true
+  }
+  const message = err instanceof Error ? err.message : ''
+  return /Connection terminated|connection is not open|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
+    message,
+  )
+}
+
+/**
+ * Turns a driver error into an AppError: `store_unavailable` (503, with Retry-After) when the database is
+ * down or busy, `internal` otherwise. AppErrors pass through unchanged.
+ */
+export function toStoreError(err: unknown): AppError {
+  if (err instanceof AppError) return err
+  if (isStoreUnavailable(err)) {
+    return new AppError('store_unavailable', undefined, {
+      cause: err,
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    })
+  }
+  const detail = err instanceof Error ? err.message : String(err)
+  return new AppError('internal', `Storage error: ${detail}`, { cause: err })
+}
