@@ -1,0 +1,88 @@
+import type { Config } from '../config/config.js'
+import { AppError } from '../errors/app-error.js'
+import { createApiKeyRecord, hashApiKey } from '../http/auth/api-keys.js'
+import type { ApiKeyRole, EventStore, Project } from '../store/event-store.js'
+import { API_KEY_ROLES, DEFAULT_PROJECT_SETTINGS } from '../store/project-types.js'
+
+/** The project `tally serve` creates on first start and the TALLY_*_KEY variables belong to. */
+export const DEFAULT_PROJECT_ID = 'default'
+
+/** Name given to keys `tally serve` creates itself, so they can be told from keys made by hand. */
+const GENERATED_KEY_NAME = (role: ApiKeyRole) => `default ${role} key`
+const ENV_KEY_NAME = (role: ApiKeyRole) => `TALLY_${role.toUpperCase()}_KEY`
+
+/** One key of the default project as start-up reports it. */
+export interface BootstrapKey {
+  role: ApiKeyRole
+  /** The secret: present only when it is new in this start (print it once) or came from the environment. */
+  secret?: string
+  /** First characters of the secret. */
+  prefix: string
+  source: 'environment' | 'generated' | 'existing'
+}
+
+export interface BootstrapResult {
+  project: Project
+  projectCreated: boolean
+  keys: BootstrapKey[]
+}
+
+/**
+ * Ensures the default project and one key per role. With TALLY_WRITE_KEY / READ / ADMIN set, those exact
+ * secrets become the project's keys of that role (earlier generated keys of the role are revoked); otherwise
+ * a key is generated the first time and its secret returned (once — only its hash is stored).
+ */
+export async function bootstrapDefaultProject(
+  store: EventStore,
+  config: Pick<Config, 'writeKey' | 'readKey' | 'adminKey'>,
+  now: Date = new Date(),
+): Promise<BootstrapResult> {
+  let project = await store.getProject(DEFAULT_PROJECT_ID)
+  const projectCreated = project === undefined
+  if (!project) {
+    project = {
+      id: DEFAULT_PROJECT_ID,
+      name: 'Default',
+      createdAt: now.toISOString(),
+      settings: { ...DEFAULT_PROJECT_SETTINGS },
+    }
+    await store.createProject(project)
+  }
+  const existing = await store.listApiKeys(DEFAULT_PROJECT_ID)
+  const configured: Record<ApiKeyRole, string | undefined> = {
+    write: config.writeKey,
+    read: config.readKey,
+    admin: config.adminKey,
+  }
+  const keys: BootstrapKey[] = []
+  for (const role of API_KEY_ROLES) {
+    const active = existing.filter((k) => k.role === role && k.revokedAt === null)
+    const secret = configured[role]
+    if (secret !== undefined) {
+      const hash = hashApiKey(secret)
+      const found = await store.findApiKeyByHash(hash)
+      if (found && (found.projectId !== DEFAULT_PROJECT_ID || found.role !== role)) {
+        throw new AppError(
+          'config_invalid',
+          `${ENV_KEY_NAME(role)} is already a key of another project or role`,
+        )
+      }
+      if (!found)
+        await store.saveApiKey(
+          createApiKeyRecord(DEFAULT_PROJECT_ID, role, { secret, name: ENV_KEY_NAME(role), now }).record,
+        )
+      for (const old of active) {
+        if (old.hash !== hash && old.name === GENERATED_KEY_NAME(role))
+          await store.revokeApiKey(DEFAULT_PROJECT_ID, old.id)
+      }
+      keys.push({ role, secret, prefix: secret.slice(0, 10), source: 'environment' })
+    } else if (active.length > 0) {
+      keys.push({ role, prefix: active[0].prefix, source: 'existing' })
+    } else {
+      const created = createApiKeyRecord(DEFAULT_PROJECT_ID, role, { name: GENERATED_KEY_NAME(role), now })
+      await store.saveApiKey(created.record)
+      keys.push({ role, secret: created.secret, prefix: created.record.prefix, source: 'generated' })
+    }
+  }
+  return { project, projectCreated, keys }
+}

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest'
+import { AppError } from '../errors/app-error.js'
+import { loadConfig, parseCorsOrigins, parseTrustProxy } from './config.js'
+
+function configError(fn: () => unknown): AppError {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof AppError) return err
+    throw err
+  }
+  throw new Error('expected an error')
+}
+
+describe('loadConfig', () => {
+  it('should give the documented defaults when nothing is set', () => {
+    const config = loadConfig({})
+    expect(config).toMatchObject({
+      databaseUrl: 'sqlite:./data/tally.db',
+      host: '127.0.0.1',
+      port: 8080,
+      bodyLimit: 500 * 1024,
+      migrateOnStart: true,
+      logLevel: 'info',
+      trustProxy: '',
+    })
+    expect(config.writeKey).toBeUndefined()
+  })
+
+  it('should coerce numbers and booleans from environment strings', () => {
+    const config = loadConfig({
+      TALLY_PORT: '3000',
+      TALLY_MIGRATE_ON_START: 'false',
+      TALLY_BODY_LIMIT: '2048',
+    })
+    expect(config.port).toBe(3000)
+    expect(config.migrateOnStart).toBe(false)
+    expect(config.bodyLimit).toBe(2048)
+  })
+
+  it('should let flags win over the environment', () => {
+    const config = loadConfig(
+      { TALLY_PORT: '3000', TALLY_DATABASE_URL: 'sqlite:/a.db' },
+      { port: '4000', db: 'sqlite:/b.db' },
+    )
+    expect(config.port).toBe(4000)
+    expect(config.databaseUrl).toBe('sqlite:/b.db')
+  })
+
+  it('should treat an empty variable as unset', () => {
+    expect(loadConfig({ TALLY_PORT: '' }).port).toBe(8080)
+  })
+
+  it('should return a deep-frozen object', () => {
+    const config = loadConfig({})
+    expect(Object.isFrozen(config)).toBe(true)
+    expect(() => {
+      ;(config as { port: number }).port = 1
+    }).toThrow()
+  })
+
+  it('should name the variable, the rule and the value when a value is invalid', () => {
+    const err = configError(() => loadConfig({ TALLY_PORT: '70000', TALLY_LOG_LEVEL: 'loud' }))
+    expect(err.code).toBe('config_invalid')
+    expect(err.message).toContain('TALLY_PORT (--port) must be <= 65535; got "70000"')
+    expect(err.message).toContain(
+      'TALLY_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    )
+  })
+
+  it('should refuse a non-numeric port and a too-short key', () => {
+    const err = configError(() => loadConfig({ TALLY_PORT: 'http', TALLY_WRITE_KEY: 'short' }))
+    expect(err.message).toContain('TALLY_PORT')
+    expect(err.message).toContain('TALLY_WRITE_KEY must NOT have fewer than 16 characters')
+  })
+
+  it('should refuse a database URL of an unknown kind', () => {
+    const err = configError(() => loadConfig({}, { db: 'mysql://x' }))
+    expect(err.message).toContain('must start with sqlite: or postgres://')
+  })
+
+  it('should not read process.env when an env object is given', () => {
+    process.env.TALLY_PORT = '1234'
+    try {
+      expect(loadConfig({}).port).toBe(8080)
+    } finally {
+      delete process.env.TALLY_PORT
+    }
+  })
+})
+
+describe('parseTrustProxy', () => {
+  it('should map the accepted spellings to Fastify trustProxy values', () => {
+    expect(parseTrustProxy('')).toBe(false)
+    expect(parseTrustProxy('true')).toBe(true)
+    expect(parseTrustProxy('2')).toBe(2)
+    expect(parseTrustProxy('10.0.0.0/8, 127.0.0.1')).toEqual(['10.0.0.0/8', '127.0.0.1'])
+  })
+
+  it('should refuse a value that is no address', () => {
+    expect(() => loadConfig({ TALLY_TRUST_PROXY: 'everyone' })).toThrow(/TALLY_TRUST_PROXY/)
+  })
+})
+
+describe('parseCorsOrigins', () => {
+  it('should allow any origin for * and a list otherwise', () => {
+    expect(parseCorsOrigins('*')).toBe(true)
+    expect(parseCorsOrigins('https://a.example, http://localhost:3000')).toEqual([
+      'https://a.example',
+      'http://localhost:3000',
+    ])
+    expect(() => parseCorsOrigins('a.example')).toThrow(/TALLY_CORS_ORIGINS/)
+  })
+})

@@ -1,0 +1,209 @@
+import { type Static, Type } from '@sinclair/typebox'
+import { Ajv, type ErrorObject } from 'ajv'
+import { AppError } from '../errors/app-error.js'
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/**
+ * The server's configuration: ONE schema, with the defaults a fresh `npm start` runs on. Each key is read
+ * from the environment variable in `ENV_NAMES` (and, for a few, a command-line flag); see docs/api.md.
+ */
+export const ConfigSchema = Type.Object(
+  {
+    databaseUrl: Type.String({
+      minLength: 1,
+      default: 'sqlite:./data/tally.db',
+      description: 'sqlite:PATH or postgres://… (TALLY_DATABASE_URL, --db).',
+    }),
+    host: Type.String({
+      minLength: 1,
+      default: '127.0.0.1',
+      description: 'Interface to listen on (TALLY_HOST).',
+    }),
+    port: Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      default: 8080,
+      description: 'TCP port (TALLY_PORT, --port).',
+    }),
+    trustProxy: Type.String({
+      default: '',
+      description:
+        'Proxies whose X-Forwarded-For is believed (TALLY_TRUST_PROXY): empty = none, "true" = all, a hop count, or a comma list of IPs/CIDRs.',
+    }),
+    bodyLimit: Type.Integer({
+      minimum: 1024,
+      maximum: 64 * 1024 * 1024,
+      default: 500 * 1024,
+      description: 'Largest request body in bytes, after decompression (TALLY_BODY_LIMIT).',
+    }),
+    rateLimitMax: Type.Integer({
+      minimum: 0,
+      default: 100_000,
+      description: 'Requests per key per window; 0 turns rate limiting off (TALLY_RATE_LIMIT_MAX).',
+    }),
+    rateLimitWindowMs: Type.Integer({
+      minimum: 1000,
+      default: 60_000,
+      description: 'Rate-limit window in milliseconds (TALLY_RATE_LIMIT_WINDOW_MS).',
+    }),
+    corsOrigins: Type.String({
+      default: '*',
+      description:
+        'Origins allowed to call the ingest routes from a browser: "*" or a comma list (TALLY_CORS_ORIGINS).',
+    }),
+    logLevel: Type.Union(
+      LOG_LEVELS.map((l) => Type.Literal(l)),
+      { default: 'info', description: 'pino log level (TALLY_LOG_LEVEL).' },
+    ),
+    writeKey: Type.Optional(Type.String({ minLength: 16, maxLength: 256, description: 'TALLY_WRITE_KEY.' })),
+    readKey: Type.Optional(Type.String({ minLength: 16, maxLength: 256, description: 'TALLY_READ_KEY.' })),
+    adminKey: Type.Optional(Type.String({ minLength: 16, maxLength: 256, description: 'TALLY_ADMIN_KEY.' })),
+    migrateOnStart: Type.Boolean({
+      default: true,
+      description: 'Run migrations at start (TALLY_MIGRATE_ON_START).',
+    }),
+    docs: Type.Boolean({ default: true, description: 'Serve /openapi.json and /docs (TALLY_DOCS).' }),
+    shutdownTimeoutMs: Type.Integer({
+      minimum: 0,
+      default: 10_000,
+      description: 'How long a graceful shutdown may take before exiting anyway (TALLY_SHUTDOWN_TIMEOUT_MS).',
+    }),
+  },
+  { additionalProperties: false },
+)
+export type Config = Readonly<Static<typeof ConfigSchema>>
+type ConfigKey = keyof Static<typeof ConfigSchema>
+
+/** The environment variable behind each key. */
+export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = Object.freeze({
+  databaseUrl: 'TALLY_DATABASE_URL',
+  host: 'TALLY_HOST',
+  port: 'TALLY_PORT',
+  trustProxy: 'TALLY_TRUST_PROXY',
+  bodyLimit: 'TALLY_BODY_LIMIT',
+  rateLimitMax: 'TALLY_RATE_LIMIT_MAX',
+  rateLimitWindowMs: 'TALLY_RATE_LIMIT_WINDOW_MS',
+  corsOrigins: 'TALLY_CORS_ORIGINS',
+  logLevel: 'TALLY_LOG_LEVEL',
+  writeKey: 'TALLY_WRITE_KEY',
+  readKey: 'TALLY_READ_KEY',
+  adminKey: 'TALLY_ADMIN_KEY',
+  migrateOnStart: 'TALLY_MIGRATE_ON_START',
+  docs: 'TALLY_DOCS',
+  shutdownTimeoutMs: 'TALLY_SHUTDOWN_TIMEOUT_MS',
+})
+
+/** Command-line flags (already parsed by the CLI); they win over the environment. */
+export interface ConfigFlags {
+  db?: string
+  host?: string
+  port?: string | number
+  logLevel?: string
+}
+
+const FLAG_KEYS: Readonly<Record<keyof ConfigFlags, ConfigKey>> = {
+  db: 'databaseUrl',
+  host: 'host',
+  port: 'port',
+  logLevel: 'logLevel',
+}
+const FLAG_NAMES: Partial<Record<ConfigKey, string>> = { databaseUrl: '--db', host: '--host', port: '--port' }
+
+const ajv = new Ajv({ useDefaults: true, coerceTypes: true, allErrors: true, strict: false })
+const validateConfig = ajv.compile(ConfigSchema)
+
+/**
+ * Builds the configuration from `env` and `flags` (flags win), fills defaults, coerces strings to numbers
+ * and booleans, and returns a deep-frozen object. Pure: reads nothing but its arguments.
+ * Throws AppError('config_invalid') naming every bad variable.
+ *
+ * @example
+ * const config = loadConfig({ TALLY_PORT: '3000' }, { db: 'sqlite::memory:' })
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  flags: ConfigFlags = {},
+): Config {
+  const raw: Record<string, unknown> = {}
+  for (const [key, name] of Object.entries(ENV_NAMES)) {
+    const value = env[name]
+    // An empty variable means "not set", as shells make it easy to export one by accident.
+    if (value !== undefined && value !== '') raw[key] = value.trim()
+  }
+  for (const [flag, key] of Object.entries(FLAG_KEYS)) {
+    const value = flags[flag as keyof ConfigFlags]
+    if (value !== undefined && value !== '') raw[key] = typeof value === 'string' ? value.trim() : value
+  }
+  const given = { ...raw } // Ajv coerces in place; messages quote what the user wrote
+  if (!validateConfig(raw)) {
+    const errors = (validateConfig.errors ?? []).filter((e) => e.keyword !== 'const')
+    const problems = [...new Set(errors.map((e) => describeError(e, given)))]
+    throw new AppError('config_invalid', `Invalid configuration: ${problems.join('; ')}`, {
+      details: problems,
+    })
+  }
+  const config = raw as unknown as Static<typeof ConfigSchema>
+  parseTrustProxy(config.trustProxy) // fail at start, not on the first request
+  parseCorsOrigins(config.corsOrigins)
+  if (!/^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(config.databaseUrl)) {
+    throw new AppError(
+      'config_invalid',
+      `Invalid configuration: TALLY_DATABASE_URL (--db) must start with sqlite: or postgres://; got "${config.databaseUrl}"`,
+    )
+  }
+  return deepFreeze(config)
+}
+
+function describeError(e: ErrorObject, raw: Record<string, unknown>): string {
+  const key = (e.instancePath.slice(1) ||
+    (e.params as { additionalProperty?: string }).additionalProperty) as ConfigKey
+  const source = FLAG_NAMES[key] ? `${ENV_NAMES[key]} (${FLAG_NAMES[key]})` : (ENV_NAMES[key] ?? key)
+  const allowed = e.keyword === 'anyOf' ? `must be one of ${LOG_LEVELS.join(', ')}` : e.message
+  return `${source} ${allowed}; got ${JSON.stringify(raw[key])}`
+}
+
+/** Fastify's `trustProxy` option from the TALLY_TRUST_PROXY string. */
+export function parseTrustProxy(value: string): boolean | number | string[] {
+  const v = value.trim()
+  if (v === '' || v === 'false') return false
+  if (v === 'true') return true
+  if (/^\d+$/.test(v)) return Number(v)
+  const list = v.split(',').map((s) => s.trim())
+  for (const item of list) {
+    if (
+      !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(item) &&
+      !['loopback', 'linklocal', 'uniquelocal'].includes(item)
+    ) {
+      throw new AppError(
+        'config_invalid',
+        `Invalid configuration: TALLY_TRUST_PROXY must be empty, true, a hop count or a comma list of IPs/CIDRs; got "${item}"`,
+      )
+    }
+  }
+  return list
+}
+
+/** The CORS `origin` option from TALLY_CORS_ORIGINS. */
+export function parseCorsOrigins(value: string): true | string[] {
+  const v = value.trim()
+  if (v === '*' || v === '') return true
+  const list = v.split(',').map((s) => s.trim())
+  for (const origin of list) {
+    if (!/^https?:\/\/[^\s/]+$/.test(origin)) {
+      throw new AppError(
+        'config_invalid',
+        `Invalid configuration: TALLY_CORS_ORIGINS entries must look like https://host[:port]; got "${origin}"`,
+      )
+    }
+  }
+  return list
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}

@@ -1,0 +1,107 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
+import type { ApiKeyRecord, ApiKeyRole, EventStore } from '../../store/event-store.js'
+
+const ROLE_PREFIX: Readonly<Record<ApiKeyRole, string>> = { write: 'tly_w_', read: 'tly_r_', admin: 'tly_a_' }
+
+/** What a role may do. `admin` may do everything; `write` only ingest (safe to ship in a browser). */
+export const ROLE_GRANTS: Readonly<Record<ApiKeyRole, readonly ApiKeyRole[]>> = {
+  write: ['write'],
+  read: ['read'],
+  admin: ['write', 'read', 'admin'],
+}
+
+/** The identity a request acts as, once its key is known. */
+export interface AuthContext {
+  projectId: string
+  keyId: string
+  role: ApiKeyRole
+}
+
+/** hex SHA-256 of a key secret: the only form in which a key is stored. */
+export function hashApiKey(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex')
+}
+
+/** A fresh secret: role prefix + 32 random bytes in base64url, e.g. `tly_w_Xy…` (49 characters). */
+export function generateApiKeySecret(role: ApiKeyRole): string {
+  return ROLE_PREFIX[role] + randomBytes(32).toString('base64url')
+}
+
+/**
+ * Builds the stored record for `secret` (generated when omitted). The secret is returned once and never
+ * stored; only its hash and an 10-character prefix are.
+ */
+export function createApiKeyRecord(
+  projectId: string,
+  role: ApiKeyRole,
+  options: { secret?: string; name?: string | null; now?: Date } = {},
+): { secret: string; record: ApiKeyRecord } {
+  const secret = options.secret ?? generateApiKeySecret(role)
+  return {
+    secret,
+    record: {
+      id: randomUUID(),
+      projectId,
+      role,
+      hash: hashApiKey(secret),
+      prefix: secret.slice(0, 10),
+      name: options.name ?? null,
+      createdAt: (options.now ?? new Date()).toISOString(),
+      revokedAt: null,
+    },
+  }
+}
+
+export interface KeyResolverOptions {
+  /** How long a found key is trusted without asking the store again, ms. Default 10 s (revocation delay). */
+  ttlMs?: number
+  /** Most keys cached. Default 10,000. */
+  maxEntries?: number
+}
+
+/**
+ * Resolves a presented secret to its key, through a small positive cache so the hot ingest path does not
+ * query the database per request. Unknown secrets are not cached (a flood of random keys cannot evict).
+ */
+export class ApiKeyResolver {
+  readonly #store: EventStore
+  readonly #ttlMs: number
+  readonly #maxEntries: number
+  readonly #cache = new Map<string, { auth: AuthContext; expires: number }>()
+
+  constructor(store: EventStore, options: KeyResolverOptions = {}) {
+    this.#store = store
+    this.#ttlMs = options.ttlMs ?? 10_000
+    this.#maxEntries = options.maxEntries ?? 10_000
+  }
+
+  async resolve(secret: string): Promise<AuthContext | undefined> {
+    if (secret.length === 0 || secret.length > 512) return undefined
+    const hash = hashApiKey(secret)
+    const now = Date.now()
+    const cached = this.#cache.get(hash)
+    if (cached && cached.expires > now) return cached.auth
+    const record = await this.#store.findApiKeyByHash(hash)
+    // The lookup is by hash; compare again in constant time so a store that matched loosely (collation,
+    // truncation) can never let a different secret through.
+    if (!record || record.revokedAt !== null || !sameHash(record.hash, hash)) {
+      this.#cache.delete(hash)
+      return undefined
+    }
+    const auth: AuthContext = { projectId: record.projectId, keyId: record.id, role: record.role }
+    if (this.#cache.size >= this.#maxEntries) this.#cache.delete(this.#cache.keys().next().value as string)
+    this.#cache.set(hash, { auth, expires: now + this.#ttlMs })
+    return auth
+  }
+
+  /** Forgets cached keys (after a revocation in this process). */
+  clear(): void {
+    this.#cache.clear()
+  }
+}
+
+function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex')
+  const y = Buffer.from(b, 'hex')
+  return x.length === 32 && y.length === 32 && timingSafeEqual(x, y)
+}

@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import rateLimit from '@fastify/rate-limit'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Ajv } from 'ajv'
+import ajvFormatsModule from 'ajv-formats'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify'
+import { type Config, parseTrustProxy } from '../config/config.js'
+import { AppError } from '../errors/app-error.js'
+import type { Ingestor } from '../ingest/ingest-types.js'
+import type { EventStore } from '../store/event-store.js'
+import { registerFormats } from '../validate/formats.js'
+import { ApiKeyResolver } from './auth/api-keys.js'
+import { registerErrorHandlers } from './error-handler.js'
+import { registerDocs } from './plugins/docs.js'
+import { createServerMetrics, registerMetrics, type ServerMetrics } from './plugins/metrics.js'
+import { registerEventRoutes } from './routes/events.js'
+import { registerFailedEventRoutes } from './routes/failed-events.js'
+import { registerHealthRoutes } from './routes/health.js'
+import { registerIngestRoutes } from './routes/ingest.js'
+import { registerProcessingRoutes } from './routes/processing.js'
+import { registerProjectRoutes } from './routes/project.js'
+import { registerSchemaRoutes } from './routes/schemas.js'
+import type { ServerServices } from './server-services.js'
+
+// ajv-formats is CommonJS; under NodeNext its default import is the module object on some toolchains.
+const addFormats = ((ajvFormatsModule as unknown as { default?: unknown }).default ?? ajvFormatsModule) as (
+  ajv: Ajv,
+) => Ajv
+const addTallyFormats = (ajv: Ajv): Ajv => {
+  registerFormats(ajv)
+  return ajv
+}
+
+/** The Fastify instance type Tally's routes are written against (TypeBox-typed schemas). */
+export type TallyServer = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>
+
+/** What the HTTP layer needs. Built by `createApp` (src/app); tests build it the same way. */
+export interface ServerDeps extends ServerServices {
+  config: Config
+  store: EventStore
+  ingestor: Ingestor
+  /** Events waiting in the write queue, for /metrics. */
+  queueDepth?: () => number
+  /** A pino logger to use instead of building one from `config.logLevel`. */
+  logger?: FastifyBaseLogger
+}
+
+/** What each route module receives. */
+export interface RouteDeps extends ServerDeps {
+  keys: ApiKeyResolver
+  metrics: ServerMetrics
+}
+
+/**
+ * Builds (but does not start) the HTTP server: error handling, auth, body parsing, rate limits, CORS on the
+ * ingest routes, every route of docs/api.md, /metrics and the OpenAPI document. Call `listen` or `inject`.
+ */
+export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
+  const { config } = deps
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: { level: config.logLevel } }),
+    // A hop count is valid at run time (proxy-addr) though Fastify's types omit it.
+    trustProxy: parseTrustProxy(config.trustProxy) as boolean | string[],
+    bodyLimit: config.bodyLimit,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace',
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
+    ajv: {
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: true,
+        strict: false,
+      },
+      plugins: [addFormats, addTallyFormats],
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // Response schemas document the API (OpenAPI); serialising with JSON.stringify keeps every field the
+  // store returns (fast-json-stringify would drop keys the schema does not list, e.g. enrichment extras).
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data))
+  registerErrorHandlers(app)
+  app.addHook('onSend', async function requestIdHeader(request, reply, payload) {
+    reply.header('x-request-id', request.id)
+    return payload
+  })
+
+  const metrics = createServerMetrics({ queueDepth: deps.queueDepth, defaultMetrics: true })
+  const routeDeps: RouteDeps = { ...deps, keys: new ApiKeyResolver(deps.store), metrics }
+
+  if (config.docs) await registerDocs(app)
+  registerMetrics(app, metrics)
+  registerHealthRoutes(app, routeDeps)
+
+  // Everything under the API is rate limited per key (after auth), or per IP for unauthenticated calls.
+  await app.register(async function apiScope(api) {
+    if (config.rateLimitMax > 0) {
+      await api.register(rateLimit, {
+        global: true,
+        hook: 'preHandler',
+        max: config.rateLimitMax,
+        timeWindow: config.rateLimitWindowMs,
+        keyGenerator: (request) => (request.auth ? `key:${request.auth.keyId}` : `ip:${request.ip}`),
+        errorResponseBuilder: (_request, context) =>
+          new AppError(
+            'rate_limited',
+            `Rate limit of ${context.max} requests exceeded; retry in ${context.after}`,
+            {
+              retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)),
+            },
+          ),
+      })
+    }
+    const scoped = api.withTypeProvider<TypeBoxTypeProvider>()
+    await registerIngestRoutes(scoped, routeDeps)
+    registerEventRoutes(scoped, routeDeps)
+    registerFailedEventRoutes(scoped, routeDeps)
+    registerProcessingRoutes(scoped, routeDeps)
+    registerProjectRoutes(scoped, routeDeps)
+    registerSchemaRoutes(scoped, routeDeps)
+  })
+  return app
+}

@@ -1,0 +1,111 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { AppError, isAppError } from '../errors/app-error.js'
+import type { ErrorCode } from '../errors/codes.js'
+
+/** Fastify's own error codes, mapped to ours. Anything a client can provoke must appear here or below. */
+const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_body',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INSTANCE_ALREADY_STARTED: 'internal',
+  FST_ERR_VALIDATION: 'validation_failed',
+  FST_ERR_NOT_FOUND: 'not_found',
+  FST_ERR_ASYNC_CONSTRAINT: 'not_found',
+  FST_ERR_BAD_URL: 'not_found',
+}
+
+/** Fallback for other 4xx errors (from plugins) by status. */
+const STATUS_CODES: Readonly<Record<number, ErrorCode>> = {
+  400: 'validation_failed',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+}
+
+interface AjvError {
+  instancePath?: string
+  keyword?: string
+  message?: string
+  params?: Record<string, unknown>
+}
+
+/**
+ * Turns any thrown value into an AppError: ours pass through; Fastify's schema, parser and limit errors
+ * get our codes; everything else is an internal error (500), which a client input must never reach.
+ */
+export function toAppError(err: unknown): AppError {
+  if (isAppError(err)) return err
+  const e = err as Partial<FastifyError> & {
+    validation?: AjvError[]
+    validationContext?: string
+    status?: number
+  }
+  if (Array.isArray(e?.validation)) {
+    const where = e.validationContext ?? 'body'
+    const details = e.validation.map((v) => ({
+      in: where,
+      path: v.instancePath ?? '',
+      keyword: v.keyword,
+      message: v.message ?? 'is invalid',
+      ...(v.params && Object.keys(v.params).length > 0 ? { params: v.params } : {}),
+    }))
+    const first = details[0]
+    const message = first ? `${where}${first.path ? ` ${first.path}` : ''} ${first.message}` : undefined
+    return new AppError('validation_failed', message, { details, cause: err })
+  }
+  const code = e?.code ? FASTIFY_CODES[e.code] : undefined
+  if (code && code !== 'internal') return new AppError(code, messageFor(code, e), { cause: err })
+  // secure-json-parse and JSON.parse raise SyntaxError; Fastify tags them 400.
+  if (err instanceof SyntaxError && e.statusCode === 400)
+    return new AppError('invalid_json', undefined, { cause: err })
+  const status = e?.statusCode ?? e?.status
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const byStatus = STATUS_CODES[status] ?? 'validation_failed'
+    return new AppError(byStatus, typeof e.message === 'string' && e.message ? e.message : undefined, {
+      cause: err,
+    })
+  }
+  return new AppError('internal', undefined, { cause: err })
+}
+
+function messageFor(code: ErrorCode, e: Partial<FastifyError>): string | undefined {
+  if (code === 'unsupported_media_type')
+    return 'The Content-Type is not supported; send application/json or text/plain'
+  if (code === 'invalid_body' && e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return 'The request body is empty'
+  if (code === 'not_found') return undefined
+  return undefined
+}
+
+/** Sends `{ error: { code, message, statusCode, details? } }` with Retry-After when the error has one. */
+export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
+  if (error.retryAfterSeconds !== undefined)
+    reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterSeconds))))
+  return reply.code(error.statusCode).type('application/json; charset=utf-8').send(error.toJSON())
+}
+
+/** Registers the one error handler and the 404 handler on `app` (the root instance). */
+export function registerErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler(function tallyErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply) {
+    const error = toAppError(err)
+    if (error.statusCode >= 500 && error.code === 'internal') {
+      request.log.error({ err }, 'unhandled error')
+    } else if (error.statusCode >= 500) {
+      request.log.warn({ code: error.code, err: error.cause ?? error }, error.message)
+    }
+    return sendError(reply, error)
+  })
+  app.setNotFoundHandler(function tallyNotFound(request: FastifyRequest, reply: FastifyReply) {
+    return sendError(
+      reply,
+      new AppError('not_found', `No route ${request.method} ${request.url.split('?')[0]}`),
+    )
+  })
+}

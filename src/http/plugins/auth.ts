@@ -1,0 +1,75 @@
+import type { FastifyRequest, onRequestAsyncHookHandler, preValidationAsyncHookHandler } from 'fastify'
+import { AppError } from '../../errors/app-error.js'
+import type { ApiKeyRole } from '../../store/event-store.js'
+import { type ApiKeyResolver, type AuthContext, ROLE_GRANTS } from '../auth/api-keys.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth hooks: the project and role the request acts as. */
+    auth?: AuthContext
+  }
+}
+
+/** The request's auth context; throws if the route forgot its auth hook (a bug, not a client error). */
+export function authOf(request: FastifyRequest): AuthContext {
+  if (!request.auth) throw new Error(`route ${request.routeOptions.url} has no auth hook`)
+  return request.auth
+}
+
+function bearerSecret(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined
+  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
+  if (!match) throw new AppError('unauthorized', 'Authorization must be "Bearer <key>"')
+  return match[1]
+}
+
+/** Segment sends `Basic base64(writeKey + ":")`; some clients send the key as password instead. */
+function basicSecret(header: string): string | undefined {
+  const match = /^Basic[ \t]+([A-Za-z0-9+/=_-]+)[ \t]*$/i.exec(header)
+  if (!match) return undefined
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  const user = colon === -1 ? decoded : decoded.slice(0, colon)
+  const password = colon === -1 ? '' : decoded.slice(colon + 1)
+  return user || password || undefined
+}
+
+async function authorize(
+  resolver: ApiKeyResolver,
+  secret: string | undefined,
+  role: ApiKeyRole,
+): Promise<AuthContext> {
+  if (!secret) throw new AppError('unauthorized', 'Missing API key')
+  const auth = await resolver.resolve(secret)
+  if (!auth) throw new AppError('unauthorized', 'Unknown or revoked API key')
+  if (!ROLE_GRANTS[auth.role].includes(role)) {
+    throw new AppError('forbidden', `A ${auth.role} key may not do this; it needs a ${role} key`)
+  }
+  return auth
+}
+
+/** onRequest hook for the native API: `Authorization: Bearer <key>` with a key granting `role`. */
+export function requireBearer(resolver: ApiKeyResolver, role: ApiKeyRole): onRequestAsyncHookHandler {
+  return async function bearerAuth(request) {
+    request.auth = await authorize(resolver, bearerSecret(request.headers.authorization), role)
+  }
+}
+
+/**
+ * preValidation hook for the Segment routes (runs after the body is parsed): Basic auth with the write key
+ * as user name, a Bearer key, or `writeKey` in the body — in that order.
+ */
+export function requireSegmentKey(resolver: ApiKeyResolver): preValidationAsyncHookHandler {
+  return async function segmentAuth(request) {
+    const header = request.headers.authorization
+    let secret: string | undefined
+    if (header !== undefined) {
+      secret = /^Basic\b/i.test(header) ? basicSecret(header) : bearerSecret(header)
+    }
+    if (!secret) {
+      const body = request.body as { writeKey?: unknown } | undefined
+      if (body && typeof body === 'object' && typeof body.writeKey === 'string') secret = body.writeKey
+    }
+    request.auth = await authorize(resolver, secret, 'write')
+  }
+}

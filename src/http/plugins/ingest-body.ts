@@ -1,0 +1,71 @@
+import { promisify } from 'node:util'
+import zlib from 'node:zlib'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { AppError } from '../../errors/app-error.js'
+
+const gunzip = promisify(zlib.gunzip)
+const inflate = promisify(zlib.inflate)
+const brotli = promisify(zlib.brotliDecompress)
+
+/**
+ * Decodes a body by its Content-Encoding, refusing (413) once the DECOMPRESSED size passes `limit`: zlib
+ * stops at `maxOutputLength`, so a gzip bomb costs at most `limit` bytes of memory.
+ */
+export async function decodeBody(body: Buffer, encoding: string | undefined, limit: number): Promise<Buffer> {
+  const enc = (encoding ?? '').trim().toLowerCase()
+  if (enc === '' || enc === 'identity') return body
+  try {
+    if (enc === 'gzip' || enc === 'x-gzip') return await gunzip(body, { maxOutputLength: limit })
+    if (enc === 'deflate') return await inflate(body, { maxOutputLength: limit })
+    if (enc === 'br') return await brotli(body, { maxOutputLength: limit })
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
+      throw new AppError(
+        'payload_too_large',
+        `The request body is larger than ${limit} bytes once decompressed`,
+      )
+    }
+    throw new AppError('invalid_encoding', `The body is not valid ${enc} data`, { cause: err })
+  }
+  throw new AppError(
+    'unsupported_media_type',
+    `Content-Encoding "${enc}" is not supported; use gzip, deflate or br`,
+  )
+}
+
+/**
+ * Parses a JSON body with plain `JSON.parse`. Unlike secure-json-parse this does not refuse the whole body
+ * for a `__proto__` key: `JSON.parse` makes it an ordinary own property (no prototype is touched), and the
+ * event validator then reports it as a per-event `forbidden_key` — one bad event never fails the batch.
+ */
+export function parseJsonBody(raw: Buffer): unknown {
+  if (raw.length === 0) throw new AppError('invalid_body', 'The request body is empty')
+  let text = raw.toString('utf8')
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+  if (text.trim() === '') throw new AppError('invalid_body', 'The request body is empty')
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    throw new AppError('invalid_json', `The request body is not valid JSON: ${(err as Error).message}`, {
+      cause: err,
+    })
+  }
+}
+
+/**
+ * Replaces the content-type parsers of `scope` (an encapsulated plugin holding the ingest routes) with
+ * ones for what real clients send: `application/json` (SDKs), `text/plain` (`navigator.sendBeacon`), any
+ * `+json` type, each optionally gzip/deflate/br encoded. Everything else is 415.
+ */
+export function useIngestBodyParser(scope: FastifyInstance, limit: number): void {
+  scope.removeAllContentTypeParsers()
+  const parser = async function parseIngestBody(request: FastifyRequest, body: Buffer): Promise<unknown> {
+    const raw = await decodeBody(body, request.headers['content-encoding'], limit)
+    if (raw.length > limit)
+      throw new AppError('payload_too_large', `The request body is larger than ${limit} bytes`)
+    return parseJsonBody(raw)
+  }
+  const options = { parseAs: 'buffer' as const, bodyLimit: limit }
+  scope.addContentTypeParser(['application/json', 'text/plain'], options, parser)
+  scope.addContentTypeParser(/^application\/[\w.+-]+\+json$/, options, parser)
+}

@@ -1,0 +1,66 @@
+import { Type } from '@sinclair/typebox'
+import { FailedEventSchema } from '../../schema/failed-event.js'
+import type { RouteDeps, TallyServer } from '../build-server.js'
+import { authOf, requireBearer } from '../plugins/auth.js'
+import { BEARER, errorResponses, inline } from './common-schemas.js'
+
+const FailedEventFilterSchema = Type.Object(
+  {
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'Received at or after.' })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'Received before.' })),
+    code: Type.Optional(
+      Type.String({ maxLength: 64, description: 'Only events with an issue of this code.' }),
+    ),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    cursor: Type.Optional(Type.String({ maxLength: 512 })),
+  },
+  { additionalProperties: false },
+)
+
+/** Listing rejected events, and replaying them once the plan or the client is fixed. */
+export function registerFailedEventRoutes(app: TallyServer, deps: RouteDeps): void {
+  app.get(
+    '/api/v1/failed-events',
+    {
+      onRequest: requireBearer(deps.keys, 'read'),
+      schema: {
+        tags: ['failed-events'],
+        summary: 'List rejected events with their errors',
+        security: BEARER,
+        querystring: FailedEventFilterSchema,
+        response: {
+          200: Type.Object({
+            failedEvents: Type.Array(inline(FailedEventSchema)),
+            nextCursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+          ...errorResponses(400, 401, 403, 429, 503),
+        },
+      },
+    },
+    async function listFailedEvents(request) {
+      return deps.store.listFailedEvents(authOf(request).projectId, request.query)
+    },
+  )
+
+  const replay = deps.replayFailedEvents
+  if (!replay) return
+  app.post(
+    '/api/v1/failed-events/replay',
+    {
+      onRequest: requireBearer(deps.keys, 'admin'),
+      schema: {
+        tags: ['failed-events'],
+        summary: 'Re-validate failed events; those that pass now are stored',
+        security: BEARER,
+        body: FailedEventFilterSchema,
+        response: {
+          200: Type.Object({ replayed: Type.Integer(), stillFailing: Type.Integer() }),
+          ...errorResponses(400, 401, 403, 429, 503),
+        },
+      },
+    },
+    async function replayFailedEvents(request) {
+      return replay(authOf(request).projectId, request.body ?? {})
+    },
+  )
+}

@@ -1,0 +1,114 @@
+import cors from '@fastify/cors'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { FastifyRequest } from 'fastify'
+import { parseCorsOrigins } from '../../config/config.js'
+import { AppError } from '../../errors/app-error.js'
+import type { IngestContext } from '../../ingest/ingest-types.js'
+import { BatchResultSchema } from '../../schema/batch.js'
+import type { RouteDeps, TallyServer } from '../build-server.js'
+import { authOf, requireBearer, requireSegmentKey } from '../plugins/auth.js'
+import { useIngestBodyParser } from '../plugins/ingest-body.js'
+import { BEARER, errorResponses, inline } from './common-schemas.js'
+import { fromSegmentBatch, fromSegmentCall, SEGMENT_CALLS, type SegmentBatch } from './segment-mapping.js'
+
+const INGEST_ERRORS = errorResponses(400, 401, 403, 413, 415, 429, 503)
+const IngestBodySchema = Type.Unknown({
+  description:
+    'One event (EventCreate), an array of events, or `{ "events": [...], "sentAt"? }`. Each event is validated on its own.',
+})
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** The native body forms: one event, an array, or `{ events, sentAt? }`. */
+export function toNativeBatch(body: unknown): SegmentBatch {
+  if (body === undefined) throw new AppError('invalid_body', 'The request body is empty')
+  if (Array.isArray(body)) return { events: body }
+  if (!isObject(body)) throw new AppError('invalid_body', 'The request body must be a JSON object or array')
+  if ('events' in body && !('type' in body)) {
+    if (!Array.isArray(body.events)) throw new AppError('invalid_body', '"events" must be an array')
+    if (body.sentAt !== undefined && typeof body.sentAt !== 'string') {
+      throw new AppError('invalid_body', '"sentAt" must be an ISO-8601 string')
+    }
+    return { events: body.events, sentAt: body.sentAt as string | undefined }
+  }
+  return { events: [body] }
+}
+
+function contextOf(request: FastifyRequest, sentAt: string | undefined): IngestContext {
+  return {
+    projectId: authOf(request).projectId,
+    clientIp: request.ip,
+    userAgent: request.headers['user-agent'],
+    sentAt,
+    receivedAt: new Date(),
+  }
+}
+
+/**
+ * The ingest routes, in their own scope: body parsers for what browsers and SDKs send (JSON, text/plain,
+ * gzip), CORS, and write-key auth. `POST /api/v1/events` (native) and the Segment tracking API under /v1.
+ */
+export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): Promise<void> {
+  await api.register(async function ingestScope(plain) {
+    const scope = plain.withTypeProvider<TypeBoxTypeProvider>()
+    useIngestBodyParser(scope, deps.config.bodyLimit)
+    await scope.register(cors, {
+      origin: parseCorsOrigins(deps.config.corsOrigins),
+      methods: ['POST', 'OPTIONS'],
+      allowedHeaders: ['Content-Type', 'Content-Encoding', 'Authorization', 'X-Retry-Count'],
+      exposedHeaders: ['Retry-After', 'X-Request-Id'],
+      maxAge: 86_400,
+    })
+
+    async function ingest(request: FastifyRequest, batch: SegmentBatch) {
+      const result = await deps.ingestor.ingest(batch.events, contextOf(request, batch.sentAt))
+      deps.metrics.recordBatch(result)
+      return result
+    }
+
+    scope.post(
+      '/api/v1/events',
+      {
+        onRequest: requireBearer(deps.keys, 'write'),
+        schema: {
+          tags: ['ingest'],
+          summary: 'Ingest events',
+          description:
+            'Accepts one event, an array, or `{ "events": [...] }` as JSON, text/plain (sendBeacon), gzip/deflate. Per-event problems are reported per event; the request fails only as a whole (400/413/415).',
+          security: BEARER,
+          body: IngestBodySchema,
+          response: { 200: inline(BatchResultSchema), ...INGEST_ERRORS },
+        },
+      },
+      async function ingestNative(request) {
+        return ingest(request, toNativeBatch(request.body))
+      },
+    )
+
+    const segmentOptions = (summary: string) => ({
+      preValidation: requireSegmentKey(deps.keys),
+      schema: {
+        tags: ['segment'],
+        summary,
+        security: [{ segmentBasic: [] }],
+        body: Type.Unknown({ description: 'A Segment message, or for batch/import `{ batch: [...] }`.' }),
+        response: { 200: Type.Object({ success: Type.Literal(true) }), ...INGEST_ERRORS },
+      },
+    })
+    for (const call of SEGMENT_CALLS) {
+      scope.post(`/v1/${call}`, segmentOptions(`Segment ${call} call`), async function segmentCall(request) {
+        await ingest(request, fromSegmentCall(request.body, call))
+        return { success: true as const }
+      })
+    }
+    for (const path of ['/v1/batch', '/v1/import']) {
+      scope.post(path, segmentOptions('Segment batch'), async function segmentBatch(request) {
+        await ingest(request, fromSegmentBatch(request.body))
+        return { success: true as const }
+      })
+    }
+  })
+}

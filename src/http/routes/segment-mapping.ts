@@ -1,0 +1,116 @@
+import { AppError } from '../../errors/app-error.js'
+
+/** The Segment HTTP tracking API calls Tally answers, each one event type. */
+export const SEGMENT_CALLS = ['track', 'page', 'screen', 'identify', 'group', 'alias'] as const
+export type SegmentCall = (typeof SEGMENT_CALLS)[number]
+
+/**
+ * Keys Segment clients put on a message that mean nothing to Tally: transport metadata (`_metadata`,
+ * `writeKey`, `channel`, `version`, `requestId`) and times the server owns (`receivedAt`). They are removed
+ * so they do not become `unknown_field` errors. `integrations` is kept (EventCreate stores it as sent).
+ */
+const SEGMENT_ONLY_KEYS = [
+  '_metadata',
+  'writeKey',
+  'channel',
+  'version',
+  'requestId',
+  'receivedAt',
+  'projectId',
+]
+
+/** Fields that analytics.js and others send as `null` when unset; Segment treats null as absent. */
+const NULLABLE_KEYS = [
+  'userId',
+  'anonymousId',
+  'groupId',
+  'previousId',
+  'messageId',
+  'timestamp',
+  'sentAt',
+  'originalTimestamp',
+  'name',
+  'event',
+  'category',
+  'properties',
+  'traits',
+  'context',
+  'integrations',
+]
+
+export interface SegmentDefaults {
+  /** Batch-level `context`, merged under each message's own. */
+  context?: Record<string, unknown>
+  /** Batch-level `integrations`, merged under each message's own. */
+  integrations?: Record<string, unknown>
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * Maps one Segment message to Tally's EventCreate: `event` → `name` for track, page/screen `category` →
+ * `properties.category`, Segment-only keys dropped, nulls treated as absent. `type` (from the route)
+ * overrides the message's own. Anything that is not an object is passed on for the validator to reject.
+ * Copies with spread and `delete`, never by assigning dynamic keys, so a `__proto__` key stays an own
+ * property for the validator to report.
+ */
+export function fromSegmentMessage(
+  message: unknown,
+  type?: SegmentCall,
+  defaults: SegmentDefaults = {},
+): unknown {
+  if (!isObject(message)) return message
+  const out: Record<string, unknown> = { ...message }
+  for (const key of SEGMENT_ONLY_KEYS) delete out[key]
+  for (const key of NULLABLE_KEYS) if (out[key] === null) delete out[key]
+  if (type !== undefined) out.type = type
+  if (out.type === 'track' && 'event' in out) {
+    if (!('name' in out)) out.name = out.event
+    delete out.event
+  }
+  if ((out.type === 'page' || out.type === 'screen') && 'category' in out) {
+    const properties = isObject(out.properties) ? out.properties : {}
+    out.properties = 'category' in properties ? properties : { ...properties, category: out.category }
+    delete out.category
+  }
+  if (defaults.context && (out.context === undefined || isObject(out.context))) {
+    out.context = { ...defaults.context, ...(out.context as Record<string, unknown> | undefined) }
+  }
+  if (defaults.integrations && (out.integrations === undefined || isObject(out.integrations))) {
+    out.integrations = {
+      ...defaults.integrations,
+      ...(out.integrations as Record<string, unknown> | undefined),
+    }
+  }
+  return out
+}
+
+/** What a Segment batch body (`/v1/batch`, `/v1/import`) carries besides the messages. */
+export interface SegmentBatch {
+  events: unknown[]
+  sentAt?: string
+}
+
+/** Unpacks `{ batch: [...], sentAt?, context?, integrations? }` (or a bare array) into EventCreate candidates. */
+export function fromSegmentBatch(body: unknown): SegmentBatch {
+  if (Array.isArray(body)) return { events: body.map((m) => fromSegmentMessage(m)) }
+  if (!isObject(body) || !Array.isArray(body.batch)) {
+    throw new AppError('invalid_body', 'A Segment batch must be an object with a "batch" array')
+  }
+  const defaults: SegmentDefaults = {
+    context: isObject(body.context) ? body.context : undefined,
+    integrations: isObject(body.integrations) ? body.integrations : undefined,
+  }
+  return {
+    events: body.batch.map((m) => fromSegmentMessage(m, undefined, defaults)),
+    sentAt: typeof body.sentAt === 'string' ? body.sentAt : undefined,
+  }
+}
+
+/** Unpacks a single-call body (`/v1/track` …): one message, whose `sentAt` applies to it. */
+export function fromSegmentCall(body: unknown, type: SegmentCall): SegmentBatch {
+  if (!isObject(body)) throw new AppError('invalid_body', 'A Segment call body must be a JSON object')
+  return { events: [fromSegmentMessage(body, type)] }
+}
