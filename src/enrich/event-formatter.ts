@@ -1,0 +1,282 @@
+import { v7 as uuidv7 } from 'uuid'
+import type { EventContext } from '../schema/context.js'
+import type { EventCreate } from '../schema/event-create.js'
+import type { HttpMethod, PerformanceUnit } from '../schema/event-types.js'
+import type { Identifier, JsonObject } from '../schema/primitives.js'
+import type { ValidationIssue } from '../schema/validation-issue.js'
+import { apiRequestName, normaliseRoute } from './api-request.js'
+import { type Campaign, mergeCampaign, parseUtmParams } from './campaign.js'
+import { normaliseId, resolveMessageId } from './ids.js'
+import { normaliseTargetText } from './interaction.js'
+import { anonymiseIp, normaliseRawIp } from './ip.js'
+import { formatIsoTime } from './iso-time.js'
+import { collapseWhitespace, normaliseName } from './names.js'
+import { defaultUnit, rateMetric } from './performance.js'
+import { createRedactor } from './redact.js'
+import { createReferrerClassifier } from './referrer.js'
+import { createSessionDeriver, visitorKey } from './session.js'
+import { DEFAULT_FUTURE_TOLERANCE_MS, DEFAULT_MAX_AGE_MS, resolveTime, type TimeLimits } from './time.js'
+import type { EventFormatterOptions, FormatContext, FormatResult, ReferrerType } from './types.js'
+import { splitUrl } from './url-split.js'
+import { createUserAgentParser, DEFAULT_USER_AGENT_CACHE_SIZE } from './user-agent.js'
+
+/** Every variant's fields seen through one type (the formatter reads them by presence, not by variant). */
+interface AnyEvent {
+  type: EventCreate['type']
+  name?: string
+  messageId?: Identifier
+  userId?: Identifier
+  anonymousId?: Identifier
+  sessionId?: Identifier
+  groupId?: Identifier
+  previousId?: Identifier
+  timestamp?: string
+  sentAt?: string
+  originalTimestamp?: string
+  properties?: JsonObject
+  traits?: JsonObject
+  context?: EventContext
+}
+
+type Page = NonNullable<EventContext['page']> & {
+  host?: string
+  referrerHost?: string
+  referrerType?: ReferrerType
+}
+type MutableContext = EventContext & Record<string, unknown>
+
+const DROP_BOT: FormatResult = Object.freeze({ kind: 'drop', reason: 'bot' }) as FormatResult
+const NAME_CASED_TYPES = new Set(['track', 'page', 'screen'])
+
+/**
+ * The enrichment stage: turns a validated `EventCreate` into the `AnalyticsEvent` storage writes. Each step
+ * is a small pure function in its own file; this composes them in a fixed order:
+ *
+ *  1. user agent → `context.userAgentData`, `context.bot` (and `drop` when the project drops bots)
+ *  2. time → skew-corrected `timestamp`, `originalTimestamp`; out-of-window times flagged (rejected in `block`)
+ *  3. redaction of `properties`, `traits`, `context` (keys and value patterns; ids are never redacted)
+ *  4. IP → anonymised (or raw, when the project opts in) `context.ip`
+ *  5. page URL and referrer → `path`, `host`, `search`, `referrerHost`, `referrerType`; UTM → `campaign`
+ *  6. names and type-specific fields (api_request route/method/name, interaction text, performance unit/rating)
+ *  7. ids and session → `id`, `messageId`, string ids, derived `sessionId`
+ *
+ * The input is never mutated; the output may share unchanged nested objects with it, so treat both as
+ * immutable. State kept across calls — caches and derived-session last-seen times — is bounded.
+ *
+ * @example
+ * const formatter = createEventFormatter()
+ * const r = formatter.format(event, { projectId, receivedAt: new Date(), clientIp, settings, schema: null, warnings: [] })
+ * if (r.kind === 'ok') await store.insertBatch([r.event], [])
+ */
+export function createEventFormatter(options: EventFormatterOptions = {}) {
+  const generateId = options.generateId ?? (() => uuidv7())
+  const limits: TimeLimits = {
+    futureToleranceMs: options.futureToleranceMs ?? DEFAULT_FUTURE_TOLERANCE_MS,
+    maxAgeMs: options.maxAgeMs ?? DEFAULT_MAX_AGE_MS,
+  }
+  const parseUserAgent = createUserAgentParser(options.userAgentCacheSize ?? DEFAULT_USER_AGENT_CACHE_SIZE)
+  const classifyReferrer = createReferrerClassifier()
+  const deriveSessionId = createSessionDeriver({
+    salt: options.sessionSalt,
+    timeoutMs: options.sessionTimeoutMs,
+    maxVisitors: options.maxTrackedVisitors,
+  })
+  // One redactor per distinct redactKeys list (projects' settings objects are long-lived).
+  const redactors = new WeakMap<readonly string[], ReturnType<typeof createRedactor>>()
+  const redactorFor = (keys: readonly string[]) => {
+    let r = redactors.get(keys)
+    if (r === undefined) {
+      r = createRedactor(keys)
+      redactors.set(keys, r)
+    }
+    return r
+  }
+  let receivedMs = Number.NaN
+  let receivedIso = ''
+
+  function format(input: EventCreate, ctx: FormatContext): FormatResult {
+    const event = input as AnyEvent
+    const settings = ctx.settings
+    const sent = event.context
+
+    // 1. user agent and bots
+    const headerUa = sent === undefined || sent.library === undefined ? ctx.userAgent : undefined
+    const ua = sent?.userAgent ?? headerUa ?? null
+    const parsedUa = ua === null || ua === '' ? null : parseUserAgent(ua)
+    if (parsedUa?.bot === true && settings.dropBots) return DROP_BOT
+
+    // 2. time
+    const ms = ctx.receivedAt.getTime()
+    if (ms !== receivedMs) {
+      const iso = formatIsoTime(ms)
+      if (iso === null) throw new TypeError('FormatContext.receivedAt is not a valid date')
+      receivedMs = ms
+      receivedIso = iso
+    }
+    const violations: ValidationIssue[] = ctx.warnings.length === 0 ? [] : ctx.warnings.slice()
+    const time = resolveTime(event, receivedMs, receivedIso, limits)
+    if (time.issue !== null) {
+      if (settings.enforcement === 'block' && time.issue.code !== 'format')
+        return { kind: 'reject', errors: [time.issue] }
+      violations.push(time.issue)
+    }
+
+    // 3. redaction
+    const redact = redactorFor(settings.redactKeys)
+    const context: MutableContext = sent === undefined ? {} : { ...redact(sent) }
+    let properties = event.properties === undefined ? {} : redact(event.properties)
+    const traits = event.traits === undefined ? null : redact(event.traits)
+
+    // 1 (cont.) — facts from the user agent go in after redaction: they are derived, not sent.
+    if (parsedUa !== null) {
+      if (sent?.userAgent === undefined) context.userAgent = ua!
+      context.userAgentData = parsedUa.data
+      if (parsedUa.bot) context.bot = true
+    }
+
+    // 4. IP
+    const rawIp = typeof context.ip === 'string' ? context.ip : ctx.clientIp
+    let anonIp: string | null = null
+    if (rawIp !== undefined) {
+      anonIp = anonymiseIp(rawIp)
+      const stored = settings.storeRawIp ? normaliseRawIp(rawIp) : anonIp
+      if (stored !== null) context.ip = stored
+      else {
+        delete context.ip
+        if (typeof sent?.ip === 'string') {
+          violations.push({
+            path: '/context/ip',
+            code: 'format',
+            message: 'not an IP address; not stored',
+            expected: 'IPv4 or IPv6 address',
+          })
+        }
+      }
+    }
+
+    // 5. page, campaign, referrer
+    let campaign: Campaign | null = (context.campaign as Campaign | undefined) ?? null
+    if (context.page !== undefined) {
+      const page: Page = { ...context.page }
+      let pageHost: string | null = null
+      let search = page.search
+      if (page.url !== undefined) {
+        const parts = splitUrl(page.url)
+        if (parts === null) violations.push(invalidUrl('/context/page/url', page.url))
+        else {
+          pageHost = parts.hostname
+          page.path ??= parts.path
+          page.host ??= parts.hostname
+          if (parts.search !== '') page.search ??= parts.search
+          search = parts.search
+        }
+      }
+      if (search !== undefined) campaign = mergeCampaign(campaign ?? undefined, parseUtmParams(search))
+      if (page.referrer !== undefined && page.referrer !== '') {
+        const ref = splitUrl(page.referrer)
+        if (ref === null) violations.push(invalidUrl('/context/page/referrer', page.referrer))
+        else {
+          page.referrerHost = ref.hostname
+          page.referrerType = classifyReferrer(ref.hostname, pageHost, campaign?.medium)
+        }
+      } else page.referrerType = classifyReferrer(null, pageHost, campaign?.medium)
+      context.page = page
+    }
+    if (campaign !== null) context.campaign = campaign
+
+    // 6. names and type-specific fields
+    let name: string | null = null
+    if (event.name !== undefined) {
+      name = NAME_CASED_TYPES.has(event.type)
+        ? normaliseName(event.name, settings.nameCase)
+        : collapseWhitespace(event.name)
+      if (name === '') name = null
+      if (name === null && event.type !== 'page' && event.type !== 'api_request') {
+        return {
+          kind: 'reject',
+          errors: [
+            {
+              path: '/name',
+              code: 'min_length',
+              message: 'name is only whitespace',
+              expected: 'a non-blank name',
+            },
+          ],
+        }
+      }
+    }
+    if (event.type === 'api_request') {
+      const method = String(properties.method).toUpperCase() as HttpMethod
+      const route = normaliseRoute(String(properties.route))
+      if (method !== properties.method || route !== properties.route)
+        properties = { ...properties, method, route }
+      name ??= apiRequestName(method, route)
+    } else if (event.type === 'performance') {
+      const metric = name ?? ''
+      const unit = (properties.unit as PerformanceUnit | undefined) ?? defaultUnit(metric)
+      const rating = properties.rating ?? rateMetric(metric, properties.value as number, unit)
+      if (unit !== properties.unit || rating !== (properties.rating ?? null)) {
+        properties = { ...properties, unit }
+        if (rating !== null) properties.rating = rating
+      }
+    } else if (event.type === 'interaction') {
+      const target = properties.target as Record<string, unknown> | undefined
+      if (target !== undefined && typeof target.text === 'string') {
+        const text = normaliseTargetText(target.text)
+        if (text !== target.text) properties = { ...properties, target: { ...target, text } }
+      }
+    }
+
+    // 7. ids and session
+    const id = generateId()
+    const userId = normaliseId(event.userId)
+    const anonymousId = normaliseId(event.anonymousId)
+    let sessionId = normaliseId(event.sessionId)
+    if (sessionId === null && settings.deriveSessionId) {
+      const visitor = visitorKey(anonymousId, userId, anonIp, ua)
+      if (visitor !== null) sessionId = deriveSessionId(ctx.projectId, visitor, time.timestampMs)
+    }
+
+    return {
+      kind: 'ok',
+      event: {
+        id,
+        projectId: ctx.projectId,
+        type: event.type,
+        name,
+        messageId: resolveMessageId(event.messageId, id),
+        userId,
+        anonymousId,
+        sessionId,
+        groupId: normaliseId(event.groupId),
+        previousId: normaliseId(event.previousId),
+        timestamp: time.timestamp,
+        originalTimestamp: time.originalTimestamp,
+        sentAt: time.sentAt,
+        receivedAt: receivedIso,
+        properties,
+        traits,
+        context,
+        status: 'received',
+        error: null,
+        attempts: 0,
+        tags: [],
+        schema: ctx.schema,
+        violations,
+      },
+    }
+  }
+
+  return { format }
+}
+
+export type EventFormatter = ReturnType<typeof createEventFormatter>
+
+function invalidUrl(path: string, value: string): ValidationIssue {
+  return {
+    path,
+    code: 'invalid_url',
+    message: `"${value.length > 80 ? `${value.slice(0, 80)}…` : value}" is not an absolute URL; kept as sent`,
+    expected: 'scheme://host/path?query',
+  }
+}

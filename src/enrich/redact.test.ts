@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest'
+import { createRedactor, passesLuhn, REDACTED, redactString } from './redact.js'
+
+describe('createRedactor', () => {
+  const redact = createRedactor()
+
+  it('should redact default keys case- and separator-insensitively, at any depth and in arrays', () => {
+    const input = {
+      Password: 'hunter2',
+      nested: {
+        api_key: 'k',
+        deeper: [{ 'Credit-Card': '4111 1111 1111 1111', ok: 1 }, { accessToken: 'abc' }],
+      },
+      CVV: 123,
+      plan: 'pro',
+    }
+    expect(redact(input)).toEqual({
+      Password: REDACTED,
+      nested: { api_key: REDACTED, deeper: [{ 'Credit-Card': REDACTED, ok: 1 }, { accessToken: REDACTED }] },
+      CVV: REDACTED,
+      plan: 'pro',
+    })
+  })
+
+  it('should redact e-mail addresses and Luhn-valid card numbers inside values', () => {
+    expect(redact({ note: 'write to Ann.Lee+x@mail.example.com now', list: ['a@b.io', 'plain'] })).toEqual({
+      note: `write to ${REDACTED} now`,
+      list: [REDACTED, 'plain'],
+    })
+    expect(redact({ memo: 'card 4111-1111-1111-1111 ok' })).toEqual({ memo: `card ${REDACTED} ok` })
+  })
+
+  it('should not redact look-alikes: non-Luhn digits, millisecond timestamps, numbers, @handles', () => {
+    const input = {
+      order: '4111111111111112',
+      ts: '1732700000000',
+      n: 4111111111111111,
+      handle: '@tally',
+      sku: 'A-1234',
+    }
+    expect(redact(input)).toBe(input)
+  })
+
+  it('should add project keys and never mutate the input', () => {
+    const custom = createRedactor(['Birth Date'])
+    const input = Object.freeze({
+      birth_date: '1990-01-01',
+      inner: Object.freeze({ token: 't', keep: 'k' }),
+      keep: [1],
+    })
+    const out = custom(input)
+    expect(out).toEqual({ birth_date: REDACTED, inner: { token: REDACTED, keep: 'k' }, keep: [1] })
+    expect(out).not.toBe(input)
+    expect(out.keep).toBe(input.keep) // unchanged branches are shared, not copied
+    expect(input.birth_date).toBe('1990-01-01')
+  })
+})
+
+describe('passesLuhn / redactString', () => {
+  it('should check the Luhn digit', () => {
+    expect(passesLuhn('4111111111111111')).toBe(true)
+    expect(passesLuhn('4111111111111112')).toBe(false)
+    expect(redactString('nothing here')).toBe('nothing here')
+  })
+})

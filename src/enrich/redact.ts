@@ -1,0 +1,123 @@
+/** What a redacted value is replaced with. */
+export const REDACTED = '[redacted]'
+
+/**
+ * Keys whose values are always redacted, written normalised (lower case, letters and digits only). A key
+ * matches when, normalised, it equals one of these or ends with one (`accessToken`, `user_password`,
+ * `X-Api-Key`), so `credit_card`, `CreditCard` and `credit-card` are one key.
+ */
+export const DEFAULT_REDACT_KEYS = [
+  'password',
+  'passwd',
+  'pwd',
+  'secret',
+  'token',
+  'authorization',
+  'apikey',
+  'privatekey',
+  'cookie',
+  'ssn',
+  'socialsecuritynumber',
+  'creditcard',
+  'cardnumber',
+  'ccnumber',
+  'cvv',
+  'cvc',
+  'iban',
+] as const
+
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g
+// 13–19 digits, optionally grouped by single spaces or dashes, starting 2–6 (the card networks' ranges;
+// this keeps 13-digit millisecond timestamps, which start with 1, out).
+const CARD = /(?<!\d)[2-6](?:[ -]?\d){12,18}(?!\d)/g
+const MAX_KEY_CACHE = 10_000
+
+/** Normalises a key for matching: lower case, letters and digits only. */
+export function normaliseKey(key: string): string {
+  return key.toLowerCase().replace(/[^a-z0-9]/g, '')
+}
+
+/** Luhn check digit test over the digits of `s` (other characters ignored). */
+export function passesLuhn(s: string): boolean {
+  let sum = 0
+  let double = false
+  for (let i = s.length - 1; i >= 0; i--) {
+    const c = s.charCodeAt(i) - 48
+    if (c < 0 || c > 9) continue
+    let d = c
+    if (double) {
+      d *= 2
+      if (d > 9) d -= 9
+    }
+    sum += d
+    double = !double
+  }
+  return sum % 10 === 0
+}
+
+/**
+ * Replaces e-mail addresses and card-like numbers that pass the Luhn check inside a string. Returns the
+ * same string when there is nothing to replace.
+ */
+export function redactString(s: string): string {
+  let out = s
+  if (out.indexOf('@') >= 0) out = out.replace(EMAIL, REDACTED)
+  if (out.length >= 13) {
+    CARD.lastIndex = 0
+    if (CARD.test(out)) out = out.replace(CARD, (m) => (passesLuhn(m) ? REDACTED : m))
+  }
+  return out
+}
+
+/**
+ * Builds the redactor for a project: default keys plus `extraKeys` (matched the same way). The returned
+ * function walks objects and arrays of any depth and returns the input itself when nothing was redacted,
+ * otherwise a copy with only the changed branches copied. It never mutates its argument.
+ */
+export function createRedactor(extraKeys: readonly string[] = []) {
+  const terms = [...DEFAULT_REDACT_KEYS, ...extraKeys.map(normaliseKey).filter((k) => k.length > 0)]
+  const keyCache = new Map<string, boolean>()
+
+  function isSensitiveKey(key: string): boolean {
+    let hit = keyCache.get(key)
+    if (hit === undefined) {
+      const k = normaliseKey(key)
+      hit = terms.some((t) => k === t || k.endsWith(t))
+      if (keyCache.size >= MAX_KEY_CACHE) keyCache.clear()
+      keyCache.set(key, hit)
+    }
+    return hit
+  }
+
+  function redactValue(value: unknown): unknown {
+    if (typeof value === 'string') return redactString(value)
+    if (value === null || typeof value !== 'object') return value
+    if (Array.isArray(value)) {
+      let copy: unknown[] | null = null
+      for (let i = 0; i < value.length; i++) {
+        const v = value[i]
+        const r = redactValue(v)
+        if (r !== v) {
+          copy ??= value.slice()
+          copy[i] = r
+        }
+      }
+      return copy ?? value
+    }
+    const obj = value as Record<string, unknown>
+    let copy: Record<string, unknown> | null = null
+    for (const key in obj) {
+      const v = obj[key]
+      const r = isSensitiveKey(key) ? REDACTED : redactValue(v)
+      if (r !== v) {
+        copy ??= { ...obj }
+        copy[key] = r
+      }
+    }
+    return copy ?? obj
+  }
+
+  return function redact<T>(value: T): T {
+    return redactValue(value) as T
+  }
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest'
+import { createSessionDeriver, visitorKey } from './session.js'
+
+const T0 = Date.parse('2026-11-27T10:00:00.000Z')
+const MIN = 60_000
+
+describe('createSessionDeriver', () => {
+  it('should keep one id while events are less than 30 minutes apart', () => {
+    const derive = createSessionDeriver({ salt: 's' })
+    const a = derive('p1', 'a:anon', T0)
+    expect(derive('p1', 'a:anon', T0 + 29 * MIN)).toBe(a)
+    expect(derive('p1', 'a:anon', T0 + 58 * MIN)).toBe(a)
+    expect(a).toMatch(/^[0-9a-f]{32}$/)
+  })
+
+  it('should start a new session after 30 minutes of inactivity and at UTC midnight', () => {
+    const derive = createSessionDeriver({ salt: 's' })
+    const a = derive('p1', 'a:anon', T0)
+    const b = derive('p1', 'a:anon', T0 + 31 * MIN)
+    expect(b).not.toBe(a)
+    const late = Date.parse('2026-11-27T23:50:00.000Z')
+    const c = derive('p1', 'a:anon', late)
+    expect(derive('p1', 'a:anon', late + 15 * MIN)).not.toBe(c)
+  })
+
+  it('should separate visitors and projects, and be deterministic for a salt and a stream', () => {
+    const d1 = createSessionDeriver({ salt: 's' })
+    const d2 = createSessionDeriver({ salt: 's' })
+    const x = d1('p1', 'a:x', T0)
+    expect(d1('p1', 'a:y', T0)).not.toBe(x)
+    expect(d1('p2', 'a:x', T0)).not.toBe(x)
+    expect(d2('p1', 'a:x', T0)).toBe(x)
+    expect(createSessionDeriver({ salt: 'other' })('p1', 'a:x', T0)).not.toBe(x)
+  })
+
+  it('should accept a late event inside the session window and forget visitors beyond the bound', () => {
+    const derive = createSessionDeriver({ salt: 's', maxVisitors: 1 })
+    const a = derive('p1', 'a:x', T0)
+    expect(derive('p1', 'a:x', T0 - 10 * MIN)).toBe(a)
+    derive('p1', 'a:y', T0)
+    expect(derive('p1', 'a:x', T0 + MIN)).not.toBe(a)
+  })
+})
+
+describe('visitorKey', () => {
+  it('should prefer anonymousId, then userId, then IP + user agent', () => {
+    expect(visitorKey('a', 'u', '1.2.3.0', 'UA')).toBe('a:a')
+    expect(visitorKey(null, 'u', '1.2.3.0', 'UA')).toBe('u:u')
+    expect(visitorKey(null, null, '1.2.3.0', 'UA')).toBe('i:1.2.3.0|UA')
+    expect(visitorKey(null, null, null, null)).toBeNull()
+  })
+})

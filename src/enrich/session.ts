@@ -1,0 +1,77 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { utcDay } from './iso-time.js'
+
+export const DEFAULT_SESSION_TIMEOUT_MS = 30 * 60 * 1000
+export const DEFAULT_MAX_TRACKED_VISITORS = 100_000
+
+export interface SessionDeriverOptions {
+  /** Secret mixed into every id so ids cannot be recomputed from a visitor's identity. Default: random. */
+  salt?: string
+  /** Inactivity that ends a session. Default 30 minutes. */
+  timeoutMs?: number
+  /** Visitors remembered (least recently seen forgotten first). Default 100,000. */
+  maxVisitors?: number
+}
+
+interface VisitorState {
+  id: string
+  day: number
+  first: number
+  last: number
+}
+
+/**
+ * The key a derived session is tracked by: the anonymous id, else the user id, else the (already anonymised)
+ * IP with the user agent. Null when there is nothing to tell the visitor by.
+ */
+export function visitorKey(
+  anonymousId: string | null,
+  userId: string | null,
+  ip: string | null,
+  ua: string | null,
+) {
+  if (anonymousId !== null) return `a:${anonymousId}`
+  if (userId !== null) return `u:${userId}`
+  if (ip !== null || ua !== null) return `i:${ip ?? ''}|${ua ?? ''}`
+  return null
+}
+
+/**
+ * Derives session ids for events that came without one. A session is a visitor's run of events with gaps
+ * of at most `timeoutMs` within one UTC day; its id is a salted SHA-256 of (day, project, visitor, start
+ * time), cut to 32 hex characters, computed once per session. The last-seen time per visitor is held in a
+ * bounded in-memory map, so the result depends on the events this instance has seen, in order: it is
+ * deterministic for a given stream, but a restart or an evicted visitor starts a new session.
+ */
+export function createSessionDeriver(options: SessionDeriverOptions = {}) {
+  const salt = options.salt ?? randomBytes(16).toString('hex')
+  const timeoutMs = options.timeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS
+  const maxVisitors = options.maxVisitors ?? DEFAULT_MAX_TRACKED_VISITORS
+  const visitors = new Map<string, VisitorState>()
+
+  return function deriveSessionId(projectId: string, visitor: string, timestampMs: number): string {
+    const key = `${projectId}\u0000${visitor}`
+    const day = utcDay(timestampMs)
+    const state = visitors.get(key)
+    if (
+      state !== undefined &&
+      state.day === day &&
+      timestampMs >= state.first - timeoutMs &&
+      timestampMs <= state.last + timeoutMs
+    ) {
+      if (timestampMs > state.last) state.last = timestampMs
+      if (timestampMs < state.first) state.first = timestampMs
+      visitors.delete(key)
+      visitors.set(key, state)
+      return state.id
+    }
+    const id = createHash('sha256')
+      .update(`${salt}\u0000${day}\u0000${key}\u0000${timestampMs}`)
+      .digest('hex')
+      .slice(0, 32)
+    visitors.delete(key)
+    if (visitors.size >= maxVisitors) visitors.delete(visitors.keys().next().value as string)
+    visitors.set(key, { id, day, first: timestampMs, last: timestampMs })
+    return id
+  }
+}
