@@ -1,4 +1,5 @@
 import { AppError } from '../errors/app-error.js'
+import { writeRollups } from '../stats/rollups/write-rollups.js'
 import type { StoreDialect } from './dialect.js'
 import { KyselyEventStore } from './kysely-event-store.js'
 import { PostgresStoreDialect } from './postgres/postgres-dialect.js'
@@ -14,14 +15,14 @@ export interface CreateStoreOptions {
   /** SQLite: how long to wait for another process's write lock, ms. Default 5,000. */
   readonly busyTimeoutMs?: number
   /**
-   * Rollup maintenance inside each insert transaction. Default: the statistics stage's `writeRollups`
-   * once it exists (see ROLLUP HOOK below); pass `null` to turn rollups off (benchmarks).
+   * Rollup maintenance inside each insert transaction. Default: the statistics stage's `writeRollups`;
+   * `null` turns rollups off (benchmarks that measure the bare insert path).
    */
   readonly rollupWriter?: RollupWriter | null
 }
 
-// ROLLUP HOOK: the statistics stage's writer (src/stats/rollups/write-rollups.ts) is wired in here.
-const DEFAULT_ROLLUP_WRITER: RollupWriter | undefined = undefined
+// The statistics stage's writer: rollups are maintained in the same transaction as the events.
+const DEFAULT_ROLLUP_WRITER: RollupWriter = writeRollups
 
 /**
  * Picks the dialect for a connection string: `sqlite:./data/tally.db` (a relative or absolute path; the
@@ -42,10 +43,14 @@ export function createDialect(url: string, options: CreateStoreOptions = {}): St
     return new SqliteStoreDialect({ filename, busyTimeoutMs: options.busyTimeoutMs })
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
+    let parsed: URL
     try {
-      new URL(url)
+      parsed = new URL(url)
     } catch (cause) {
       throw new AppError('config_invalid', 'The PostgreSQL URL cannot be parsed', { cause })
+    }
+    if (parsed.hostname === '' && parsed.pathname.length <= 1) {
+      throw new AppError('config_invalid', 'The PostgreSQL URL names no host and no database')
     }
     return new PostgresStoreDialect({ connectionString: url, maxConnections: options.maxConnections })
   }
