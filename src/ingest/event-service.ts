@@ -1,0 +1,170 @@
+import { v7 as uuidv7 } from 'uuid'
+import type { EventFormatter } from '../enrich/event-formatter.js'
+import type { FormatResult } from '../enrich/types.js'
+import { AppError, isAppError } from '../errors/app-error.js'
+import type { AnalyticsEvent } from '../schema/analytics-event.js'
+import type { BatchResult, EventResult } from '../schema/batch.js'
+import type { EventStore, InsertOutcome, NewFailedEvent } from '../store/event-store.js'
+import type { EventValidator } from '../validate/event-validator.js'
+import { GroupCommitQueue } from './group-commit.js'
+import type { IngestContext, Ingestor } from './ingest-types.js'
+import type { ProjectRuntimeCache } from './project-runtime.js'
+
+/** One request's prepared writes: the events that passed and the ones kept as failed. */
+interface WriteUnit {
+  events: AnalyticsEvent[]
+  failed: NewFailedEvent[]
+}
+
+export interface EventServiceOptions {
+  store: EventStore
+  validator: EventValidator
+  formatter: EventFormatter
+  projects: ProjectRuntimeCache
+  /** Largest group commit, in events. Default 1,000 (MEASUREMENTS: commits of ~1,000 rows). */
+  maxGroupEvents?: number
+  /** Longest an event waits for others to share its commit. Default 2 ms. */
+  maxWaitMs?: number
+  /** Events waiting to be written before ingest answers `overloaded`. Default 50,000. */
+  maxQueuedEvents?: number
+  /** Concurrent write transactions (1 for SQLite's single writer). Default 1. */
+  writeConcurrency?: number
+  /** Called once per ingest call with its outcome counts (metrics). */
+  onIngested?: (result: BatchResult, projectId: string) => void
+  /** Called when a group commit fails (logging). */
+  onWriteError?: (err: unknown) => void
+}
+
+/**
+ * The ingest stage: validate → format → store, answered per event.
+ *
+ * Validation and formatting run synchronously on the caller's turn (they are pure and fast); the writes of
+ * concurrent callers are coalesced by a `GroupCommitQueue` into one transaction, and each caller is answered
+ * only after the transaction holding its events committed — so "accepted" always means durable.
+ */
+export class EventService implements Ingestor {
+  readonly #store: EventStore
+  readonly #validator: EventValidator
+  readonly #formatter: EventFormatter
+  readonly #projects: ProjectRuntimeCache
+  readonly #queue: GroupCommitQueue<WriteUnit, InsertOutcome[]>
+  readonly #onIngested?: (result: BatchResult, projectId: string) => void
+
+  constructor(options: EventServiceOptions) {
+    this.#store = options.store
+    this.#validator = options.validator
+    this.#formatter = options.formatter
+    this.#projects = options.projects
+    this.#onIngested = options.onIngested
+    this.#queue = new GroupCommitQueue<WriteUnit, InsertOutcome[]>({
+      sizeOf: (u) => u.events.length + u.failed.length,
+      maxGroupItems: options.maxGroupEvents ?? 1000,
+      maxWaitMs: options.maxWaitMs ?? 2,
+      maxQueuedItems: options.maxQueuedEvents ?? 50_000,
+      concurrency: options.writeConcurrency ?? 1,
+      write: (units) => this.#writeUnits(units),
+      mapError: (err) => {
+        options.onWriteError?.(err)
+        if (isAppError(err)) return err
+        return new AppError('store_unavailable', undefined, { cause: err, retryAfterSeconds: 2 })
+      },
+    })
+  }
+
+  /** Events waiting for a group commit (a gauge for /metrics). */
+  get queueDepth(): number {
+    return this.#queue.depth
+  }
+
+  async ingest(events: readonly unknown[], ctx: IngestContext): Promise<BatchResult> {
+    const { project, plan } = await this.#projects.get(ctx.projectId)
+    const settings = project.settings
+    const receivedAt = ctx.receivedAt ?? new Date()
+    const receivedAtIso = receivedAt.toISOString()
+    const results = new Array<EventResult>(events.length)
+    const unit: WriteUnit = { events: [], failed: [] }
+    const acceptedIndexes: number[] = []
+    let rejected = 0
+    let dropped = 0
+
+    const reject = (index: number, payload: unknown, errors: EventResult['errors'] & object) => {
+      unit.failed.push({ id: uuidv7(), projectId: ctx.projectId, receivedAt: receivedAtIso, payload, errors })
+      results[index] = { index, status: 'rejected', errors }
+      rejected++
+    }
+
+    for (let i = 0; i < events.length; i++) {
+      const raw = withBatchSentAt(events[i], ctx.sentAt)
+      const checked = this.#validator.validate(raw, { trackingPlan: plan, enforcement: settings.enforcement })
+      if (!checked.ok) {
+        reject(i, events[i], checked.errors)
+        continue
+      }
+      const formatted: FormatResult = this.#formatter.format(checked.event, {
+        projectId: ctx.projectId,
+        receivedAt,
+        clientIp: ctx.clientIp,
+        userAgent: ctx.userAgent,
+        settings,
+        schema: checked.schema,
+        warnings: checked.warnings,
+      })
+      if (formatted.kind === 'ok') {
+        unit.events.push(formatted.event)
+        acceptedIndexes.push(i)
+      } else if (formatted.kind === 'reject') {
+        reject(i, events[i], formatted.errors)
+      } else {
+        results[i] = { index: i, status: 'dropped' }
+        dropped++
+      }
+    }
+
+    let accepted = 0
+    let duplicates = 0
+    if (unit.events.length + unit.failed.length > 0) {
+      const outcomes = await this.#queue.submit(unit)
+      for (let k = 0; k < acceptedIndexes.length; k++) {
+        const index = acceptedIndexes[k]
+        const outcome = outcomes[k]
+        results[index] = { index, status: outcome.status, id: outcome.id }
+        if (outcome.status === 'accepted') accepted++
+        else duplicates++
+      }
+    }
+    const result: BatchResult = { accepted, duplicates, rejected, dropped, results }
+    this.#onIngested?.(result, ctx.projectId)
+    return result
+  }
+
+  /** Resolves when every event accepted so far is committed. */
+  drain(): Promise<void> {
+    return this.#queue.drain()
+  }
+
+  /** Stops accepting (ingest then answers `overloaded`) and writes what is queued. */
+  close(): Promise<void> {
+    return this.#queue.close()
+  }
+
+  async #writeUnits(units: WriteUnit[]): Promise<InsertOutcome[][]> {
+    const events = units.flatMap((u) => u.events)
+    const failed = units.flatMap((u) => u.failed)
+    const outcomes = await this.#store.insertBatch(events, failed)
+    const perUnit: InsertOutcome[][] = []
+    let offset = 0
+    for (const u of units) {
+      perUnit.push(outcomes.slice(offset, offset + u.events.length))
+      offset += u.events.length
+    }
+    return perUnit
+  }
+}
+
+/** Segment sends `sentAt` once per batch; an event without its own takes the batch's. */
+function withBatchSentAt(raw: unknown, sentAt: string | undefined): unknown {
+  if (sentAt === undefined || typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw
+  if ((raw as { sentAt?: unknown }).sentAt !== undefined) return raw
+  // Spread defines own properties (it never invokes a `__proto__` setter), so hostile keys stay inert.
+  return { ...(raw as object), sentAt }
+}

@@ -1,0 +1,106 @@
+import type { EventFormatter } from '../enrich/event-formatter.js'
+import type { AnalyticsEvent } from '../schema/analytics-event.js'
+import type { FailedEvent } from '../schema/failed-event.js'
+import type { ValidationIssue } from '../schema/validation-issue.js'
+import type { EventStore, FailedEventQuery } from '../store/event-store.js'
+import type { EventValidator } from '../validate/event-validator.js'
+import type { ProjectRuntimeCache } from './project-runtime.js'
+
+export interface ReplayDeps {
+  store: EventStore
+  validator: EventValidator
+  formatter: EventFormatter
+  projects: ProjectRuntimeCache
+}
+
+export interface ReplayReport {
+  /** Failed events examined. */
+  examined: number
+  /** Now valid and stored (they left the failed-event store). */
+  replayed: number
+  /** Now valid but already stored (same messageId): they left the failed-event store too. */
+  duplicates: number
+  /** Still invalid: kept, with their errors updated. */
+  stillFailing: number
+}
+
+/**
+ * Re-validates failed events against the project's CURRENT tracking plan (e.g. after a schema fix).
+ * Those that pass are stored with their original receive time and leave the failed-event store; the rest
+ * stay, with their errors updated.
+ *
+ * Idempotent: an event without a client `messageId` is replayed under one derived from the failed
+ * event's id, so a replay interrupted between the insert and the bookkeeping never stores it twice.
+ */
+export async function replayFailedEvents(
+  deps: ReplayDeps,
+  projectId: string,
+  filter: Omit<FailedEventQuery, 'cursor' | 'limit'> & { max?: number } = {},
+): Promise<ReplayReport> {
+  const { store, validator, formatter } = deps
+  deps.projects.invalidate(projectId)
+  const { project, plan } = await deps.projects.get(projectId)
+  const report: ReplayReport = { examined: 0, replayed: 0, duplicates: 0, stillFailing: 0 }
+  const max = filter.max ?? Number.POSITIVE_INFINITY
+  let cursor: string | undefined
+
+  while (report.examined < max) {
+    const page = await store.listFailedEvents(projectId, {
+      ...filter,
+      limit: Math.min(500, max - report.examined),
+      cursor,
+    })
+    if (page.failedEvents.length === 0) break
+    const passing: { failed: FailedEvent; event: AnalyticsEvent }[] = []
+    for (const failed of page.failedEvents) {
+      report.examined++
+      const errors = revalidate(failed)
+      if (errors) {
+        await store.markFailedEventStillFailing(projectId, failed.id, errors)
+        report.stillFailing++
+      }
+    }
+    if (passing.length > 0) {
+      const outcomes = await store.insertBatch(
+        passing.map((p) => p.event),
+        [],
+      )
+      for (const [i, { failed }] of passing.entries()) {
+        await store.markFailedEventReplayed(projectId, failed.id, outcomes[i].id)
+        if (outcomes[i].status === 'accepted') report.replayed++
+        else report.duplicates++
+      }
+    }
+    if (!page.nextCursor) break
+    cursor = page.nextCursor
+
+    function revalidate(failed: FailedEvent): ValidationIssue[] | null {
+      const payload = withReplayMessageId(failed)
+      const checked = validator.validate(payload, {
+        trackingPlan: plan,
+        enforcement: project.settings.enforcement,
+      })
+      if (!checked.ok) return checked.errors
+      const formatted = formatter.format(checked.event, {
+        projectId,
+        receivedAt: new Date(failed.receivedAt),
+        settings: project.settings,
+        schema: checked.schema,
+        warnings: checked.warnings,
+      })
+      if (formatted.kind === 'reject') return formatted.errors
+      if (formatted.kind === 'drop')
+        return [{ path: '', code: 'not_allowed', message: 'dropped as bot traffic by the project settings' }]
+      passing.push({ failed, event: formatted.event })
+      return null
+    }
+  }
+  return report
+}
+
+function withReplayMessageId(failed: FailedEvent): unknown {
+  const payload = failed.payload
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return payload
+  if ((payload as { messageId?: unknown }).messageId !== undefined) return payload
+  return { ...(payload as object), messageId: `replay-${failed.id}` }
+}

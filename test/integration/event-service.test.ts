@@ -1,0 +1,208 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createEventFormatter } from '../../src/enrich/event-formatter.js'
+import { EventService } from '../../src/ingest/event-service.js'
+import { ProjectRuntimeCache } from '../../src/ingest/project-runtime.js'
+import { replayFailedEvents } from '../../src/ingest/replay-failed-events.js'
+import { createStore } from '../../src/store/create-store.js'
+import type { EventStore } from '../../src/store/event-store.js'
+import { DEFAULT_PROJECT_SETTINGS, type ProjectSettings } from '../../src/store/project-types.js'
+import { TrackingPlan } from '../../src/tracking-plan/tracking-plan.js'
+import { EventValidator } from '../../src/validate/event-validator.js'
+import {
+  createFreshPostgresDatabase,
+  type FreshDatabase,
+  IN_CI,
+  isPostgresReachable,
+} from '../helpers/dialects.js'
+
+const pgReachable = await isPostgresReachable()
+const variants: {
+  name: string
+  enabled: boolean
+  url: () => Promise<{ url: string; done: () => Promise<void> }>
+}[] = [
+  { name: 'sqlite', enabled: true, url: async () => ({ url: 'sqlite::memory:', done: async () => {} }) },
+  {
+    name: 'postgres',
+    enabled: pgReachable || IN_CI,
+    url: async () => {
+      const db: FreshDatabase = await createFreshPostgresDatabase()
+      return { url: db.url, done: () => db.drop() }
+    },
+  },
+]
+
+for (const variant of variants) {
+  describe.runIf(variant.enabled)(`${variant.name}: EventService`, () => {
+    let store: EventStore
+    let service: EventService
+    let projects: ProjectRuntimeCache
+    let done: () => Promise<void>
+    const validator = new EventValidator()
+    const formatter = createEventFormatter()
+
+    async function makeProject(id: string, settings: Partial<ProjectSettings> = {}) {
+      await store.createProject({
+        id,
+        name: id,
+        createdAt: new Date().toISOString(),
+        settings: { ...DEFAULT_PROJECT_SETTINGS, ...settings },
+      })
+    }
+
+    beforeEach(async () => {
+      const target = await variant.url()
+      done = target.done
+      store = await createStore(target.url, { migrate: true })
+      projects = new ProjectRuntimeCache(store)
+      service = new EventService({ store, validator, formatter, projects })
+      await makeProject('p1')
+    })
+    afterEach(async () => {
+      await service.close()
+      await store.close()
+      await done()
+    })
+
+    const track = (messageId: string, extra: Record<string, unknown> = {}) => ({
+      type: 'track',
+      name: 'Signed Up',
+      userId: 'u1',
+      messageId,
+      properties: { plan: 'pro' },
+      ...extra,
+    })
+
+    it('should accept valid events, reject invalid ones into the failed store, and answer per event', async () => {
+      const result = await service.ingest([track('m1'), { type: 'track', userId: 'u1' }, 42], {
+        projectId: 'p1',
+      })
+      expect(result).toMatchObject({ accepted: 1, duplicates: 0, rejected: 2, dropped: 0 })
+      expect(result.results[0]).toMatchObject({ index: 0, status: 'accepted' })
+      expect(result.results[1]).toMatchObject({ index: 1, status: 'rejected' })
+      expect(result.results[1].errors?.[0]).toMatchObject({ path: '/name', code: 'required' })
+      expect(result.results[2].errors?.[0]).toMatchObject({ path: '', code: 'type' })
+      const stored = await store.getEvent('p1', result.results[0].id!)
+      expect(stored).toMatchObject({
+        name: 'Signed Up',
+        messageId: 'm1',
+        status: 'received',
+        properties: { plan: 'pro' },
+      })
+      const failed = await store.listFailedEvents('p1', {})
+      expect(failed.failedEvents.map((f) => f.payload)).toEqual(
+        expect.arrayContaining([42, { type: 'track', userId: 'u1' }]),
+      )
+    })
+
+    it('should store a retried batch once and report the retry as duplicates with the stored ids', async () => {
+      const batch = [track('r1'), track('r2')]
+      const first = await service.ingest(batch, { projectId: 'p1' })
+      const again = await service.ingest(batch, { projectId: 'p1' })
+      expect(again).toMatchObject({ accepted: 0, duplicates: 2 })
+      expect(again.results.map((r) => r.id)).toEqual(first.results.map((r) => r.id))
+      const page = await store.queryEvents('p1', {})
+      expect(page.events).toHaveLength(2)
+    })
+
+    it('should coalesce concurrent callers and store every event exactly once', async () => {
+      const calls = Array.from({ length: 40 }, (_, c) =>
+        service.ingest(
+          Array.from({ length: 25 }, (_, i) => track(`c${c}-${i}`)),
+          { projectId: 'p1' },
+        ),
+      )
+      // Two callers racing with the same messageId: one stores it, the other sees a duplicate.
+      calls.push(
+        service.ingest([track('race')], { projectId: 'p1' }),
+        service.ingest([track('race')], { projectId: 'p1' }),
+      )
+      const results = await Promise.all(calls)
+      expect(results.reduce((n, r) => n + r.accepted, 0)).toBe(1001)
+      expect(results.reduce((n, r) => n + r.duplicates, 0)).toBe(1)
+      let count = 0
+      for await (const _ of store.exportEvents('p1', {})) count++
+      expect(count).toBe(1001)
+    })
+
+    it('should apply the batch sentAt to correct client clock skew', async () => {
+      const receivedAt = new Date('2026-11-27T12:00:00.000Z')
+      // The client clock is 2 hours behind: it thinks it is 10:00 when it sends.
+      const result = await service.ingest([track('skew', { timestamp: '2026-11-27T09:59:00.000Z' })], {
+        projectId: 'p1',
+        sentAt: '2026-11-27T10:00:00.000Z',
+        receivedAt,
+      })
+      const stored = await store.getEvent('p1', result.results[0].id!)
+      expect(stored?.timestamp).toBe('2026-11-27T11:59:00.000Z')
+      expect(stored?.originalTimestamp).toBe('2026-11-27T09:59:00.000Z')
+    })
+
+    it('should count bot traffic as dropped when the project drops bots', async () => {
+      await makeProject('bots', { dropBots: true })
+      const result = await service.ingest(
+        [track('b1', { context: { userAgent: 'Googlebot/2.1 (+http://www.google.com/bot.html)' } })],
+        { projectId: 'bots' },
+      )
+      expect(result).toMatchObject({ accepted: 0, dropped: 1, results: [{ index: 0, status: 'dropped' }] })
+    })
+
+    it('should replay failed events that pass after a schema fix, keep the others, and never store twice', async () => {
+      await makeProject('plan', { enforcement: 'block' })
+      const plan = new TrackingPlan('plan')
+      const v1 = plan.register({
+        eventType: 'track',
+        eventName: 'Signed Up',
+        version: '1-0-0',
+        jsonSchema: { type: 'object', required: ['plan'], properties: { plan: { enum: ['free'] } } },
+      })
+      await store.saveSchema(v1.stored)
+      projects.invalidate('plan')
+      const result = await service.ingest(
+        [track('x1'), track('x2', { messageId: undefined }), track('x3', { properties: {} })],
+        {
+          projectId: 'plan',
+        },
+      )
+      expect(result).toMatchObject({ accepted: 0, rejected: 3 })
+      expect(result.results[0].errors?.[0]).toMatchObject({
+        code: 'schema_violation',
+        path: '/properties/plan',
+      })
+
+      // The fix: "pro" becomes a valid plan. x1 and x2 now pass; x3 still lacks `plan`.
+      const v2 = plan.register({
+        eventType: 'track',
+        eventName: 'Signed Up',
+        version: '1-0-1',
+        jsonSchema: { type: 'object', required: ['plan'], properties: { plan: { enum: ['free', 'pro'] } } },
+      })
+      await store.saveSchema(v2.stored)
+      const deps = { store, validator, formatter, projects }
+      expect(await replayFailedEvents(deps, 'plan')).toMatchObject({
+        examined: 3,
+        replayed: 2,
+        stillFailing: 1,
+      })
+      expect(await replayFailedEvents(deps, 'plan')).toMatchObject({
+        examined: 1,
+        replayed: 0,
+        stillFailing: 1,
+      })
+      const stored = await store.queryEvents('plan', {})
+      expect(stored.events.map((e) => e.messageId).sort()).toEqual(
+        ['x1', expect.stringMatching(/^replay-/)].sort(),
+      )
+      expect(stored.events.every((e) => e.schema?.version === '1-0-1')).toBe(true)
+      const left = await store.listFailedEvents('plan', {})
+      expect(left.failedEvents).toHaveLength(1)
+      expect(left.failedEvents[0].replayAttempts).toBe(2)
+    })
+
+    it('should refuse ingest for a project that does not exist', async () => {
+      await expect(service.ingest([track('z')], { projectId: 'nope' })).rejects.toMatchObject({
+        code: 'not_found',
+      })
+    })
+  })
+}
