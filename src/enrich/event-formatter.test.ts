@@ -249,6 +249,15 @@ describe('createEventFormatter', () => {
     expect(e.properties).toEqual({ method: 'GET', route: '/users/:id', statusCode: 200, durationMs: 12 })
   })
 
+  it('should re-derive a name the validator derived from the un-normalised route, and keep a custom one', () => {
+    const { ok } = setup()
+    const properties = { method: 'GET', route: '/users/:id/', statusCode: 200, durationMs: 1 }
+    expect(ok({ type: 'api_request', name: 'GET /users/:id/', userId: 'u', properties }).name).toBe(
+      'GET /users/:id',
+    )
+    expect(ok({ type: 'api_request', name: 'Get user', userId: 'u', properties }).name).toBe('Get user')
+  })
+
   it('should default the unit and compute the rating of web vitals, keeping explicit values', () => {
     const { ok } = setup()
     expect(

@@ -206,11 +206,14 @@ export function createEventFormatter(options: EventFormatterOptions = {}) {
       }
     }
     if (event.type === 'api_request') {
-      const method = String(properties.method).toUpperCase() as HttpMethod
-      const route = normaliseRoute(String(properties.route))
-      if (method !== properties.method || route !== properties.route)
-        properties = { ...properties, method, route }
-      name ??= apiRequestName(method, route)
+      const sentMethod = String(properties.method)
+      const sentRoute = String(properties.route)
+      const method = sentMethod.toUpperCase() as HttpMethod
+      const route = normaliseRoute(sentRoute)
+      if (method !== sentMethod || route !== sentRoute) properties = { ...properties, method, route }
+      // The validator derives "METHOD route" from the route as sent; derive it again from the normalised one.
+      if (name === null || name === apiRequestName(sentMethod, sentRoute))
+        name = apiRequestName(method, route)
     } else if (event.type === 'performance') {
       const metric = name ?? ''
       const unit = (properties.unit as PerformanceUnit | undefined) ?? defaultUnit(metric)
