@@ -276,7 +276,7 @@ export function runStoreConformance({ name, newStore }: StoreConformanceOptions)
       it('should match booleans, null, substrings, array members and nested context/traits paths', async () => {
         const a = makeEvent({
           properties: { ok: true, nil: null, title: 'Hello World', list: ['x', 2, false] },
-          context: { page: { path: '/pricing' }, 'ab-test': { variant$1: 'B' } },
+          context: { page: { path: '/pricing' }, 'ab-test': { variant$1: 'B' } } as AnalyticsEvent['context'],
           traits: { plan: 'pro' },
         })
         const b = makeEvent({ properties: { ok: false, title: 'bye', list: [] } })
