@@ -4,7 +4,12 @@ import rateLimit from '@fastify/rate-limit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Ajv } from 'ajv'
 import ajvFormatsModule from 'ajv-formats'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  LogController,
+  type RawServerDefault,
+} from 'fastify'
 import { type Config, parseTrustProxy } from '../config/config.js'
 import { AppError } from '../errors/app-error.js'
 import type { Ingestor } from '../ingest/ingest-types.js'
@@ -21,6 +26,7 @@ import { registerIngestRoutes } from './routes/ingest.js'
 import { registerProcessingRoutes } from './routes/processing.js'
 import { registerProjectRoutes } from './routes/project.js'
 import { registerSchemaRoutes } from './routes/schemas.js'
+import { registerStatsRoutes } from './routes/stats.js'
 import type { ServerServices } from './server-services.js'
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object on some toolchains.
@@ -71,7 +77,10 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
     bodyLimit: config.bodyLimit,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace',
+    // Per-request log lines only at debug/trace: at thousands of requests a second they would dominate.
+    logController: new LogController({
+      disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace',
+    }),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
     ajv: {
       customOptions: {
@@ -127,6 +136,7 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
     registerProcessingRoutes(scoped, routeDeps)
     registerProjectRoutes(scoped, routeDeps)
     registerSchemaRoutes(scoped, routeDeps)
+    registerStatsRoutes(scoped, routeDeps)
   })
   return app
 }

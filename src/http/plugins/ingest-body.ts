@@ -33,6 +33,41 @@ export async function decodeBody(body: Buffer, encoding: string | undefined, lim
   )
 }
 
+/** Deepest array/object nesting a body may have. Events allow 16 (DEFAULT_LIMITS.maxDepth), so an event
+ * nested 17–256 deep is still rejected per event (`too_deep`); beyond this the whole body is refused. */
+export const MAX_BODY_DEPTH = 256
+
+/**
+ * True when `text` nests arrays/objects deeper than `limit`. Strings are skipped with indexOf, so this costs
+ * about a fifth of JSON.parse. It exists because later stages (JSON.stringify of a failed payload) recurse,
+ * and a body 100,000 levels deep must be refused up front, not crash a group commit.
+ */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0
+  let i = 0
+  const n = text.length
+  while (i < n) {
+    const c = text.charCodeAt(i)
+    if (c === 34) {
+      let j = text.indexOf('"', i + 1)
+      while (j !== -1) {
+        let k = j - 1
+        while (text.charCodeAt(k) === 92) k--
+        if ((j - 1 - k) % 2 === 0) break // an even run of backslashes: the quote is not escaped
+        j = text.indexOf('"', j + 1)
+      }
+      if (j === -1) return false // unterminated string: JSON.parse reports it
+      i = j + 1
+      continue
+    }
+    if (c === 123 || c === 91) {
+      if (++depth > limit) return true
+    } else if (c === 125 || c === 93) depth--
+    i++
+  }
+  return false
+}
+
 /**
  * Parses a JSON body with plain `JSON.parse`. Unlike secure-json-parse this does not refuse the whole body
  * for a `__proto__` key: `JSON.parse` makes it an ordinary own property (no prototype is touched), and the
@@ -43,6 +78,12 @@ export function parseJsonBody(raw: Buffer): unknown {
   let text = raw.toString('utf8')
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
   if (text.trim() === '') throw new AppError('invalid_body', 'The request body is empty')
+  if (nestsDeeperThan(text, MAX_BODY_DEPTH)) {
+    throw new AppError(
+      'invalid_body',
+      `The request body nests objects or arrays deeper than ${MAX_BODY_DEPTH} levels`,
+    )
+  }
   try {
     return JSON.parse(text)
   } catch (err) {

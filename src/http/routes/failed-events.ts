@@ -52,9 +52,26 @@ export function registerFailedEventRoutes(app: TallyServer, deps: RouteDeps): vo
         tags: ['failed-events'],
         summary: 'Re-validate failed events; those that pass now are stored',
         security: BEARER,
-        body: FailedEventFilterSchema,
+        body: Type.Optional(
+          Type.Object(
+            {
+              from: FailedEventFilterSchema.properties.from,
+              to: FailedEventFilterSchema.properties.to,
+              code: FailedEventFilterSchema.properties.code,
+              max: Type.Optional(
+                Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Most to examine.' }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+        ),
         response: {
-          200: Type.Object({ replayed: Type.Integer(), stillFailing: Type.Integer() }),
+          200: Type.Object({
+            examined: Type.Integer(),
+            replayed: Type.Integer(),
+            duplicates: Type.Integer(),
+            stillFailing: Type.Integer(),
+          }),
           ...errorResponses(400, 401, 403, 429, 503),
         },
       },

@@ -1,0 +1,199 @@
+import { gzipSync } from 'node:zlib'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { bearer, createTestApp, KEYS, type TestApp, trackEvent } from './http-helpers.js'
+
+let t: TestApp
+beforeEach(async () => {
+  t = await createTestApp()
+})
+afterEach(async () => {
+  await t.close()
+})
+
+const post = (payload: unknown, headers: Record<string, string> = bearer(KEYS.write)) =>
+  t.app.server.inject({ method: 'POST', url: '/api/v1/events', headers, payload: payload as string })
+
+describe('POST /api/v1/events', () => {
+  it('should accept a single event and store it readable by the read key', async () => {
+    const res = await post(trackEvent({ messageId: 'm-1' }))
+    expect(res.statusCode).toBe(200)
+    const body = res.json()
+    expect(body).toMatchObject({
+      accepted: 1,
+      duplicates: 0,
+      rejected: 0,
+      results: [{ index: 0, status: 'accepted' }],
+    })
+    const read = await t.app.server.inject({
+      url: `/api/v1/events/${body.results[0].id}`,
+      headers: bearer(KEYS.read),
+    })
+    expect(read.statusCode).toBe(200)
+    expect(read.json()).toMatchObject({
+      type: 'track',
+      name: 'Order Completed',
+      userId: 'user-1',
+      messageId: 'm-1',
+    })
+  })
+
+  it('should answer per event for a batch, report a retried messageId as duplicate', async () => {
+    const events = [trackEvent({ messageId: 'a' }), { type: 'track' }, trackEvent({ messageId: 'b' })]
+    const first = (await post({ events })).json()
+    expect(first).toMatchObject({ accepted: 2, rejected: 1, duplicates: 0 })
+    expect(first.results[1].status).toBe('rejected')
+    expect(first.results[1].errors.length).toBeGreaterThan(0)
+    const retry = (await post({ events: [trackEvent({ messageId: 'a' })] })).json()
+    expect(retry).toMatchObject({ accepted: 0, duplicates: 1 })
+    expect(retry.results[0].id).toBe(first.results[0].id)
+  })
+
+  it('should accept a bare array of events', async () => {
+    const res = await post([trackEvent(), trackEvent({ name: 'Second' })])
+    expect(res.json()).toMatchObject({ accepted: 2 })
+  })
+
+  it('should report __proto__ in an event as forbidden_key for that event only', async () => {
+    const payload = `{"events":[{"type":"track","name":"x","userId":"u","properties":{"__proto__":{"polluted":1}}},${JSON.stringify(trackEvent())}]}`
+    const res = await post(payload, { ...bearer(KEYS.write), 'content-type': 'application/json' })
+    expect(res.statusCode).toBe(200)
+    const body = res.json()
+    expect(body.accepted).toBe(1)
+    expect(body.results[0].status).toBe('rejected')
+    expect(body.results[0].errors.map((e: { code: string }) => e.code)).toContain('forbidden_key')
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+  })
+
+  it('should accept text/plain bodies as sendBeacon sends them', async () => {
+    const res = await post(JSON.stringify(trackEvent()), {
+      ...bearer(KEYS.write),
+      'content-type': 'text/plain;charset=UTF-8',
+    })
+    expect(res.statusCode).toBe(200)
+    expect(res.json().accepted).toBe(1)
+  })
+
+  it('should decode gzip and deflate bodies', async () => {
+    const body = gzipSync(JSON.stringify({ events: [trackEvent(), trackEvent()] }))
+    const res = await post(body as unknown as string, {
+      ...bearer(KEYS.write),
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    })
+    expect(res.statusCode).toBe(200)
+    expect(res.json().accepted).toBe(2)
+  })
+
+  it('should refuse a gzip bomb by its decompressed size with 413', async () => {
+    const bomb = gzipSync(Buffer.alloc(20 * 1024 * 1024, 0x20)) // ~20 KB compressed, 20 MB inflated
+    expect(bomb.length).toBeLessThan(100 * 1024)
+    const res = await post(bomb as unknown as string, {
+      ...bearer(KEYS.write),
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    })
+    expect(res.statusCode).toBe(413)
+    expect(res.json().error.code).toBe('payload_too_large')
+  })
+
+  it('should refuse corrupt gzip with 400 invalid_encoding and an unknown encoding with 415', async () => {
+    const headers = { ...bearer(KEYS.write), 'content-type': 'application/json' }
+    const corrupt = await post('not gzip', { ...headers, 'content-encoding': 'gzip' })
+    expect(corrupt.statusCode).toBe(400)
+    expect(corrupt.json().error.code).toBe('invalid_encoding')
+    const unknown = await post('{}', { ...headers, 'content-encoding': 'zstd' })
+    expect(unknown.statusCode).toBe(415)
+    expect(unknown.json().error.code).toBe('unsupported_media_type')
+  })
+
+  it('should refuse a body over the limit with 413', async () => {
+    const big = JSON.stringify({ events: [trackEvent({ properties: { blob: 'x'.repeat(600 * 1024) } })] })
+    const res = await post(big, { ...bearer(KEYS.write), 'content-type': 'application/json' })
+    expect(res.statusCode).toBe(413)
+    expect(res.json()).toEqual({
+      error: { code: 'payload_too_large', message: expect.any(String), statusCode: 413 },
+    })
+  })
+
+  it.each([
+    ['invalid JSON', '{"events": [', 'application/json', 400, 'invalid_json'],
+    ['an empty body', '', 'application/json', 400, 'invalid_body'],
+    ['whitespace only', '   ', 'application/json', 400, 'invalid_body'],
+    ['a JSON string', '"hello"', 'application/json', 400, 'invalid_body'],
+    ['a JSON number', '42', 'application/json', 400, 'invalid_body'],
+    ['null', 'null', 'application/json', 400, 'invalid_body'],
+    ['events that is no array', '{"events": 3}', 'application/json', 400, 'invalid_body'],
+    ['form data', 'a=1', 'application/x-www-form-urlencoded', 415, 'unsupported_media_type'],
+    ['XML', '<a/>', 'application/xml', 415, 'unsupported_media_type'],
+  ])('should refuse %s as a whole with the error body', async (_name, payload, type, status, code) => {
+    const res = await post(payload, { ...bearer(KEYS.write), 'content-type': type })
+    expect(res.statusCode).toBe(status)
+    expect(res.json().error).toMatchObject({ code, statusCode: status })
+  })
+
+  it('should refuse a body without a content type with 400 or 415, never 500', async () => {
+    const res = await t.app.server.inject({
+      method: 'POST',
+      url: '/api/v1/events',
+      headers: bearer(KEYS.write),
+    })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().error.code).toBe('invalid_body')
+  })
+
+  it('should never answer 500 to hostile bodies', async () => {
+    const deep = `{"type":"track","name":"x","userId":"u","properties":${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}}`
+    const hostile = [
+      deep,
+      `[${'['.repeat(100_000)}${']'.repeat(100_000)}]`,
+      '{"type":"track","name":"\\ud800","userId":"u"}',
+      '{"type":"track","name":"x","userId":"u","properties":{"n":1e400}}',
+      '{"constructor":{"prototype":{"x":1}},"type":"track","name":"x","userId":"u"}',
+      JSON.stringify({ events: Array.from({ length: 5000 }, () => 1) }),
+      JSON.stringify({
+        events: [{ type: 'page', anonymousId: 'a', context: { page: { url: 'http://[::1' } } }],
+      }),
+      JSON.stringify({ type: 'track', name: 'x', userId: 'u', timestamp: '9999-12-31T23:59:59Z' }),
+      JSON.stringify({ type: 'nope' }),
+    ]
+    for (const payload of hostile) {
+      const res = await post(payload, { ...bearer(KEYS.write), 'content-type': 'application/json' })
+      expect(res.statusCode, payload.slice(0, 80)).toBeLessThan(500)
+    }
+  })
+})
+
+describe('POST /api/v1/events auth', () => {
+  it('should answer 401 without a key, with an unknown key, or a malformed header', async () => {
+    for (const headers of [{}, bearer('tly_w_unknown-key-000000000000'), { authorization: 'Token abc' }]) {
+      const res = await post(trackEvent(), headers)
+      expect(res.statusCode).toBe(401)
+      expect(res.json().error.code).toBe('unauthorized')
+    }
+  })
+
+  it('should answer 403 to a read key', async () => {
+    const res = await post(trackEvent(), bearer(KEYS.read))
+    expect(res.statusCode).toBe(403)
+    expect(res.json().error.code).toBe('forbidden')
+  })
+
+  it('should let an admin key ingest', async () => {
+    expect((await post(trackEvent(), bearer(KEYS.admin))).statusCode).toBe(200)
+  })
+
+  it('should answer CORS preflights for browsers', async () => {
+    const res = await t.app.server.inject({
+      method: 'OPTIONS',
+      url: '/api/v1/events',
+      headers: {
+        origin: 'https://shop.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,authorization',
+      },
+    })
+    expect(res.statusCode).toBe(204)
+    expect(res.headers['access-control-allow-origin']).toBe('https://shop.example')
+    expect(String(res.headers['access-control-allow-headers']).toLowerCase()).toContain('authorization')
+  })
+})
