@@ -5,7 +5,7 @@
  * purpose: a 10M-event, 70-day project keeps ~100k count rows, which a range query reads in milliseconds.
  * Use with `db.withTables<StatsTables>()`.
  */
-export interface StatsTables {
+export type StatsTables = {
   /** Events per type and name (`''` stands for a null name). */
   stats_counts: { project_id: string; hour: number; type: string; name: string; count: number }
   /** HyperLogLog sketches of user ids (`userId ?? anonymousId`) and session ids seen in the hour. */

@@ -1,0 +1,174 @@
+import { type Expression, type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely'
+import { AppError } from '../errors/app-error.js'
+import type { Database } from '../store/database.js'
+import type { StoreDialect } from '../store/dialect.js'
+import type { TimeseriesParams } from './params.js'
+import type { MsRange } from './read-raw-events.js'
+import type { TimeseriesResult } from './results.js'
+import type { StatsTables } from './rollups/rollup-tables.js'
+import { assertScanRange, bucketIndex, num, parseRange } from './stats-range.js'
+import { assertTimeZone, bucketEdges, HOUR_MS } from './time/time-buckets.js'
+
+/** Most buckets one time series may have. */
+export const MAX_BUCKETS = 5_000
+const RANGES_PER_QUERY = 50
+
+type Add = (key: string | null, bucket: number, n: number) => void
+
+/**
+ * Event counts per `minute | hour | day | week` bucket in [from, to) widened to whole buckets, optionally
+ * filtered by types/names and split by name, type or a property. Empty buckets are 0. Day and week buckets
+ * follow `timeZone` (DST-correct: a local day can last 23 or 25 hours).
+ *
+ * Source: hour/day/week without a property groupBy read the hourly rollups (any range). In zones whose
+ * local midnight is not on a UTC hour (e.g. Asia/Kolkata) the hours that hold a bucket edge are counted
+ * from the raw events instead. `unit: minute` and `groupBy: property` scan the raw events (≤ 7 days).
+ *
+ * @example
+ * await getTimeseries(db, dialect, 'p1', { from, to, unit: 'day', timeZone: 'Europe/Berlin', groupBy: 'name' })
+ */
+export async function getTimeseries(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  projectId: string,
+  params: TimeseriesParams,
+): Promise<TimeseriesResult> {
+  const { fromMs, toMs } = parseRange(params)
+  const timeZone = params.timeZone ?? 'UTC'
+  assertTimeZone(timeZone)
+  if (params.groupBy === 'property' && !params.property) {
+    throw new AppError('validation_failed', 'groupBy property needs a property path', {
+      details: [{ path: '/property', code: 'required', message: 'Set property, e.g. properties.plan' }],
+    })
+  }
+  const edges = bucketEdges(fromMs, toMs, params.unit, timeZone, MAX_BUCKETS)
+  const start = edges[0]
+  const end = edges[edges.length - 1]
+  const counts = new Map<string | null, number[]>()
+  const add: Add = (key, bucket, n) => {
+    if (bucket < 0) return
+    let c = counts.get(key)
+    if (!c) {
+      c = new Array(edges.length - 1).fill(0)
+      counts.set(key, c)
+    }
+    c[bucket] += n
+  }
+
+  const scan = params.groupBy === 'property' || params.unit === 'minute'
+  if (scan) {
+    assertScanRange(start, end, params.unit === 'minute' ? 'A minute time series' : 'groupBy property')
+    await scanCounts(db, dialect, projectId, params, edges, [[start, end]], add)
+  } else {
+    const splitHours = new Set(edges.filter((e) => e % HOUR_MS !== 0).map((e) => Math.floor(e / HOUR_MS)))
+    await rollupCounts(db, projectId, params, edges, splitHours, add)
+    if (splitHours.size > 0) {
+      const ranges = [...splitHours]
+        .sort((a, b) => a - b)
+        .map((h): MsRange => [h * HOUR_MS, (h + 1) * HOUR_MS])
+      await scanCounts(db, dialect, projectId, params, edges, ranges, add)
+    }
+  }
+
+  const all = [...counts].map(([key, c]) => ({ key, counts: c, total: c.reduce((s, n) => s + n, 0) }))
+  all.sort((a, b) => b.total - a.total || String(a.key).localeCompare(String(b.key)))
+  const limit = params.groupBy ? (params.limitGroups ?? 20) : 1
+  const series = params.groupBy
+    ? all.slice(0, limit)
+    : [all[0] ?? { key: null, counts: new Array(edges.length - 1).fill(0), total: 0 }]
+  return {
+    from: new Date(start).toISOString(),
+    to: new Date(end).toISOString(),
+    unit: params.unit,
+    timeZone,
+    source: scan ? 'scan' : 'rollup',
+    buckets: edges.slice(0, -1).map((e) => new Date(e).toISOString()),
+    series,
+    groupsTruncated: all.length > series.length,
+  }
+}
+
+async function rollupCounts(
+  db: Kysely<Database>,
+  projectId: string,
+  params: TimeseriesParams,
+  edges: readonly number[],
+  splitHours: ReadonlySet<number>,
+  add: Add,
+): Promise<void> {
+  const sdb = db.withTables<StatsTables>()
+  const groupCol = params.groupBy === 'name' ? 'name' : params.groupBy === 'type' ? 'type' : null
+  let q = sdb
+    .selectFrom('stats_counts')
+    .select(['hour', (eb) => eb.fn.sum<number>('count').as('n')])
+    .where('project_id', '=', projectId)
+    .where('hour', '>=', Math.floor(edges[0] / HOUR_MS))
+    .where('hour', '<', Math.ceil(edges[edges.length - 1] / HOUR_MS))
+    .groupBy('hour')
+  if (params.types?.length) q = q.where('type', 'in', params.types)
+  if (params.names?.length) q = q.where('name', 'in', params.names)
+  const rows = groupCol ? await q.select(groupCol).groupBy(groupCol).execute() : await q.execute()
+  for (const r of rows) {
+    const hour = Number(r.hour)
+    if (splitHours.has(hour)) continue
+    const raw = groupCol ? (r as Record<string, unknown>)[groupCol] : null
+    const key = raw === null || raw === '' ? null : String(raw)
+    add(key, bucketIndex(edges, hour * HOUR_MS), num(r.n))
+  }
+}
+
+/**
+ * Counts raw events in `ranges`, grouped by a sub-bucket fine enough that every sub-bucket lies in one
+ * bucket (an hour when all edges share the same minute-of-hour, else a minute), then maps sub-buckets to
+ * buckets in JS.
+ */
+async function scanCounts(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  projectId: string,
+  params: TimeseriesParams,
+  edges: readonly number[],
+  ranges: readonly MsRange[],
+  add: Add,
+): Promise<void> {
+  const phases = new Set(edges.map((e) => ((e % HOUR_MS) + HOUR_MS) % HOUR_MS))
+  const byHour = params.unit !== 'minute' && phases.size === 1 && ranges.length === 1
+  const sub = byHour
+    ? dialect.timeBucket('events.timestamp', 'hour', -[...phases][0] / 60_000)
+    : dialect.timeBucket('events.timestamp', 'minute')
+  let key: RawBuilder<unknown> | null = null
+  if (params.groupBy === 'name') key = sql`events.name`
+  else if (params.groupBy === 'type') key = sql`events.type`
+  else if (params.groupBy === 'property' && params.property) {
+    const [root, ...path] = params.property.split('.')
+    key = dialect.jsonExtract(`events.${root}`, path, 'text')
+  }
+  for (let i = 0; i < ranges.length; i += RANGES_PER_QUERY) {
+    const part = ranges.slice(i, i + RANGES_PER_QUERY)
+    let q = db
+      .selectFrom('events')
+      .select([sub.as('sub'), (eb) => eb.fn.countAll<number>().as('n')])
+      .where('project_id', '=', projectId)
+      .where((eb) =>
+        eb.or(
+          part.map(
+            ([from, to]): Expression<SqlBool> =>
+              eb.and([
+                eb('timestamp', '>=', dialect.toDbTime(from)),
+                eb('timestamp', '<', dialect.toDbTime(to)),
+              ]),
+          ),
+        ),
+      )
+    if (params.types?.length) q = q.where('type', 'in', params.types)
+    if (params.names?.length) q = q.where('name', 'in', params.names)
+    // GROUP BY position: PostgreSQL would not match a bound JSON path in SELECT with its copy in GROUP BY.
+    const rows = key
+      ? await q.select(key.as('k')).groupBy([sql`1`, sql`3`]).execute()
+      : await q.groupBy(sql`1`).execute()
+    for (const r of rows) {
+      const k = (r as { k?: unknown }).k
+      add(k === undefined || k === null ? null : String(k), bucketIndex(edges, Number(r.sub)), num(r.n))
+    }
+  }
+}

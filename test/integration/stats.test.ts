@@ -1,0 +1,421 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { AnalyticsEvent } from '../../src/schema/analytics-event.js'
+import { getApiRequests } from '../../src/stats/get-api-requests.js'
+import { getInteractions } from '../../src/stats/get-interactions.js'
+import { EXACT_UNIQUES_MAX_EVENTS, getOverview } from '../../src/stats/get-overview.js'
+import { getPerformance } from '../../src/stats/get-performance.js'
+import { getTimeseries } from '../../src/stats/get-timeseries.js'
+import { rebuildRollups } from '../../src/stats/rollups/rebuild-rollups.js'
+import { HLL_STANDARD_ERROR } from '../../src/stats/sketch/hyper-log-log.js'
+import { createStore } from '../../src/store/create-store.js'
+import type { KyselyEventStore } from '../../src/store/kysely-event-store.js'
+import {
+  createFreshPostgresDatabase,
+  type FreshDatabase,
+  IN_CI,
+  isPostgresReachable,
+} from '../helpers/dialects.js'
+import { makeEvent, makeFailed } from '../helpers/store-conformance.js'
+
+// Europe/Berlin springs forward on 2026-03-29: that local day lasts 23 hours.
+const FROM = '2026-03-27T22:00:00.000Z'
+const TO = '2026-03-30T22:00:00.000Z'
+const T0 = Date.parse(FROM)
+const SPAN_MS = Date.parse(TO) - T0
+const ALPHA = 0.01
+
+function rng(seed: number) {
+  let a = seed
+  return () => {
+    a = (a + 0x6d2b79f5) | 0
+    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** A deterministic corpus: 60% track/page, 15% performance, 15% interaction, 10% API requests. */
+function corpus(n: number, projectId: string, seed: number): AnalyticsEvent[] {
+  const r = rng(seed)
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]
+  const events: AnalyticsEvent[] = []
+  for (let i = 0; i < n; i++) {
+    const at = T0 + Math.floor(r() * SPAN_MS)
+    const user = r() < 0.1 ? null : `u${Math.floor(r() * 60)}`
+    const common = {
+      projectId,
+      userId: user,
+      anonymousId: `a${Math.floor(r() * 80)}`,
+      sessionId: r() < 0.05 ? null : `s${Math.floor(r() * 120)}`,
+      timestamp: new Date(at).toISOString(),
+      receivedAt: new Date(at + 10).toISOString(),
+      context: { page: { path: pick(['/', '/cart', '/pricing']) } },
+    }
+    const k = r()
+    if (k < 0.4)
+      events.push(
+        makeEvent({
+          ...common,
+          type: 'track',
+          name: pick(['Signed Up', 'Order Completed', 'Viewed Plan']),
+          properties: { plan: pick(['free', 'pro']) },
+        }),
+      )
+    else if (k < 0.6) events.push(makeEvent({ ...common, type: 'page', name: null, properties: {} }))
+    else if (k < 0.75) {
+      const metric = pick(['LCP', 'CLS', 'INP'])
+      const value = metric === 'CLS' ? Math.round(r() * 40) / 100 : Math.round(200 + r() ** 2 * 5000)
+      events.push(
+        makeEvent({
+          ...common,
+          type: 'performance',
+          name: metric,
+          properties: { value, rating: pick(['good', 'good', 'needs-improvement', 'poor']) },
+        }),
+      )
+    } else if (k < 0.9) {
+      events.push(
+        makeEvent({
+          ...common,
+          type: 'interaction',
+          name: pick(['click', 'submit']),
+          properties: { target: { selector: pick(['#buy', 'nav > a', '.cta', 'form#signup']) } },
+        }),
+      )
+    } else {
+      const route = pick(['/users/:id', '/orders', '/health'])
+      const method = route === '/orders' ? pick(['GET', 'POST']) : 'GET'
+      const statusCode = pick([200, 200, 200, 201, 404, 500])
+      events.push(
+        makeEvent({
+          ...common,
+          type: 'api_request',
+          name: `${method} ${route}`,
+          properties: { method, route, statusCode, durationMs: Math.round(1 + r() ** 3 * 900) },
+        }),
+      )
+    }
+  }
+  return events
+}
+
+const exactQuantile = (values: number[], q: number) => {
+  const s = [...values].sort((a, b) => a - b)
+  return s[Math.floor(q * (s.length - 1))]
+}
+const expectWithin = (est: number | null, exact: number) => {
+  expect(est).not.toBeNull()
+  expect(Math.abs((est as number) - exact)).toBeLessThanOrEqual(ALPHA * Math.abs(exact) + 1e-9)
+}
+const inRange = (e: AnalyticsEvent, from: number, to: number) => {
+  const t = Date.parse(e.timestamp)
+  return t >= from && t < to
+}
+
+const EVENTS = corpus(3000, 'p1', 7)
+const OTHER_PROJECT = corpus(200, 'p2', 8)
+const answers: Record<string, unknown[]> = {}
+
+const pgReachable = await isPostgresReachable()
+const DIALECTS = [
+  { name: 'sqlite', enabled: true },
+  { name: 'postgres', enabled: pgReachable || IN_CI },
+] as const
+
+for (const variant of DIALECTS) {
+  describe.runIf(variant.enabled)(`${variant.name}: statistics`, () => {
+    let store: KyselyEventStore
+    let fresh: FreshDatabase | undefined
+    const seen: unknown[] = []
+    answers[variant.name] = seen
+
+    beforeAll(async () => {
+      if (variant.name === 'postgres') {
+        fresh = await createFreshPostgresDatabase()
+        store = await createStore(fresh.url, { migrate: true, maxConnections: 4 })
+      } else store = await createStore('sqlite::memory:', { migrate: true })
+      // Several batches, so rollup rows (counts and sketches) are merged across transactions.
+      const all = [...EVENTS, ...OTHER_PROJECT]
+      for (let i = 0; i < all.length; i += 700) await store.insertBatch(all.slice(i, i + 700), [])
+      await store.insertBatch([], [makeFailed({ projectId: 'p1', receivedAt: '2026-03-28T10:00:00.000Z' })])
+    })
+    afterAll(async () => {
+      await store?.close()
+      await fresh?.drop()
+    })
+
+    it('should give exact totals, counts by type, top names and unique counts in the overview', async () => {
+      const o = await getOverview(store.db, store.storeDialect, 'p1', { from: FROM, to: TO, topNames: 3 })
+      seen.push(o)
+      expect(o.total).toBe(EVENTS.length)
+      const byType = new Map<string, number>()
+      for (const e of EVENTS) byType.set(e.type, (byType.get(e.type) ?? 0) + 1)
+      expect(Object.fromEntries(o.byType.map((t) => [t.type, t.count]))).toEqual(Object.fromEntries(byType))
+      const byName = new Map<string, number>()
+      for (const e of EVENTS)
+        if (e.name) byName.set(`${e.type} ${e.name}`, (byName.get(`${e.type} ${e.name}`) ?? 0) + 1)
+      const top = [...byName].sort((a, b) => b[1] - a[1]).slice(0, 3)
+      expect(o.topNames.map((t) => [`${t.type} ${t.name}`, t.count])).toEqual(top)
+      expect(o.uniqueUsers).toEqual({
+        value: new Set(EVENTS.map((e) => e.userId ?? e.anonymousId)).size,
+        exact: true,
+      })
+      expect(o.uniqueSessions).toEqual({
+        value: new Set(EVENTS.map((e) => e.sessionId).filter(Boolean)).size,
+        exact: true,
+      })
+      expect(o.failedEvents).toBe(1)
+    })
+
+    it('should count partial edge hours from raw events when from/to are not on the hour', async () => {
+      const from = Date.parse('2026-03-28T10:17:00Z')
+      const to = Date.parse('2026-03-29T03:41:30Z')
+      const o = await getOverview(store.db, store.storeDialect, 'p1', {
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+      })
+      seen.push(o)
+      expect(o.total).toBe(EVENTS.filter((e) => inRange(e, from, to)).length)
+    })
+
+    it('should fill local-day buckets across a DST change, including the 23-hour day', async () => {
+      const ts = await getTimeseries(store.db, store.storeDialect, 'p1', {
+        from: FROM,
+        to: TO,
+        unit: 'day',
+        timeZone: 'Europe/Berlin',
+      })
+      seen.push(ts)
+      expect(ts.source).toBe('rollup')
+      // FROM is 23:00 local on the 27th, so the first bucket starts at local midnight of the 27th.
+      expect(ts.buckets).toEqual([
+        '2026-03-26T23:00:00.000Z',
+        '2026-03-27T23:00:00.000Z',
+        '2026-03-28T23:00:00.000Z', // 29 March: 23 hours long
+        '2026-03-29T22:00:00.000Z',
+      ])
+      expect(ts.to).toBe('2026-03-30T22:00:00.000Z')
+      const edges = [...ts.buckets.map((b) => Date.parse(b)), Date.parse(ts.to)]
+      const expected = edges
+        .slice(0, -1)
+        .map((e, i) => EVENTS.filter((x) => inRange(x, e, edges[i + 1])).length)
+      expect(ts.series[0].counts).toEqual(expected)
+      expect(expected.every((n) => n > 0)).toBe(true)
+    })
+
+    it('should split hours at half-hour local midnights (Asia/Kolkata) and still count exactly', async () => {
+      const ts = await getTimeseries(store.db, store.storeDialect, 'p1', {
+        from: FROM,
+        to: TO,
+        unit: 'day',
+        timeZone: 'Asia/Kolkata',
+        groupBy: 'type',
+      })
+      seen.push(ts)
+      const edges = [...ts.buckets.map((b) => Date.parse(b)), Date.parse(ts.to)]
+      expect(edges[0] % 3_600_000).toBe(1_800_000)
+      for (const s of ts.series) {
+        const expected = edges
+          .slice(0, -1)
+          .map((e, i) => EVENTS.filter((x) => x.type === s.key && inRange(x, e, edges[i + 1])).length)
+        expect(s.counts).toEqual(expected)
+      }
+      expect(ts.series.reduce((n, s) => n + s.total, 0)).toBe(EVENTS.length)
+    })
+
+    it('should group hourly counts by name with filters, and by a property from a scan', async () => {
+      const byName = await getTimeseries(store.db, store.storeDialect, 'p1', {
+        from: FROM,
+        to: TO,
+        unit: 'hour',
+        types: ['track'],
+        groupBy: 'name',
+      })
+      seen.push(byName)
+      expect(byName.buckets).toHaveLength(72)
+      for (const s of byName.series)
+        expect(s.total).toBe(EVENTS.filter((e) => e.type === 'track' && e.name === s.key).length)
+      const byPlan = await getTimeseries(store.db, store.storeDialect, 'p1', {
+        from: FROM,
+        to: TO,
+        unit: 'day',
+        groupBy: 'property',
+        property: 'properties.plan',
+        types: ['track'],
+      })
+      seen.push(byPlan)
+      expect(byPlan.source).toBe('scan')
+      const pro = byPlan.series.find((s) => s.key === 'pro')
+      expect(pro?.total).toBe(EVENTS.filter((e) => e.type === 'track' && e.properties.plan === 'pro').length)
+    })
+
+    it('should count minute buckets from a scan', async () => {
+      const from = Date.parse('2026-03-28T12:00:00Z')
+      const to = from + 3_600_000
+      const ts = await getTimeseries(store.db, store.storeDialect, 'p1', {
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+        unit: 'minute',
+      })
+      seen.push(ts)
+      expect(ts.buckets).toHaveLength(60)
+      expect(ts.series[0].counts.reduce((a, b) => a + b, 0)).toBe(
+        EVENTS.filter((e) => inRange(e, from, to)).length,
+      )
+    })
+
+    it('should give performance percentiles within 1% of the exact rank values and exact rating counts', async () => {
+      const perf = await getPerformance(store.db, store.storeDialect, 'p1', { from: FROM, to: TO })
+      seen.push(perf)
+      for (const m of perf.metrics) {
+        const mine = EVENTS.filter((e) => e.type === 'performance' && e.name === m.metric)
+        const values = mine.map((e) => e.properties.value as number)
+        expect(m.count).toBe(mine.length)
+        for (const [q, est] of [
+          [0.5, m.p50],
+          [0.75, m.p75],
+          [0.9, m.p90],
+          [0.95, m.p95],
+          [0.99, m.p99],
+        ] as const) {
+          expectWithin(est, exactQuantile(values, q))
+        }
+        expect(m.ratings.poor).toBe(mine.filter((e) => e.properties.rating === 'poor').length)
+      }
+      const byPath = await getPerformance(store.db, store.storeDialect, 'p1', {
+        from: FROM,
+        to: '2026-03-29T22:00:00.000Z',
+        metrics: ['LCP'],
+        groupBy: 'path',
+      })
+      seen.push(byPath)
+      const cart = byPath.metrics.find((m) => m.group === '/cart')
+      const cartValues = EVENTS.filter(
+        (e) =>
+          e.name === 'LCP' &&
+          e.context.page?.path === '/cart' &&
+          inRange(e, T0, Date.parse('2026-03-29T22:00:00Z')),
+      ).map((e) => e.properties.value as number)
+      expect(cart?.count).toBe(cartValues.length)
+      expectWithin(cart?.p75 ?? null, exactQuantile(cartValues, 0.75))
+    })
+
+    it('should report API routes with exact error rates, bounded percentiles and throughput', async () => {
+      const api = await getApiRequests(store.db, store.storeDialect, 'p1', {
+        from: FROM,
+        to: TO,
+        unit: 'day',
+        timeZone: 'Europe/Berlin',
+      })
+      seen.push(api)
+      const all = EVENTS.filter((e) => e.type === 'api_request')
+      for (const r of api.routes) {
+        const mine = all.filter((e) => e.properties.method === r.method && e.properties.route === r.route)
+        expect(r.count).toBe(mine.length)
+        expect(r.rate5xx).toBeCloseTo(
+          mine.filter((e) => e.properties.statusCode === 500).length / mine.length,
+          12,
+        )
+        expect(r.rate4xx).toBeCloseTo(
+          mine.filter((e) => e.properties.statusCode === 404).length / mine.length,
+          12,
+        )
+        expectWithin(
+          r.p95,
+          exactQuantile(
+            mine.map((e) => e.properties.durationMs as number),
+            0.95,
+          ),
+        )
+      }
+      expect(api.throughput.counts.reduce((a, b) => a + b, 0)).toBe(all.length)
+    })
+
+    it('should list top interaction targets with counts and unique users', async () => {
+      const res = await getInteractions(store.db, store.storeDialect, 'p1', { from: FROM, to: TO, limit: 2 })
+      seen.push(res)
+      for (const a of res.actions) {
+        const mine = EVENTS.filter((e) => e.type === 'interaction' && e.name === a.action)
+        expect(a.count).toBe(mine.length)
+        expect(a.targets).toHaveLength(2)
+        for (const t of a.targets) {
+          const hits = mine.filter((e) => (e.properties.target as { selector: string }).selector === t.target)
+          expect(t.count).toBe(hits.length)
+          const exact = new Set(hits.map((e) => e.userId ?? e.anonymousId)).size
+          expect(Math.abs(t.uniqueUsers.value - exact)).toBeLessThanOrEqual(
+            Math.max(1, 4 * HLL_STANDARD_ERROR * exact),
+          )
+        }
+      }
+    })
+
+    it('should match raw counts again after deleting a user and rebuilding the rollups', async () => {
+      const victim = EVENTS.find((e) => e.userId)?.userId as string
+      await store.deleteWhere('p1', { userId: victim })
+      await rebuildRollups(store.db, store.storeDialect, 'p1', { from: FROM, to: TO })
+      const o = await getOverview(store.db, store.storeDialect, 'p1', { from: FROM, to: TO })
+      expect(o.total).toBe(EVENTS.filter((e) => e.userId !== victim).length)
+      const ts = await getTimeseries(store.db, store.storeDialect, 'p1', { from: FROM, to: TO, unit: 'hour' })
+      expect(ts.series[0].total).toBe(o.total)
+    })
+
+    it('should estimate unique users from sketches past the exact threshold, within 4 standard errors', async () => {
+      const n = EXACT_UNIQUES_MAX_EVENTS + 500
+      const big = Array.from({ length: n }, (_, i) =>
+        makeEvent({
+          projectId: 'p3',
+          type: 'track',
+          name: 'Ping',
+          userId: `big-${i}`,
+          anonymousId: null,
+          sessionId: `bs-${i % 5000}`,
+          timestamp: new Date(T0 + i * 1000).toISOString(),
+        }),
+      )
+      for (let i = 0; i < big.length; i += 2000) await store.insertBatch(big.slice(i, i + 2000), [])
+      const o = await getOverview(store.db, store.storeDialect, 'p3', { from: FROM, to: TO })
+      seen.push(o)
+      expect(o.total).toBe(n)
+      expect(o.uniqueUsers.exact).toBe(false)
+      expect(Math.abs(o.uniqueUsers.value - n) / n).toBeLessThanOrEqual(4 * HLL_STANDARD_ERROR)
+      expect(Math.abs(o.uniqueSessions.value - 5000) / 5000).toBeLessThanOrEqual(4 * HLL_STANDARD_ERROR)
+    })
+
+    it('should refuse a reversed range, an unknown zone and a long scan with validation_failed', async () => {
+      const codeOf = (p: Promise<unknown>) =>
+        p.then(
+          () => 'ok',
+          (e: { code?: string }) => e.code,
+        )
+      expect(await codeOf(getOverview(store.db, store.storeDialect, 'p1', { from: TO, to: FROM }))).toBe(
+        'validation_failed',
+      )
+      expect(
+        await codeOf(
+          getTimeseries(store.db, store.storeDialect, 'p1', {
+            from: FROM,
+            to: TO,
+            unit: 'day',
+            timeZone: 'Nowhere/City',
+          }),
+        ),
+      ).toBe('validation_failed')
+      expect(
+        await codeOf(
+          getTimeseries(store.db, store.storeDialect, 'p1', {
+            from: '2026-01-01T00:00:00Z',
+            to: TO,
+            unit: 'minute',
+          }),
+        ),
+      ).toBe('validation_failed')
+    })
+  })
+}
+
+describe.runIf(pgReachable)('statistics on both dialects', () => {
+  it('should give the same answers on SQLite and PostgreSQL', () => {
+    expect(answers.postgres.length).toBeGreaterThan(10)
+    expect(answers.postgres).toEqual(answers.sqlite)
+  })
+})
