@@ -92,6 +92,8 @@ export function createEventFormatter(options: EventFormatterOptions = {}) {
     return r
   }
   let receivedMs = Number.NaN
+  let lastRawIp: string | undefined
+  let lastAnonIp: string | null = null
   let receivedIso = ''
 
   function format(input: EventCreate, ctx: FormatContext): FormatResult {
@@ -138,7 +140,12 @@ export function createEventFormatter(options: EventFormatterOptions = {}) {
     const rawIp = typeof context.ip === 'string' ? context.ip : ctx.clientIp
     let anonIp: string | null = null
     if (rawIp !== undefined) {
-      anonIp = anonymiseIp(rawIp)
+      // Events of one request share the client IP: remember the last answer.
+      if (rawIp !== lastRawIp) {
+        lastRawIp = rawIp
+        lastAnonIp = anonymiseIp(rawIp)
+      }
+      anonIp = lastAnonIp
       const stored = settings.storeRawIp ? normaliseRawIp(rawIp) : anonIp
       if (stored !== null) context.ip = stored
       else {

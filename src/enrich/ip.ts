@@ -30,21 +30,25 @@ export function normaliseRawIp(ip: string): string | null {
 
 /** Four octets, or null. Leading zeros are accepted as decimal (`010` is 10), as browsers log them. */
 export function parseIpv4(ip: string): number[] | null {
-  const parts = ip.split('.')
-  if (parts.length !== 4) return null
-  const out: number[] = []
-  for (const p of parts) {
-    if (p.length === 0 || p.length > 3) return null
-    let n = 0
-    for (let i = 0; i < p.length; i++) {
-      const c = p.charCodeAt(i) - 48
-      if (c < 0 || c > 9) return null
-      n = n * 10 + c
-    }
-    if (n > 255) return null
-    out.push(n)
+  const len = ip.length
+  if (len < 7 || len > 15) return null
+  const out = [0, 0, 0, 0]
+  let part = 0
+  let digits = 0
+  for (let i = 0; i < len; i++) {
+    const c = ip.charCodeAt(i)
+    if (c === 46 /* . */) {
+      if (digits === 0 || part === 3) return null
+      part++
+      digits = 0
+    } else if (c >= 48 && c <= 57) {
+      if (++digits > 3) return null
+      const n = out[part] * 10 + (c - 48)
+      if (n > 255) return null
+      out[part] = n
+    } else return null
   }
-  return out
+  return part === 3 && digits > 0 ? out : null
 }
 
 /** Eight 16-bit groups, or null. Accepts `::` compression, a trailing dotted IPv4, `[…]` and a `%zone`. */

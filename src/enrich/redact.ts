@@ -30,6 +30,8 @@ const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}
 // 13–19 digits, optionally grouped by single spaces or dashes, starting 2–6 (the card networks' ranges;
 // this keeps 13-digit millisecond timestamps, which start with 1, out).
 const CARD = /(?<!\d)[2-6](?:[ -]?\d){12,18}(?!\d)/g
+// The same without the digit look-arounds: a cheaper first test that most strings fail.
+const MAYBE_CARD = /[2-6](?:[ -]?\d){12}/
 const MAX_KEY_CACHE = 10_000
 
 /** Normalises a key for matching: lower case, letters and digits only. */
@@ -62,10 +64,7 @@ export function passesLuhn(s: string): boolean {
 export function redactString(s: string): string {
   let out = s
   if (out.indexOf('@') >= 0) out = out.replace(EMAIL, REDACTED)
-  if (out.length >= 13) {
-    CARD.lastIndex = 0
-    if (CARD.test(out)) out = out.replace(CARD, (m) => (passesLuhn(m) ? REDACTED : m))
-  }
+  if (out.length >= 13 && MAYBE_CARD.test(out)) out = out.replace(CARD, (m) => (passesLuhn(m) ? REDACTED : m))
   return out
 }
 

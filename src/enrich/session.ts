@@ -9,7 +9,7 @@ export interface SessionDeriverOptions {
   salt?: string
   /** Inactivity that ends a session. Default 30 minutes. */
   timeoutMs?: number
-  /** Visitors remembered (least recently seen forgotten first). Default 100,000. */
+  /** Visitors remembered per project (least recently seen forgotten first). Default 100,000. */
   maxVisitors?: number
 }
 
@@ -18,6 +18,8 @@ interface VisitorState {
   day: number
   first: number
   last: number
+  /** Event time at which the entry was last moved to the young end of the map. */
+  touched: number
 }
 
 /**
@@ -47,12 +49,19 @@ export function createSessionDeriver(options: SessionDeriverOptions = {}) {
   const salt = options.salt ?? randomBytes(16).toString('hex')
   const timeoutMs = options.timeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS
   const maxVisitors = options.maxVisitors ?? DEFAULT_MAX_TRACKED_VISITORS
-  const visitors = new Map<string, VisitorState>()
+  // One map per project (so the key needs no project prefix), in least-recently-seen order. A hit moves
+  // its entry to the young end only when it was last moved more than half a timeout ago: an active
+  // visitor stays young while most hits cost one Map.get.
+  const projects = new Map<string, Map<string, VisitorState>>()
 
   return function deriveSessionId(projectId: string, visitor: string, timestampMs: number): string {
-    const key = `${projectId}\u0000${visitor}`
+    let visitors = projects.get(projectId)
+    if (visitors === undefined) {
+      visitors = new Map()
+      projects.set(projectId, visitors)
+    }
     const day = utcDay(timestampMs)
-    const state = visitors.get(key)
+    const state = visitors.get(visitor)
     if (
       state !== undefined &&
       state.day === day &&
@@ -61,17 +70,20 @@ export function createSessionDeriver(options: SessionDeriverOptions = {}) {
     ) {
       if (timestampMs > state.last) state.last = timestampMs
       if (timestampMs < state.first) state.first = timestampMs
-      visitors.delete(key)
-      visitors.set(key, state)
+      if (Math.abs(timestampMs - state.touched) > timeoutMs / 2) {
+        state.touched = timestampMs
+        visitors.delete(visitor)
+        visitors.set(visitor, state)
+      }
       return state.id
     }
     const id = createHash('sha256')
-      .update(`${salt}\u0000${day}\u0000${key}\u0000${timestampMs}`)
+      .update(`${salt}\u0000${day}\u0000${projectId}\u0000${visitor}\u0000${timestampMs}`)
       .digest('hex')
       .slice(0, 32)
-    visitors.delete(key)
-    if (visitors.size >= maxVisitors) visitors.delete(visitors.keys().next().value as string)
-    visitors.set(key, { id, day, first: timestampMs, last: timestampMs })
+    if (state !== undefined) visitors.delete(visitor)
+    else if (visitors.size >= maxVisitors) visitors.delete(visitors.keys().next().value as string)
+    visitors.set(visitor, { id, day, first: timestampMs, last: timestampMs, touched: timestampMs })
     return id
   }
 }

@@ -64,6 +64,6 @@ export interface EventFormatterOptions {
   sessionSalt?: string
   /** Inactivity after which a derived session ends. Default 30 minutes. */
   sessionTimeoutMs?: number
-  /** Visitors whose last-seen time is remembered for derived sessions. Default 100,000. */
+  /** Visitors per project whose last-seen time is remembered for derived sessions. Default 100,000. */
   maxTrackedVisitors?: number
 }

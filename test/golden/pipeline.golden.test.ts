@@ -86,7 +86,7 @@ describe('validate → format golden output', () => {
         'track',
       ].sort(),
     )
-    const kinds = new Set(results.map((r) => ('result' in r ? r.result.kind : 'invalid')))
+    const kinds = new Set(results.map((r) => r.result?.kind ?? 'invalid'))
     expect([...kinds].sort()).toEqual(['drop', 'invalid', 'ok', 'reject'])
   })
 })
