@@ -1,0 +1,348 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { bearer, createTestApp, KEYS, type TestApp, trackEvent } from './http-helpers.js'
+
+let t: TestApp
+beforeEach(async () => {
+  t = await createTestApp()
+})
+afterEach(async () => {
+  await t.close()
+})
+
+type Inject = Parameters<TestApp['app']['server']['inject']>[0]
+const call = (opts: Inject & object) => t.app.server.inject(opts)
+
+async function ingest(events: unknown[], key: string = KEYS.write): Promise<string[]> {
+  const res = await call({ method: 'POST', url: '/api/v1/events', headers: bearer(key), payload: { events } })
+  expect(res.statusCode).toBe(200)
+  return res.json().results.map((r: { id: string }) => r.id)
+}
+
+describe('reading events', () => {
+  it('should filter by the query string (lists, comma lists, where as JSON) and paginate', async () => {
+    await ingest([
+      trackEvent({ name: 'A', properties: { n: 1 } }),
+      trackEvent({ name: 'B', properties: { n: 5 } }),
+      { type: 'page', anonymousId: 'x', name: 'Home' },
+      trackEvent({ name: 'A', properties: { n: 9 } }),
+    ])
+    const h = bearer(KEYS.read)
+    const byType = await call({ url: '/api/v1/events?types=track,page', headers: h })
+    expect(byType.json().events).toHaveLength(4)
+    const byName = await call({ url: '/api/v1/events?names=A&names=B&types=track', headers: h })
+    expect(byName.json().events).toHaveLength(3)
+    const where = encodeURIComponent(JSON.stringify([{ path: 'properties.n', op: 'gte', value: 5 }]))
+    const filtered = await call({ url: `/api/v1/events?where=${where}`, headers: h })
+    expect(
+      filtered
+        .json()
+        .events.map((e: { name: string }) => e.name)
+        .sort(),
+    ).toEqual(['A', 'B'])
+
+    const page1 = (await call({ url: '/api/v1/events?limit=3', headers: h })).json()
+    expect(page1.events).toHaveLength(3)
+    expect(page1.nextCursor).toEqual(expect.any(String))
+    const page2 = (
+      await call({ url: `/api/v1/events?limit=3&cursor=${encodeURIComponent(page1.nextCursor)}`, headers: h })
+    ).json()
+    expect(page2.events).toHaveLength(1)
+    expect(page2.nextCursor).toBeNull()
+  })
+
+  it('should query with a JSON EventQuery', async () => {
+    await ingest([trackEvent({ userId: 'alice' }), trackEvent({ userId: 'bob' })])
+    const res = await call({
+      method: 'POST',
+      url: '/api/v1/events/query',
+      headers: bearer(KEYS.read),
+      payload: { userId: 'bob' },
+    })
+    expect(res.json().events.map((e: { userId: string }) => e.userId)).toEqual(['bob'])
+  })
+
+  it.each([
+    ['/api/v1/events?limit=0', 'validation_failed'],
+    ['/api/v1/events?types=nope', 'validation_failed'],
+    ['/api/v1/events?unknown=1', 'validation_failed'],
+    ['/api/v1/events?where=[', 'validation_failed'],
+    [
+      `/api/v1/events?where=${encodeURIComponent('[{"path":"x;drop","op":"eq","value":1}]')}`,
+      'validation_failed',
+    ],
+    ['/api/v1/events?cursor=garbage', 'invalid_cursor'],
+  ])('should answer 400 with a stable code for %s', async (url, code) => {
+    const res = await call({ url, headers: bearer(KEYS.read) })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().error.code).toBe(code)
+  })
+
+  it('should refuse an unknown field in a JSON query with validation details', async () => {
+    const res = await call({
+      method: 'POST',
+      url: '/api/v1/events/query',
+      headers: bearer(KEYS.read),
+      payload: { nope: 1 },
+    })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().error).toMatchObject({
+      code: 'validation_failed',
+      details: [expect.objectContaining({ in: 'body' })],
+    })
+  })
+
+  it('should answer 404 for an unknown event id and an unknown route', async () => {
+    const event = await call({
+      url: '/api/v1/events/01890000-0000-7000-8000-000000000000',
+      headers: bearer(KEYS.read),
+    })
+    expect(event.statusCode).toBe(404)
+    expect(event.json().error.code).toBe('not_found')
+    const route = await call({ url: '/api/v1/nothing' })
+    expect(route.statusCode).toBe(404)
+    expect(route.json().error).toMatchObject({ code: 'not_found', statusCode: 404 })
+  })
+
+  it('should export NDJSON and CSV', async () => {
+    await ingest([trackEvent({ name: '=cmd()' }), trackEvent({ name: 'B, "quoted"' })])
+    const nd = await call({ url: '/api/v1/events/export?format=ndjson', headers: bearer(KEYS.read) })
+    expect(nd.statusCode).toBe(200)
+    expect(nd.headers['content-type']).toContain('application/x-ndjson')
+    const lines = nd.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(lines).toHaveLength(2)
+    const csv = await call({
+      url: '/api/v1/events/export?format=csv&types=track',
+      headers: bearer(KEYS.read),
+    })
+    expect(csv.headers['content-type']).toContain('text/csv')
+    const rows = csv.body.trim().split('\r\n')
+    expect(rows[0]).toMatch(/^id,type,name,/)
+    expect(rows).toHaveLength(3)
+    expect(csv.body).toContain(`'=cmd()`)
+    expect(csv.body).toContain('"B, ""quoted"""')
+  })
+})
+
+describe('roles and projects', () => {
+  it('should not let a write key read, nor a read key change or delete', async () => {
+    const [id] = await ingest([trackEvent()])
+    const writeRead = await call({ url: '/api/v1/events', headers: bearer(KEYS.write) })
+    expect(writeRead.statusCode).toBe(403)
+    for (const req of [
+      { method: 'DELETE' as const, url: `/api/v1/events/${id}` },
+      { method: 'PATCH' as const, url: `/api/v1/events/${id}`, payload: { status: 'processed' } },
+      { method: 'POST' as const, url: '/api/v1/events/delete', payload: { userId: 'user-1' } },
+      {
+        method: 'POST' as const,
+        url: '/api/v1/events/status',
+        payload: { ids: [id], update: { status: 'processed' } },
+      },
+      { method: 'POST' as const, url: '/api/v1/processing/claim', payload: { consumer: 'c' } },
+      { method: 'POST' as const, url: '/api/v1/failed-events/replay', payload: {} },
+      { method: 'PUT' as const, url: '/api/v1/schemas/track/X/1-0-0', payload: { type: 'object' } },
+      { method: 'PATCH' as const, url: '/api/v1/project/settings', payload: { enforcement: 'block' } },
+      { method: 'GET' as const, url: '/api/v1/keys' },
+    ]) {
+      const res = await call({ ...req, headers: bearer(KEYS.read) })
+      expect(res.statusCode, `${req.method} ${req.url}`).toBe(403)
+      expect(res.json().error.code).toBe('forbidden')
+    }
+    expect((await call({ url: `/api/v1/events/${id}`, headers: bearer(KEYS.read) })).statusCode).toBe(200)
+  })
+
+  it('should keep project A and project B apart', async () => {
+    const [idA] = await ingest([trackEvent({ name: 'A only' })])
+    const [idB] = await ingest([trackEvent({ name: 'B only' })], t.otherKeys.write)
+    const listB = await call({ url: '/api/v1/events', headers: bearer(t.otherKeys.read) })
+    expect(listB.json().events.map((e: { name: string }) => e.name)).toEqual(['B only'])
+    expect((await call({ url: `/api/v1/events/${idA}`, headers: bearer(t.otherKeys.read) })).statusCode).toBe(
+      404,
+    )
+    expect(
+      (await call({ method: 'DELETE', url: `/api/v1/events/${idA}`, headers: bearer(t.otherKeys.admin) }))
+        .statusCode,
+    ).toBe(404)
+    const erase = await call({
+      method: 'POST',
+      url: '/api/v1/events/delete',
+      headers: bearer(t.otherKeys.admin),
+      payload: { userId: 'user-1' },
+    })
+    expect(erase.json().events).toBe(1)
+    expect((await call({ url: `/api/v1/events/${idA}`, headers: bearer(KEYS.read) })).statusCode).toBe(200)
+    expect((await call({ url: `/api/v1/events/${idB}`, headers: bearer(t.otherKeys.read) })).statusCode).toBe(
+      404,
+    )
+  })
+})
+
+describe('changing events', () => {
+  it('should update, batch-update, delete and GDPR-erase', async () => {
+    const [a, b, c] = await ingest([
+      trackEvent({ userId: 'x' }),
+      trackEvent({ userId: 'x' }),
+      trackEvent({ userId: 'keep' }),
+    ])
+    const h = bearer(KEYS.admin)
+    const patched = await call({
+      method: 'PATCH',
+      url: `/api/v1/events/${a}`,
+      headers: h,
+      payload: { status: 'failed', error: 'boom', tags: ['t'] },
+    })
+    expect(patched.statusCode).toBe(200)
+    expect(patched.json()).toMatchObject({ status: 'failed', error: 'boom', tags: ['t'] })
+    const badPatch = await call({
+      method: 'PATCH',
+      url: `/api/v1/events/${a}`,
+      headers: h,
+      payload: { name: 'changed' },
+    })
+    expect(badPatch.statusCode).toBe(400)
+    const many = await call({
+      method: 'POST',
+      url: '/api/v1/events/status',
+      headers: h,
+      payload: { ids: [a, b], update: { status: 'processed' } },
+    })
+    expect(many.json()).toEqual({ updated: 2 })
+    expect((await call({ method: 'DELETE', url: `/api/v1/events/${c}`, headers: h })).statusCode).toBe(204)
+    expect((await call({ method: 'DELETE', url: `/api/v1/events/${c}`, headers: h })).statusCode).toBe(404)
+    const erase = await call({
+      method: 'POST',
+      url: '/api/v1/events/delete',
+      headers: h,
+      payload: { userId: 'x' },
+    })
+    expect(erase.json()).toMatchObject({ events: 2 })
+    const emptyFilter = await call({ method: 'POST', url: '/api/v1/events/delete', headers: h, payload: {} })
+    expect(emptyFilter.statusCode).toBe(400)
+  })
+
+  it('should claim and ack events for a consumer', async () => {
+    await ingest([trackEvent(), trackEvent()])
+    const h = bearer(KEYS.admin)
+    const claimed = (
+      await call({
+        method: 'POST',
+        url: '/api/v1/processing/claim',
+        headers: h,
+        payload: { consumer: 'w1', limit: 10 },
+      })
+    ).json()
+    expect(claimed.events).toHaveLength(2)
+    expect(claimed.events.every((e: { status: string }) => e.status === 'processing')).toBe(true)
+    const again = (
+      await call({ method: 'POST', url: '/api/v1/processing/claim', headers: h, payload: { consumer: 'w2' } })
+    ).json()
+    expect(again.events).toHaveLength(0)
+    const ids = claimed.events.map((e: { id: string }) => e.id)
+    const ack = await call({
+      method: 'POST',
+      url: '/api/v1/processing/ack',
+      headers: h,
+      payload: { ids, status: 'processed' },
+    })
+    expect(ack.json()).toEqual({ updated: 2 })
+  })
+})
+
+describe('tracking plan, failed events, replay', () => {
+  it('should register a schema, block violating events and replay them after a fix', async () => {
+    const h = bearer(KEYS.admin)
+    const schema = { type: 'object', required: ['plan'], properties: { plan: { enum: ['free', 'pro'] } } }
+    const put = await call({
+      method: 'PUT',
+      url: '/api/v1/schemas/track/Signed Up/1-0-0',
+      headers: h,
+      payload: schema,
+    })
+    expect(put.statusCode).toBe(201)
+    const dup = await call({
+      method: 'PUT',
+      url: '/api/v1/schemas/track/Signed Up/1-0-0',
+      headers: h,
+      payload: schema,
+    })
+    expect(dup.statusCode).toBe(409)
+    expect(dup.json().error.code).toBe('schema_version_exists')
+    const badVersion = await call({
+      method: 'PUT',
+      url: '/api/v1/schemas/track/Signed Up/v2',
+      headers: h,
+      payload: schema,
+    })
+    expect(badVersion.json().error.code).toBe('schema_version_invalid')
+    const badSchema = await call({
+      method: 'PUT',
+      url: '/api/v1/schemas/track/Other/1-0-0',
+      headers: h,
+      payload: { type: 'nope' },
+    })
+    expect(badSchema.statusCode).toBe(400)
+    expect(badSchema.json().error.code).toBe('schema_invalid')
+    const list = await call({ url: '/api/v1/schemas', headers: bearer(KEYS.read) })
+    expect(list.json().schemas).toEqual([
+      expect.objectContaining({ eventName: 'Signed Up', version: '1-0-0' }),
+    ])
+
+    const mode = await call({
+      method: 'PATCH',
+      url: '/api/v1/project/settings',
+      headers: h,
+      payload: { enforcement: 'block' },
+    })
+    expect(mode.json().settings.enforcement).toBe('block')
+    const result = (
+      await call({
+        method: 'POST',
+        url: '/api/v1/events',
+        headers: bearer(KEYS.write),
+        payload: trackEvent({ name: 'Signed Up', properties: { plan: 'enterprise' } }),
+      })
+    ).json()
+    expect(result).toMatchObject({ accepted: 0, rejected: 1 })
+    const failed = (await call({ url: '/api/v1/failed-events', headers: bearer(KEYS.read) })).json()
+    expect(failed.failedEvents).toHaveLength(1)
+
+    const fix = { ...schema, properties: { plan: { enum: ['free', 'pro', 'enterprise'] } } }
+    expect(
+      (await call({ method: 'PUT', url: '/api/v1/schemas/track/Signed Up/1-0-1', headers: h, payload: fix }))
+        .statusCode,
+    ).toBe(201)
+    const replay = await call({
+      method: 'POST',
+      url: '/api/v1/failed-events/replay',
+      headers: h,
+      payload: {},
+    })
+    expect(replay.json()).toMatchObject({ replayed: 1, stillFailing: 0 })
+    const events = (await call({ url: '/api/v1/events?names=Signed Up', headers: bearer(KEYS.read) })).json()
+      .events
+    expect(events).toHaveLength(1)
+  })
+})
+
+describe('keys', () => {
+  it('should create a key shown once, list keys without secrets, and revoke', async () => {
+    const h = bearer(KEYS.admin)
+    const created = await call({
+      method: 'POST',
+      url: '/api/v1/keys',
+      headers: h,
+      payload: { role: 'read', name: 'dashboard' },
+    })
+    expect(created.statusCode).toBe(201)
+    const { secret, id } = created.json()
+    expect(secret).toMatch(/^tly_r_[A-Za-z0-9_-]{43}$/)
+    expect((await call({ url: '/api/v1/events', headers: bearer(secret) })).statusCode).toBe(200)
+    const list = (await call({ url: '/api/v1/keys', headers: h })).json()
+    expect(JSON.stringify(list)).not.toContain(secret)
+    expect(list.keys.some((k: { id: string }) => k.id === id)).toBe(true)
+    expect((await call({ method: 'DELETE', url: `/api/v1/keys/${id}`, headers: h })).statusCode).toBe(204)
+    expect((await call({ url: '/api/v1/events', headers: bearer(secret) })).statusCode).toBe(401)
+  })
+})

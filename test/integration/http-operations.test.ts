@@ -1,0 +1,181 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/config/config.js'
+import { AppError } from '../../src/errors/app-error.js'
+import { buildServer } from '../../src/http/build-server.js'
+import type { Ingestor } from '../../src/ingest/ingest-types.js'
+import { bearer, createTestApp, KEYS, type TestApp, trackEvent } from './http-helpers.js'
+
+let t: TestApp | undefined
+afterEach(async () => {
+  await t?.close()
+  t = undefined
+})
+
+describe('operations routes', () => {
+  it('should answer /healthz and /readyz, and 503 with Retry-After when the database is gone', async () => {
+    t = await createTestApp()
+    const { server, store } = t.app
+    expect((await server.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' })
+    expect((await server.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready', database: 'sqlite' })
+    await store.close()
+    const down = await server.inject({ url: '/readyz' })
+    expect(down.statusCode).toBe(503)
+    expect(down.headers['retry-after']).toBe('5')
+    expect(down.json().error.code).toBe('store_unavailable')
+  })
+
+  it('should expose Prometheus metrics: events by outcome, issues by code, latency, queue depth', async () => {
+    t = await createTestApp()
+    const { server } = t.app
+    await server.inject({
+      method: 'POST',
+      url: '/api/v1/events',
+      headers: bearer(KEYS.write),
+      payload: { events: [trackEvent(), { type: 'track', userId: 'u' }] },
+    })
+    const res = await server.inject({ url: '/metrics' })
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-type']).toContain('text/plain')
+    expect(res.body).toContain('tally_events_total{status="accepted"} 1')
+    expect(res.body).toContain('tally_events_total{status="rejected"} 1')
+    expect(res.body).toMatch(/tally_event_issues_total\{code="required"\} 1/)
+    expect(res.body).toMatch(
+      /tally_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/events",status_code="200"\} 1/,
+    )
+    expect(res.body).toContain('tally_ingest_queue_depth 0')
+  })
+
+  it('should serve an OpenAPI 3.1 document covering the routes, and the docs UI', async () => {
+    t = await createTestApp()
+    const doc = (await t.app.server.inject({ url: '/openapi.json' })).json()
+    expect(doc.openapi).toBe('3.1.0')
+    for (const path of [
+      '/api/v1/events',
+      '/api/v1/events/{id}',
+      '/v1/batch',
+      '/api/v1/stats/overview',
+      '/healthz',
+    ]) {
+      expect(Object.keys(doc.paths), path).toContain(path)
+    }
+    expect(doc.paths['/api/v1/events'].post.responses['200']).toBeDefined()
+    const ui = await t.app.server.inject({ url: '/docs/' })
+    expect(ui.statusCode).toBe(200)
+    expect(ui.headers['content-type']).toContain('text/html')
+  })
+
+  it('should answer 429 with Retry-After once a key passes its rate limit', async () => {
+    t = await createTestApp({ TALLY_RATE_LIMIT_MAX: '2', TALLY_RATE_LIMIT_WINDOW_MS: '60000' })
+    const send = () =>
+      t!.app.server.inject({
+        method: 'POST',
+        url: '/api/v1/events',
+        headers: bearer(KEYS.write),
+        payload: trackEvent(),
+      })
+    expect((await send()).statusCode).toBe(200)
+    expect((await send()).statusCode).toBe(200)
+    const limited = await send()
+    expect(limited.statusCode).toBe(429)
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0)
+    expect(limited.json().error.code).toBe('rate_limited')
+    // Another key has its own budget.
+    const other = await t.app.server.inject({ url: '/api/v1/events', headers: bearer(KEYS.read) })
+    expect(other.statusCode).toBe(200)
+  })
+
+  it('should answer statistics scoped to the project', async () => {
+    t = await createTestApp()
+    const { server } = t.app
+    await server.inject({
+      method: 'POST',
+      url: '/api/v1/events',
+      headers: bearer(KEYS.write),
+      payload: { events: [trackEvent(), trackEvent()] },
+    })
+    await server.inject({
+      method: 'POST',
+      url: '/api/v1/events',
+      headers: bearer(t.otherKeys.write),
+      payload: trackEvent(),
+    })
+    const from = new Date(Date.now() - 3_600_000).toISOString()
+    const to = new Date(Date.now() + 3_600_000).toISOString()
+    const overview = await server.inject({
+      url: `/api/v1/stats/overview?from=${from}&to=${to}`,
+      headers: bearer(KEYS.read),
+    })
+    expect(overview.statusCode).toBe(200)
+    expect(overview.json().total).toBe(2)
+    const series = await server.inject({
+      url: `/api/v1/stats/timeseries?from=${from}&to=${to}&unit=hour`,
+      headers: bearer(KEYS.read),
+    })
+    expect(series.statusCode).toBe(200)
+    const missing = await server.inject({ url: '/api/v1/stats/overview', headers: bearer(KEYS.read) })
+    expect(missing.statusCode).toBe(400)
+    expect(missing.json().error.code).toBe('validation_failed')
+    const writeKey = await server.inject({
+      url: `/api/v1/stats/overview?from=${from}&to=${to}`,
+      headers: bearer(KEYS.write),
+    })
+    expect(writeKey.statusCode).toBe(403)
+  })
+})
+
+describe('buildServer error mapping', () => {
+  it('should turn an overloaded or unavailable ingestor into 503 with Retry-After', async () => {
+    t = await createTestApp()
+    for (const code of ['overloaded', 'store_unavailable'] as const) {
+      const ingestor: Ingestor = {
+        ingest: async () => {
+          throw new AppError(code, undefined, { retryAfterSeconds: 3 })
+        },
+      }
+      const server = await buildServer({
+        config: loadConfig({ TALLY_LOG_LEVEL: 'silent' }),
+        store: t.app.store,
+        ingestor,
+      })
+      const res = await server.inject({
+        method: 'POST',
+        url: '/api/v1/events',
+        headers: bearer(KEYS.write),
+        payload: trackEvent(),
+      })
+      expect(res.statusCode).toBe(503)
+      expect(res.headers['retry-after']).toBe('3')
+      expect(res.json().error).toMatchObject({ code, statusCode: 503 })
+      const segment = await server.inject({
+        method: 'POST',
+        url: '/v1/track',
+        payload: { writeKey: KEYS.write, userId: 'u', event: 'x' },
+      })
+      expect(segment.statusCode).toBe(503)
+      await server.close()
+    }
+  })
+
+  it('should hide internal errors behind a 500 internal body', async () => {
+    t = await createTestApp()
+    const ingestor: Ingestor = {
+      ingest: async () => {
+        throw new TypeError('secret detail')
+      },
+    }
+    const server = await buildServer({
+      config: loadConfig({ TALLY_LOG_LEVEL: 'silent' }),
+      store: t.app.store,
+      ingestor,
+    })
+    const res = await server.inject({
+      method: 'POST',
+      url: '/api/v1/events',
+      headers: bearer(KEYS.write),
+      payload: trackEvent(),
+    })
+    expect(res.statusCode).toBe(500)
+    expect(res.json()).toEqual({ error: { code: 'internal', message: 'Internal error', statusCode: 500 } })
+    await server.close()
+  })
+})

@@ -1,0 +1,118 @@
+import { gzipSync } from 'node:zlib'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { bearer, createTestApp, KEYS, type TestApp } from './http-helpers.js'
+
+let t: TestApp
+beforeEach(async () => {
+  t = await createTestApp()
+})
+afterEach(async () => {
+  await t.close()
+})
+
+const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` })
+
+async function stored() {
+  const res = await t.app.server.inject({ url: '/api/v1/events?order=asc', headers: bearer(KEYS.read) })
+  return res.json().events as Record<string, any>[]
+}
+
+describe('Segment tracking API', () => {
+  it.each([
+    ['track', { userId: 'u', event: 'Clicked', properties: { a: 1 } }, { type: 'track', name: 'Clicked' }],
+    ['page', { anonymousId: 'a', name: 'Home' }, { type: 'page', name: 'Home' }],
+    ['screen', { userId: 'u', name: 'Settings' }, { type: 'screen', name: 'Settings' }],
+    ['identify', { userId: 'u', traits: { plan: 'pro' } }, { type: 'identify', traits: { plan: 'pro' } }],
+    ['group', { userId: 'u', groupId: 'g1', traits: { size: 3 } }, { type: 'group', groupId: 'g1' }],
+    ['alias', { userId: 'u', previousId: 'anon' }, { type: 'alias', previousId: 'anon' }],
+  ])('should answer /v1/%s with {success:true} and store the event', async (call, body, expected) => {
+    const res = await t.app.server.inject({
+      method: 'POST',
+      url: `/v1/${call}`,
+      headers: basic(KEYS.write),
+      payload: body,
+    })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual({ success: true })
+    expect(await stored()).toEqual([expect.objectContaining(expected)])
+  })
+
+  it('should take the write key from the body and merge batch context', async () => {
+    const payload = {
+      writeKey: KEYS.write,
+      sentAt: new Date().toISOString(),
+      context: { locale: 'de-DE' },
+      batch: [
+        { type: 'track', event: 'A', userId: 'u', _metadata: { x: 1 }, channel: 'server', version: 2 },
+        { type: 'page', anonymousId: 'a', userId: null, name: 'P' },
+      ],
+    }
+    const res = await t.app.server.inject({ method: 'POST', url: '/v1/batch', payload })
+    expect(res.statusCode).toBe(200)
+    const events = await stored()
+    expect(events).toHaveLength(2)
+    expect(events.every((e) => e.context.locale === 'de-DE')).toBe(true)
+  })
+
+  it('should accept gzip bodies on /v1/import', async () => {
+    const body = gzipSync(JSON.stringify({ batch: [{ type: 'identify', userId: 'u' }] }))
+    const res = await t.app.server.inject({
+      method: 'POST',
+      url: '/v1/import',
+      headers: { ...basic(KEYS.write), 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      payload: body,
+    })
+    expect(res.statusCode).toBe(200)
+    expect(await stored()).toHaveLength(1)
+  })
+
+  it('should keep invalid Segment messages as failed events, not drop them', async () => {
+    await t.app.server.inject({
+      method: 'POST',
+      url: '/v1/track',
+      headers: basic(KEYS.write),
+      payload: { event: 'x' },
+    })
+    const failed = await t.app.server.inject({ url: '/api/v1/failed-events', headers: bearer(KEYS.read) })
+    expect(failed.json().failedEvents).toHaveLength(1)
+  })
+
+  it('should refuse missing, wrong and read-only keys', async () => {
+    const payload = { userId: 'u', event: 'x' }
+    const none = await t.app.server.inject({ method: 'POST', url: '/v1/track', payload })
+    expect(none.statusCode).toBe(401)
+    const wrong = await t.app.server.inject({
+      method: 'POST',
+      url: '/v1/track',
+      headers: basic('nope'),
+      payload,
+    })
+    expect(wrong.statusCode).toBe(401)
+    const read = await t.app.server.inject({
+      method: 'POST',
+      url: '/v1/track',
+      headers: basic(KEYS.read),
+      payload,
+    })
+    expect(read.statusCode).toBe(403)
+    expect(read.json().error.code).toBe('forbidden')
+  })
+
+  it('should refuse a batch body without a batch array and a non-object call body', async () => {
+    const batch = await t.app.server.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: basic(KEYS.write),
+      payload: { batch: 1 },
+    })
+    expect(batch.statusCode).toBe(400)
+    expect(batch.json().error.code).toBe('invalid_body')
+    const call = await t.app.server.inject({
+      method: 'POST',
+      url: '/v1/track',
+      headers: { ...basic(KEYS.write), 'content-type': 'application/json' },
+      payload: '[1]',
+    })
+    expect(call.statusCode).toBe(400)
+  })
+})
