@@ -1,3 +1,4 @@
+import type { InjectOptions } from 'fastify'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { bearer, createTestApp, KEYS, type TestApp, trackEvent } from './http-helpers.js'
 
@@ -9,8 +10,7 @@ afterEach(async () => {
   await t.close()
 })
 
-type Inject = Parameters<TestApp['app']['server']['inject']>[0]
-const call = (opts: Inject & object) => t.app.server.inject(opts)
+const call = (opts: InjectOptions) => t.app.server.inject(opts)
 
 async function ingest(events: unknown[], key: string = KEYS.write): Promise<string[]> {
   const res = await call({ method: 'POST', url: '/api/v1/events', headers: bearer(key), payload: { events } })
