@@ -1,0 +1,149 @@
+import { parseArgs } from 'node:util'
+import type { BootstrapResult } from '../../app/bootstrap.js'
+import { createApp, type TallyApp } from '../../app/create-app.js'
+import { loadConfig } from '../../config/config.js'
+import { isAppError } from '../../errors/app-error.js'
+
+export const SERVE_HELP = `Usage: tally serve [--db URL] [--port N] [--host HOST] [--log-level LEVEL]
+
+Starts the HTTP server: native API under /api/v1, Segment-compatible ingest under /v1,
+/healthz, /readyz, /metrics, /openapi.json and /docs.
+
+Options (each also an environment variable):
+  --db URL           TALLY_DATABASE_URL   sqlite:./data/tally.db (default) or postgres://…
+  --port N           TALLY_PORT           8080
+  --host HOST        TALLY_HOST           127.0.0.1
+  --log-level LEVEL  TALLY_LOG_LEVEL      info
+  -h, --help         show this help
+
+Keys: set TALLY_WRITE_KEY, TALLY_READ_KEY, TALLY_ADMIN_KEY to choose the default project's keys;
+otherwise keys are created on first start and printed once.
+Stops gracefully on SIGTERM/SIGINT: stops accepting, writes queued events, closes the database.`
+
+export interface ServeIo {
+  env?: Record<string, string | undefined>
+  stdout?: (line: string) => void
+  stderr?: (line: string) => void
+  /** Signals that stop the server. Default SIGTERM and SIGINT. */
+  signals?: NodeJS.Signals[]
+  /** Called once listening (tests). */
+  onListening?: (app: TallyApp, url: string) => void
+}
+
+/** Text printed at start: where the server is and which keys it knows (secrets only when new). */
+export function formatStartBanner(url: string, databaseUrl: string, bootstrap: BootstrapResult): string {
+  const lines = [
+    `Tally listening on ${url}  (database ${redactUrl(databaseUrl)})`,
+    `Project "${bootstrap.project.id}" keys:`,
+  ]
+  let anyNew = false
+  for (const key of bootstrap.keys) {
+    const shown =
+      key.source === 'existing' ? `${key.prefix}…  (created earlier; secret not stored)` : key.secret
+    const note =
+      key.source === 'generated'
+        ? '  (new — shown only now, save it)'
+        : key.source === 'environment'
+          ? '  (from environment)'
+          : ''
+    if (key.source === 'generated') anyNew = true
+    lines.push(`  ${key.role.padEnd(5)}  ${shown}${note}`)
+  }
+  if (anyNew) lines.push('Create more keys with POST /api/v1/keys (admin key). Docs: ' + `${url}/docs`)
+  else lines.push(`Docs: ${url}/docs`)
+  return lines.join('\n')
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
+}
+
+/**
+ * `tally serve`: loads the config (flags over env), composes the app, listens, prints URL and keys, and
+ * resolves with the exit code once stopped by a signal (0 after a clean shutdown).
+ */
+export async function serveCommand(argv: string[], io: ServeIo = {}): Promise<number> {
+  const out = io.stdout ?? ((line: string) => process.stdout.write(`${line}\n`))
+  const err = io.stderr ?? ((line: string) => process.stderr.write(`${line}\n`))
+  let flags: ReturnType<typeof parseServeArgs>
+  try {
+    flags = parseServeArgs(argv)
+  } catch (e) {
+    err(`tally serve: ${(e as Error).message}\n\n${SERVE_HELP}`)
+    return 2
+  }
+  if (flags.help) {
+    out(SERVE_HELP)
+    return 0
+  }
+  let app: TallyApp
+  try {
+    const config = loadConfig(io.env ?? process.env, {
+      db: flags.db,
+      port: flags.port,
+      host: flags.host,
+      logLevel: flags['log-level'],
+    })
+    app = await createApp(config)
+  } catch (e) {
+    err(`tally serve: ${isAppError(e) ? `${e.code}: ${e.message}` : (e as Error).stack}`)
+    return 1
+  }
+  let url: string
+  try {
+    url = await app.listen()
+  } catch (e) {
+    err(`tally serve: cannot listen on ${app.config.host}:${app.config.port}: ${(e as Error).message}`)
+    await app.close().catch(() => {})
+    return 1
+  }
+  out(formatStartBanner(url, app.config.databaseUrl, app.bootstrap))
+  io.onListening?.(app, url)
+
+  return new Promise<number>((resolve) => {
+    const signals = io.signals ?? ['SIGTERM', 'SIGINT']
+    let stopping = false
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        err(`tally serve: ${signal} again, exiting without waiting`)
+        resolve(1)
+        return
+      }
+      stopping = true
+      out(`tally serve: ${signal} received, shutting down`)
+      const timer = setTimeout(() => {
+        err(`tally serve: shutdown took longer than ${app.config.shutdownTimeoutMs} ms, exiting`)
+        resolve(1)
+      }, app.config.shutdownTimeoutMs)
+      timer.unref()
+      app.close().then(
+        () => {
+          clearTimeout(timer)
+          for (const s of signals) process.off(s, stop)
+          out('tally serve: stopped')
+          resolve(0)
+        },
+        (e: unknown) => {
+          clearTimeout(timer)
+          err(`tally serve: error while shutting down: ${(e as Error).message}`)
+          resolve(1)
+        },
+      )
+    }
+    for (const s of signals) process.on(s, stop)
+  })
+}
+
+function parseServeArgs(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: false,
+    options: {
+      db: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }).values
+}
