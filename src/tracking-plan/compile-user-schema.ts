@@ -1,0 +1,87 @@
+import { Ajv, type Options, type ValidateFunction } from 'ajv'
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import addFormatsModule from 'ajv-formats'
+import { AppError } from '../errors/app-error.js'
+import { registerFormats } from '../validate/formats.js'
+
+// ajv-formats is CommonJS; under NodeNext its default import is the module object.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
+  ajv: Ajv | Ajv2020,
+) => void
+
+/** JSON Schema dialects a tracking-plan schema may declare in `$schema` (draft-07 when absent). */
+export const SUPPORTED_DIALECTS = {
+  'draft-07': ['http://json-schema.org/draft-07/schema', 'https://json-schema.org/draft-07/schema'],
+  '2020-12': ['https://json-schema.org/draft/2020-12/schema', 'http://json-schema.org/draft/2020-12/schema'],
+} as const
+export type SchemaDialect = keyof typeof SUPPORTED_DIALECTS
+
+const USER_AJV_OPTIONS: Options = {
+  allErrors: true,
+  // Strict about keywords (a typo such as "requried" is an error, not a silently ignored key), lenient
+  // about the type-coverage hints Ajv would otherwise only log.
+  strict: true,
+  strictTypes: false,
+  strictTuples: false,
+  strictRequired: false,
+  validateFormats: true,
+}
+
+/** Which dialect `schema.$schema` names; throws `schema_invalid` for any other. */
+export function schemaDialect(schema: Record<string, unknown>): SchemaDialect {
+  const declared = schema.$schema
+  if (declared === undefined) return 'draft-07'
+  const uri = typeof declared === 'string' ? declared.replace(/#$/, '') : ''
+  for (const [dialect, uris] of Object.entries(SUPPORTED_DIALECTS)) {
+    if ((uris as readonly string[]).includes(uri)) return dialect as SchemaDialect
+  }
+  throw new AppError(
+    'schema_invalid',
+    `unsupported $schema ${JSON.stringify(declared)}; use draft-07 or 2020-12`,
+  )
+}
+
+/**
+ * Compiles tracking-plan schemas. Holds one Ajv instance per dialect, made on first use. Each schema is
+ * removed from the instance's registry right after compiling, so two versions (or two projects) that
+ * reuse one `$id` never collide; the compiled function keeps working.
+ */
+export class UserSchemaCompiler {
+  #instances = new Map<SchemaDialect, Ajv | Ajv2020>()
+
+  #ajv(dialect: SchemaDialect): Ajv | Ajv2020 {
+    let ajv = this.#instances.get(dialect)
+    if (ajv === undefined) {
+      ajv = dialect === '2020-12' ? new Ajv2020(USER_AJV_OPTIONS) : new Ajv(USER_AJV_OPTIONS)
+      addFormats(ajv)
+      registerFormats(ajv as Ajv)
+      ajv.addKeyword('self') // Snowplow's self-describing header: an annotation
+      this.#instances.set(dialect, ajv)
+    }
+    return ajv
+  }
+
+  /** Compiles `schema`; an invalid schema becomes `AppError('schema_invalid')` with Ajv's message. */
+  compile(schema: unknown): ValidateFunction {
+    if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
+      throw new AppError('schema_invalid', 'a tracking-plan schema must be a JSON object')
+    }
+    const dialect = schemaDialect(schema as Record<string, unknown>)
+    const ajv = this.#ajv(dialect)
+    try {
+      const validate = ajv.compile(schema)
+      return validate
+    } catch (err) {
+      throw new AppError('schema_invalid', `invalid JSON Schema (${dialect}): ${(err as Error).message}`, {
+        cause: err,
+        details: { dialect, errors: ajv.errors ?? undefined },
+      })
+    } finally {
+      try {
+        ajv.removeSchema(schema)
+      } catch {
+        // nothing was registered
+      }
+    }
+  }
+}

@@ -1,0 +1,250 @@
+import type { ValidateFunction } from 'ajv'
+import { AppError } from '../errors/app-error.js'
+import type { EventCreate } from '../schema/event-create.js'
+import { EVENT_TYPES, type EventType } from '../schema/event-types.js'
+import { MAX_NAME_LENGTH } from '../schema/primitives.js'
+import type { EnforcementMode } from '../store/project-types.js'
+import type { StoredSchema } from '../store/schema-types.js'
+import { formatAjvErrors } from '../validate/format-errors.js'
+import type { IssueList } from '../validate/issue-list.js'
+import { type CompatibilityReport, checkCompatibility } from './compatibility.js'
+import { UserSchemaCompiler } from './compile-user-schema.js'
+import { compareSchemaVer, parseSchemaVer, type SchemaVer } from './schema-ver.js'
+
+/** The event name a schema registers under to cover every event of its type (and nameless types). */
+export const ANY_EVENT_NAME = '*'
+
+/** Event types that carry no `name`: their schemas are registered under `*`. */
+const NAMELESS_TYPES: ReadonlySet<string> = new Set(['identify', 'group', 'alias'])
+/** Event types whose tracking-plan schema validates `traits` rather than `properties`. */
+const TRAIT_TYPES: ReadonlySet<string> = new Set(['identify', 'group'])
+
+export interface RegisterSchemaInput {
+  eventType: EventType
+  /** The event name, or `*` for every event of the type (required for identify, group and alias). */
+  eventName: string
+  /** SchemaVer `MODEL-REVISION-ADDITION`, greater than every version registered for this type + name. */
+  version: string
+  /** A JSON Schema (draft-07, or 2020-12 via `$schema`) for the event's `properties` (`traits`). */
+  jsonSchema: Record<string, unknown>
+  /** Defaults to now. */
+  createdAt?: string
+}
+
+export interface RegisteredSchema {
+  /** What to persist (`EventStore.saveSchema`). */
+  stored: StoredSchema
+  /** Against the previous version; null for the first version. */
+  compatibility: CompatibilityReport | null
+}
+
+/** Outcome of checking one event against the plan; the issues themselves go into the caller's list. */
+export interface PlanCheck {
+  reject: boolean
+  schema: { name: string; version: string } | null
+}
+
+interface SchemaVersion {
+  stored: StoredSchema
+  ver: SchemaVer
+  validate: ValidateFunction
+}
+
+const key = (type: string, name: string) => `${type}\u0000${name}`
+
+/**
+ * A project's tracking plan: user JSON Schemas keyed by event `type` + `name`, each with SchemaVer
+ * versions. In memory; `fromStoredSchemas` rebuilds it from what the store persisted.
+ *
+ * What a schema validates: the event's `properties` (`traits` for identify and group; an absent object
+ * counts as `{}`). `alias` carries no payload: an `alias/*` schema only marks alias events as planned.
+ * Which schema: the one registered for the event's type + name, else the type's `*` schema.
+ * Which version: the latest, unless the event pins one in `context.schema.version`.
+ *
+ * Enforcement (per project):
+ * - `allow`: unplanned events pass silently; a planned event's violations are returned as warnings.
+ * - `warn`: as `allow`, and an unplanned event also gets an `unknown_event` warning.
+ * - `block`: unplanned events (`unknown_event`), violations (`schema_violation`, at the precise path) and
+ *   unknown pinned versions (`unknown_schema_version`) are rejected.
+ *
+ * @example
+ * const plan = new TrackingPlan('p1')
+ * plan.register({ eventType: 'track', eventName: 'Signed Up', version: '1-0-0',
+ *   jsonSchema: { type: 'object', required: ['plan'], properties: { plan: { enum: ['free', 'pro'] } } } })
+ */
+export class TrackingPlan {
+  readonly projectId: string
+  readonly #entries = new Map<string, SchemaVersion[]>()
+  readonly #compiler = new UserSchemaCompiler()
+
+  constructor(projectId = 'default') {
+    this.projectId = projectId
+  }
+
+  /** Rebuilds a plan from persisted schemas (any order). Throws `AppError` if one no longer compiles. */
+  static fromStoredSchemas(schemas: readonly StoredSchema[], projectId?: string): TrackingPlan {
+    const plan = new TrackingPlan(projectId ?? schemas[0]?.projectId ?? 'default')
+    const sorted = [...schemas].sort((a, b) => {
+      const va = parseSchemaVer(a.version)
+      const vb = parseSchemaVer(b.version)
+      return va && vb ? compareSchemaVer(va, vb) : 0
+    })
+    for (const s of sorted) {
+      plan.register({
+        eventType: s.eventType as EventType,
+        eventName: s.eventName,
+        version: s.version,
+        jsonSchema: s.jsonSchema,
+        createdAt: s.createdAt,
+      })
+    }
+    return plan
+  }
+
+  /** Number of type + name entries. */
+  get size(): number {
+    return this.#entries.size
+  }
+
+  /**
+   * Adds a version. Throws `AppError`: `validation_failed` (unknown type, bad name), `schema_version_invalid`
+   * (not SchemaVer), `schema_version_exists`, `schema_version_not_newer`, `schema_invalid` (Ajv's message).
+   */
+  register(input: RegisterSchemaInput): RegisteredSchema {
+    const { eventType, eventName, version } = input
+    if (!(EVENT_TYPES as readonly string[]).includes(eventType)) {
+      throw new AppError('validation_failed', `unknown event type ${JSON.stringify(eventType)}`, {
+        details: { eventType },
+      })
+    }
+    if (typeof eventName !== 'string' || eventName.length === 0 || eventName.length > MAX_NAME_LENGTH) {
+      throw new AppError('validation_failed', `eventName must be 1–${MAX_NAME_LENGTH} characters`)
+    }
+    if (NAMELESS_TYPES.has(eventType) && eventName !== ANY_EVENT_NAME) {
+      throw new AppError(
+        'validation_failed',
+        `${eventType} events have no name; register the schema under "*"`,
+      )
+    }
+    const ver = typeof version === 'string' ? parseSchemaVer(version) : null
+    if (ver === null) {
+      throw new AppError(
+        'schema_version_invalid',
+        `${JSON.stringify(version)} is not SchemaVer MODEL-REVISION-ADDITION (e.g. 1-0-0)`,
+      )
+    }
+    const versions = this.#entries.get(key(eventType, eventName)) ?? []
+    const latest = versions.at(-1)
+    if (versions.some((v) => compareSchemaVer(v.ver, ver) === 0)) {
+      throw new AppError(
+        'schema_version_exists',
+        `${eventType}/${eventName} ${version} is already registered`,
+      )
+    }
+    if (latest !== undefined && compareSchemaVer(ver, latest.ver) < 0) {
+      throw new AppError(
+        'schema_version_not_newer',
+        `${version} is not greater than the latest version ${latest.stored.version}`,
+        {
+          details: { latest: latest.stored.version },
+        },
+      )
+    }
+    const jsonSchema = JSON.parse(JSON.stringify(input.jsonSchema ?? null)) as Record<string, unknown>
+    const validate = this.#compiler.compile(jsonSchema)
+    const stored: StoredSchema = {
+      projectId: this.projectId,
+      eventType,
+      eventName,
+      version,
+      jsonSchema,
+      createdAt: input.createdAt ?? new Date().toISOString(),
+    }
+    const compatibility =
+      latest === undefined
+        ? null
+        : checkCompatibility(
+            { version: latest.stored.version, ver: latest.ver, jsonSchema: latest.stored.jsonSchema },
+            { version, ver, jsonSchema },
+          )
+    versions.push({ stored, ver, validate })
+    this.#entries.set(key(eventType, eventName), versions)
+    return { stored, compatibility }
+  }
+
+  /** One version (latest when `version` is omitted), or undefined. */
+  getSchema(eventType: string, eventName: string, version?: string): StoredSchema | undefined {
+    const versions = this.#entries.get(key(eventType, eventName))
+    if (versions === undefined) return undefined
+    if (version === undefined) return versions.at(-1)?.stored
+    return versions.find((v) => v.stored.version === version)?.stored
+  }
+
+  /** Every version of every schema, oldest first within each type + name. */
+  listSchemas(): StoredSchema[] {
+    return [...this.#entries.values()].flatMap((versions) => versions.map((v) => v.stored))
+  }
+
+  /**
+   * Checks a valid event against the plan under `mode`, adding warnings or errors to `issues`.
+   * `reject` is true only in `block` mode.
+   */
+  check(event: EventCreate, mode: EnforcementMode, issues: IssueList): PlanCheck {
+    const name = 'name' in event && typeof event.name === 'string' ? event.name : undefined
+    let entryName = name ?? ANY_EVENT_NAME
+    let versions = this.#entries.get(key(event.type, entryName))
+    if (versions === undefined && entryName !== ANY_EVENT_NAME) {
+      entryName = ANY_EVENT_NAME
+      versions = this.#entries.get(key(event.type, ANY_EVENT_NAME))
+    }
+    const block = mode === 'block'
+    if (versions === undefined || versions.length === 0) {
+      if (mode !== 'allow') {
+        const what = name === undefined ? `${event.type} events` : `${event.type} "${name}"`
+        issues.add(
+          name === undefined ? '/type' : '/name',
+          'unknown_event',
+          `the tracking plan has no schema for ${what}`,
+        )
+      }
+      return { reject: block, schema: null }
+    }
+
+    let chosen = versions[versions.length - 1]
+    const pinned = event.context?.schema?.version
+    let failed = false
+    if (pinned !== undefined) {
+      const match = versions.find((v) => v.stored.version === pinned)
+      if (match === undefined) {
+        issues.add(
+          '/context/schema/version',
+          'unknown_schema_version',
+          `${event.type}/${entryName} has no version ${JSON.stringify(pinned)}`,
+          versions.map((v) => v.stored.version).join(', '),
+        )
+        failed = true
+      } else {
+        chosen = match
+      }
+    }
+
+    if (event.type !== 'alias') {
+      const field = TRAIT_TYPES.has(event.type) ? 'traits' : 'properties'
+      const target = (event as Record<string, unknown>)[field] ?? {}
+      if (!chosen.validate(target)) {
+        failed = true
+        formatAjvErrors(chosen.validate.errors ?? [], event, issues, {
+          pathPrefix: `/${field}`,
+          code: 'schema_violation',
+        })
+      }
+    }
+    return {
+      reject: block && failed,
+      schema: { name: `${event.type}/${entryName}`, version: chosen.stored.version },
+    }
+  }
+}
+
+/** A plan with no schemas (every event unplanned); shared, never registered into. */
+export const EMPTY_TRACKING_PLAN: TrackingPlan = Object.freeze(new TrackingPlan('none')) as TrackingPlan
