@@ -8,6 +8,37 @@ export const MIN_INDEXABLE_VALUE = 1e-9
 const FORMAT_VERSION = 1
 
 /**
+ * Bucket counts in a dense array with a movable offset. Indexes of real data span a few thousand at most
+ * (1e-9 … 1e12 at α = 1% is ~2,400 buckets), and a dense array merges ~10x faster than a Map.
+ */
+class DenseStore {
+  counts: number[] = []
+  offset = 0
+  size = 0
+
+  add(index: number, count: number): void {
+    if (this.counts.length === 0) {
+      this.offset = index
+      this.counts = [0]
+    } else if (index < this.offset) {
+      this.counts = new Array<number>(this.offset - index).fill(0).concat(this.counts)
+      this.offset = index
+    } else if (index >= this.offset + this.counts.length) {
+      for (let i = this.offset + this.counts.length; i <= index; i++) this.counts.push(0)
+    }
+    const j = index - this.offset
+    if (this.counts[j] === 0) this.size++
+    this.counts[j] += count
+  }
+
+  /** Non-empty [index, count] pairs, ascending. */
+  *entries(): IterableIterator<[number, number]> {
+    for (let j = 0; j < this.counts.length; j++)
+      if (this.counts[j] !== 0) yield [j + this.offset, this.counts[j]]
+  }
+}
+
+/**
  * A mergeable log-scale histogram in the DDSketch style (Masson, Rim, Lee: "DDSketch", VLDB 2019).
  *
  * A positive value v falls in bucket i = ceil(log(v) / log(γ)) with γ = (1 + α) / (1 − α), i.e. the
@@ -28,8 +59,8 @@ export class LogHistogram {
   readonly alpha: number
   readonly #logGamma: number
   readonly #gamma: number
-  readonly #positive = new Map<number, number>()
-  readonly #negative = new Map<number, number>()
+  readonly #positive = new DenseStore()
+  readonly #negative = new DenseStore()
   #zero = 0
   #count = 0
   #min = Number.POSITIVE_INFINITY
@@ -66,8 +97,7 @@ export class LogHistogram {
     if (magnitude < MIN_INDEXABLE_VALUE) this.#zero += times
     else {
       const store = value > 0 ? this.#positive : this.#negative
-      const index = Math.ceil(Math.log(magnitude) / this.#logGamma)
-      store.set(index, (store.get(index) ?? 0) + times)
+      store.add(Math.ceil(Math.log(magnitude) / this.#logGamma), times)
     }
     this.#count += times
     if (value < this.#min) this.#min = value
@@ -77,8 +107,8 @@ export class LogHistogram {
   /** Adds every value of `other` into this one. Both must share `alpha`. */
   merge(other: LogHistogram): void {
     if (other.alpha !== this.alpha) throw new RangeError('cannot merge histograms of different accuracy')
-    for (const [i, c] of other.#positive) this.#positive.set(i, (this.#positive.get(i) ?? 0) + c)
-    for (const [i, c] of other.#negative) this.#negative.set(i, (this.#negative.get(i) ?? 0) + c)
+    for (const [i, c] of other.#positive.entries()) this.#positive.add(i, c)
+    for (const [i, c] of other.#negative.entries()) this.#negative.add(i, c)
     this.#zero += other.#zero
     this.#count += other.#count
     if (other.#min < this.#min) this.#min = other.#min
@@ -94,17 +124,17 @@ export class LogHistogram {
     if (rank === this.#count - 1) return this.#max
     let seen = 0
     // Ascending order: most negative first, then zero, then positive.
-    const negKeys = [...this.#negative.keys()].sort((a, b) => b - a)
-    for (const i of negKeys) {
-      seen += this.#negative.get(i) as number
-      if (seen > rank) return this.#clamp(-this.#value(i))
+    const neg = this.#negative
+    for (let j = neg.counts.length - 1; j >= 0; j--) {
+      seen += neg.counts[j]
+      if (seen > rank) return this.#clamp(-this.#value(j + neg.offset))
     }
     seen += this.#zero
     if (seen > rank) return 0
-    const posKeys = [...this.#positive.keys()].sort((a, b) => a - b)
-    for (const i of posKeys) {
-      seen += this.#positive.get(i) as number
-      if (seen > rank) return this.#clamp(this.#value(i))
+    const pos = this.#positive
+    for (let j = 0; j < pos.counts.length; j++) {
+      seen += pos.counts[j]
+      if (seen > rank) return this.#clamp(this.#value(j + pos.offset))
     }
     return this.#max
   }
@@ -129,12 +159,11 @@ export class LogHistogram {
     w.float64(this.#max)
     w.varint(this.#zero)
     for (const store of [this.#positive, this.#negative]) {
-      const keys = [...store.keys()].sort((a, b) => a - b)
-      w.varint(keys.length)
+      w.varint(store.size)
       let prev = 0
-      for (const k of keys) {
+      for (const [k, c] of store.entries()) {
         w.zigzag(k - prev)
-        w.varint(store.get(k) as number)
+        w.varint(c)
         prev = k
       }
     }
@@ -156,7 +185,7 @@ export class LogHistogram {
       let k = 0
       for (let j = 0; j < n; j++) {
         k += r.zigzag()
-        store.set(k, (store.get(k) ?? 0) + r.varint())
+        store.add(k, r.varint())
       }
     }
     this.#count += count
