@@ -1,4 +1,4 @@
-import type { Kysely, RawBuilder, SqlBool } from 'kysely'
+import { CompiledQuery, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely'
 import type { CheckedPredicate } from '../query/property-path.js'
 import type { Database } from './database.js'
 import type {
@@ -45,6 +45,80 @@ export abstract class StoreDialectBase implements StoreDialect {
   abstract toDbTime(value: string | Date | number): DbTime
   abstract fromDbTime(value: unknown): string
   abstract fromDbJson(value: unknown): unknown
+
+  /** A bound-parameter placeholder for the n-th (1-based) parameter. */
+  protected abstract placeholder(n: number): string
+
+  /** Identifiers come from code (table/column names of the schema), never from input; quoted anyway. */
+  protected quote(identifier: string): string {
+    return `"${identifier.replace(/"/g, '""')}"`
+  }
+
+  #multiRowSql(table: string, columns: readonly string[], count: number, suffix = ''): string {
+    let n = 0
+    const tuples: string[] = new Array(count)
+    for (let r = 0; r < count; r++) {
+      const ph: string[] = new Array(columns.length)
+      for (let c = 0; c < columns.length; c++) ph[c] = this.placeholder(++n)
+      tuples[r] = `(${ph.join(',')})`
+    }
+    return `insert into ${this.quote(table)} (${columns.map((c) => this.quote(c)).join(',')}) values ${tuples.join(',')}${suffix}`
+  }
+
+  #chunks(columns: readonly string[], rows: readonly unknown[][]): (readonly unknown[][])[] {
+    const size = Math.max(1, Math.floor(this.capabilities.maxBindParams / columns.length))
+    const out: (readonly unknown[][])[] = []
+    for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size))
+    return out
+  }
+
+  // SQL text is generated directly (not through the query builder): on 1,000-row batches the builder's
+  // per-value nodes cost more than the database (bench/store.ts).
+  async insertRows(
+    trx: Transaction<Database>,
+    table: string,
+    columns: readonly string[],
+    rows: readonly unknown[][],
+  ): Promise<void> {
+    for (const chunk of this.#chunks(columns, rows)) {
+      await trx.executeQuery(
+        CompiledQuery.raw(
+          `/* tally:insert-${table} */ ` + this.#multiRowSql(table, columns, chunk.length),
+          chunk.flat(),
+        ),
+      )
+    }
+  }
+
+  async insertIgnoringConflicts(
+    trx: Transaction<Database>,
+    table: string,
+    columns: readonly string[],
+    conflictColumns: readonly string[],
+    rows: readonly unknown[][],
+  ): Promise<boolean[]> {
+    const keyIdx = conflictColumns.map((c) => columns.indexOf(c))
+    const keyOf = (values: readonly unknown[]) => JSON.stringify(values)
+    const inserted = new Set<string>()
+    const conflict = conflictColumns.map((c) => this.quote(c)).join(',')
+    const suffix = ` on conflict (${conflict}) do nothing returning ${conflict}`
+    for (const chunk of this.#chunks(columns, rows)) {
+      const result = await trx.executeQuery<Record<string, unknown>>(
+        CompiledQuery.raw(
+          `/* tally:insert-${table} */ ` + this.#multiRowSql(table, columns, chunk.length, suffix),
+          chunk.flat(),
+        ),
+      )
+      for (const r of result.rows) inserted.add(keyOf(conflictColumns.map((c) => r[c])))
+    }
+    const seen = new Set<string>()
+    return rows.map((row) => {
+      const key = keyOf(keyIdx.map((i) => row[i]))
+      if (seen.has(key)) return false
+      seen.add(key)
+      return inserted.has(key)
+    })
+  }
 
   toDbJson(value: unknown): string {
     return JSON.stringify(value ?? null)

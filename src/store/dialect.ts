@@ -1,4 +1,4 @@
-import type { Kysely, RawBuilder, SqlBool } from 'kysely'
+import type { Kysely, RawBuilder, SqlBool, Transaction } from 'kysely'
 import type { CheckedPredicate } from '../query/property-path.js'
 import type { Database } from './database.js'
 import type { StoreDialectName } from './event-store.js'
@@ -77,6 +77,27 @@ export interface StoreDialect {
    * checked by `checkPredicate`. Never NULL: a missing path makes it false (`ne`: true).
    */
   jsonPredicate(column: string, predicate: CheckedPredicate): RawBuilder<SqlBool>
+  /**
+   * Bulk insert on the ingest path, inside `trx`: `rows` are value arrays in `columns` order. Chunked under
+   * `maxBindParams`. SQLite runs a cached prepared statement per row; PostgreSQL multi-row INSERTs.
+   */
+  insertRows(
+    trx: Transaction<Database>,
+    table: string,
+    columns: readonly string[],
+    rows: readonly unknown[][],
+  ): Promise<void>
+  /**
+   * Like `insertRows` with `ON CONFLICT (conflictColumns) DO NOTHING`; tells for each row whether it was
+   * inserted (false: a row with the same key exists, or an earlier row of this call had it).
+   */
+  insertIgnoringConflicts(
+    trx: Transaction<Database>,
+    table: string,
+    columns: readonly string[],
+    conflictColumns: readonly string[],
+    rows: readonly unknown[][],
+  ): Promise<boolean[]>
   /** The current time as the database column type. */
   now(): RawBuilder<DbTime>
   /** A time (ISO string, Date or epoch ms) as the column type expects it. */

@@ -2,10 +2,22 @@ import type { Transaction } from 'kysely'
 import type { AnalyticsEvent } from '../schema/analytics-event.js'
 import type { Database } from './database.js'
 import type { StoreDialect } from './dialect.js'
-import { chunkForParams, EVENT_INSERT_COLUMN_COUNT, toEventRow, toFailedRow } from './event-rows.js'
+import { chunkForParams, EVENT_COLUMNS, toEventRow, toFailedRow } from './event-rows.js'
 import type { InsertOutcome, NewFailedEvent } from './event-store.js'
 import type { RollupWriter } from './rollup-writer.js'
 
+const DEDUPE_COLUMNS = ['project_id', 'message_id', 'event_id'] as const
+const FAILED_COLUMNS = [
+  'id',
+  'project_id',
+  'received_at',
+  'payload',
+  'errors',
+  'replay_state',
+  'replay_attempts',
+  'last_replay_at',
+  'replayed_event_id',
+] as const
 const keyOf = (projectId: string, messageId: string) => `${projectId}\u0000${messageId}`
 
 /**
@@ -35,24 +47,28 @@ export async function insertBatchInTransaction(
     }
   })
 
+  const claimed = await dialect.insertIgnoringConflicts(
+    trx,
+    'event_dedupe',
+    DEDUPE_COLUMNS,
+    ['project_id', 'message_id'],
+    candidates.map((e) => [e.projectId, e.messageId, e.id]),
+  )
   const won = new Set<string>()
-  for (const chunk of chunkForParams(candidates, 3, max)) {
-    const rows = await trx
-      .insertInto('event_dedupe')
-      .values(chunk.map((e) => ({ project_id: e.projectId, message_id: e.messageId, event_id: e.id })))
-      .onConflict((oc) => oc.columns(['project_id', 'message_id']).doNothing())
-      .returning(['project_id', 'message_id'])
-      .execute()
-    for (const r of rows) won.add(keyOf(r.project_id, r.message_id))
-  }
+  candidates.forEach((e, i) => {
+    if (claimed[i]) won.add(keyOf(e.projectId, e.messageId))
+  })
 
   const accepted = candidates.filter((e) => won.has(keyOf(e.projectId, e.messageId)))
-  for (const chunk of chunkForParams(accepted, EVENT_INSERT_COLUMN_COUNT, max)) {
-    await trx
-      .insertInto('events')
-      .values(chunk.map((e) => toEventRow(dialect, e)))
-      .execute()
-  }
+  await dialect.insertRows(
+    trx,
+    'events',
+    EVENT_COLUMNS,
+    accepted.map((e) => {
+      const row = toEventRow(dialect, e) as Record<string, unknown>
+      return EVENT_COLUMNS.map((c) => row[c])
+    }),
+  )
 
   // Ids of events stored by earlier batches, per project.
   const existing = new Map<string, string>()
@@ -78,12 +94,15 @@ export async function insertBatchInTransaction(
     else outcomes[i] = { status: 'duplicate', id: existing.get(key) ?? e.id }
   })
 
-  for (const chunk of chunkForParams(failed, 9, max)) {
-    await trx
-      .insertInto('failed_events')
-      .values(chunk.map((f) => toFailedRow(dialect, f)))
-      .execute()
-  }
+  await dialect.insertRows(
+    trx,
+    'failed_events',
+    FAILED_COLUMNS,
+    failed.map((f) => {
+      const row = toFailedRow(dialect, f) as Record<string, unknown>
+      return FAILED_COLUMNS.map((c) => row[c])
+    }),
+  )
 
   if (writeRollups && accepted.length > 0) await writeRollups(trx, dialect, accepted)
   return outcomes

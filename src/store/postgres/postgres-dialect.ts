@@ -79,6 +79,10 @@ export class PostgresStoreDialect extends StoreDialectBase {
     return pool
   }
 
+  protected placeholder(n: number): string {
+    return `$${n}`
+  }
+
   createKysely(): Kysely<Database> {
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool: this.createPool() }) })
   }
