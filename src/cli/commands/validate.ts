@@ -1,0 +1,195 @@
+import { open } from 'node:fs/promises'
+import type { Readable } from 'node:stream'
+import { parseArgs } from 'node:util'
+import { isAppError } from '../../errors/app-error.js'
+import type { IssueCode } from '../../errors/issue-codes.js'
+import type { ValidationIssue } from '../../schema/validation-issue.js'
+import { ENFORCEMENT_MODES, type EnforcementMode } from '../../store/project-types.js'
+import { loadSchemaDir } from '../../tracking-plan/load-schema-dir.js'
+import type { TrackingPlan } from '../../tracking-plan/tracking-plan.js'
+import { EventValidator, type ValidationResult } from '../../validate/event-validator.js'
+import { type CliCommand, type CliIo, usageMessage, writeOut } from '../cli-io.js'
+import { readJsonItems } from '../json-input.js'
+
+export const VALIDATE_HELP = `Usage: tally validate [FILE|-] [--schemas DIR] [--mode allow|warn|block]
+
+Validates events against Tally's event model (and a tracking plan) without storing anything.
+Reads NDJSON (one event per line) or a JSON array from FILE, or from stdin when FILE is "-" or absent.
+Streams: memory stays flat however large the input.
+
+Writes one JSON line per event to stdout:
+  {"line":N,"ok":true}                       (plus "warnings" and "schema" when a plan applies)
+  {"line":N,"ok":false,"errors":[{"path","code","message","expected"}]}
+("index" is added for JSON-array input.) A summary goes to stderr.
+
+Options:
+  --schemas DIR   tracking plan: DIR/<type>/<name>/<version>.json, e.g.
+                  DIR/track/Order Completed/1-0-0.json (name URL-encoded; "*" = every event of the type)
+  --mode MODE     allow (default) | warn | block — how unplanned or non-conforming events are treated
+  -h, --help      show this help
+
+Exit status: 0 all events valid, 1 at least one invalid, 2 usage error (bad flag, unreadable file or schemas).`
+
+interface Tally {
+  total: number
+  valid: number
+  invalid: number
+  withWarnings: number
+  codes: Map<IssueCode, number>
+}
+
+function resultLine(line: number, index: number | undefined, result: ValidationResult): string {
+  const out: Record<string, unknown> = { line }
+  if (index !== undefined) out.index = index
+  out.ok = result.ok
+  if (!result.ok) out.errors = result.errors
+  else {
+    if (result.warnings.length > 0) out.warnings = result.warnings
+    if (result.schema !== null) out.schema = result.schema
+  }
+  return `${JSON.stringify(out)}\n`
+}
+
+function count(tally: Tally, issues: readonly ValidationIssue[]): void {
+  for (const issue of issues) tally.codes.set(issue.code, (tally.codes.get(issue.code) ?? 0) + 1)
+}
+
+function summary(tally: Tally, seconds: number): string {
+  const parts = [
+    `tally validate: ${tally.total} events — ${tally.valid} valid, ${tally.invalid} invalid`,
+    tally.withWarnings > 0 ? `, ${tally.withWarnings} with warnings` : '',
+    ` (${seconds.toFixed(2)} s)`,
+  ]
+  const top = [...tally.codes].sort((a, b) => b[1] - a[1]).slice(0, 5)
+  const codes =
+    top.length > 0 ? `\n  most frequent: ${top.map(([code, n]) => `${code} ×${n}`).join(', ')}` : ''
+  return `${parts.join('')}${codes}\n`
+}
+
+async function openInput(file: string | undefined, io: CliIo): Promise<Readable> {
+  if (file === undefined || file === '-') return io.stdin
+  const handle = await open(file, 'r')
+  const stat = await handle.stat()
+  if (stat.isDirectory()) {
+    await handle.close()
+    throw Object.assign(new Error(`${file} is a directory`), { code: 'EISDIR' })
+  }
+  return handle.createReadStream({ highWaterMark: 256 * 1024 })
+}
+
+/** `tally validate`: see VALIDATE_HELP. */
+export async function validateCommand(argv: string[], io: CliIo): Promise<number> {
+  let values: { schemas?: string; mode?: string; help?: boolean }
+  let positionals: string[]
+  try {
+    ;({ values, positionals } = parseArgs({
+      args: argv,
+      options: {
+        schemas: { type: 'string' },
+        mode: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+      strict: true,
+    }))
+  } catch (err) {
+    io.stderr.write(`tally validate: ${usageMessage(err)}\n\n${VALIDATE_HELP}\n`)
+    return 2
+  }
+  if (values.help) {
+    io.stdout.write(`${VALIDATE_HELP}\n`)
+    return 0
+  }
+  if (positionals.length > 1) {
+    io.stderr.write(`tally validate: expected at most one FILE, got ${positionals.length}\n`)
+    return 2
+  }
+  const mode = (values.mode ?? 'allow') as EnforcementMode
+  if (!ENFORCEMENT_MODES.includes(mode)) {
+    io.stderr.write(
+      `tally validate: --mode must be one of ${ENFORCEMENT_MODES.join(', ')}, not "${values.mode}"\n`,
+    )
+    return 2
+  }
+
+  let plan: TrackingPlan | undefined
+  if (values.schemas !== undefined) {
+    try {
+      plan = await loadSchemaDir(values.schemas)
+    } catch (err) {
+      const message = isAppError(err) ? `${err.message} (${err.code})` : String(err)
+      io.stderr.write(`tally validate: --schemas: ${message}\n`)
+      return 2
+    }
+  }
+
+  const file = positionals[0]
+  let input: Readable
+  try {
+    input = await openInput(file, io)
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    io.stderr.write(`tally validate: cannot read ${file}: ${e.code ?? e.message}\n`)
+    return 2
+  }
+
+  const validator = new EventValidator()
+  const options = { trackingPlan: plan, enforcement: mode }
+  const tally: Tally = { total: 0, valid: 0, invalid: 0, withWarnings: 0, codes: new Map() }
+  const started = process.hrtime.bigint()
+  let pending: string[] = []
+  try {
+    for await (const item of readJsonItems(input as AsyncIterable<Buffer>, validator.limits.maxEventBytes)) {
+      let result: ValidationResult
+      if (item.problem !== undefined && item.text === null) {
+        result = { ok: false, errors: [{ path: '', code: 'invalid_json', message: item.problem }] }
+      } else if (item.text === null) {
+        const limit = validator.limits.maxEventBytes
+        result = {
+          ok: false,
+          errors: [
+            {
+              path: '',
+              code: 'too_large',
+              message: `the event is ${item.byteSize} bytes; the limit is ${limit}`,
+              expected: `<= ${limit} bytes`,
+            },
+          ],
+        }
+      } else {
+        result = validator.validateJson(item.text, { ...options, byteSize: item.byteSize })
+        if (item.problem !== undefined && result.ok) {
+          result = { ok: false, errors: [{ path: '', code: 'invalid_json', message: item.problem }] }
+        }
+      }
+      tally.total++
+      if (result.ok) {
+        tally.valid++
+        if (result.warnings.length > 0) tally.withWarnings++
+        count(tally, result.warnings)
+      } else {
+        tally.invalid++
+        count(tally, result.errors)
+      }
+      pending.push(resultLine(item.line, item.index, result))
+      if (pending.length >= 256) {
+        const text = pending.join('')
+        pending = []
+        await writeOut(io.stdout, text)
+      }
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    if (pending.length > 0) io.stdout.write(pending.join(''))
+    io.stderr.write(`tally validate: cannot read ${file ?? 'stdin'}: ${e.code ?? e.message}\n`)
+    return 2
+  }
+  if (pending.length > 0) await writeOut(io.stdout, pending.join(''))
+  io.stderr.write(summary(tally, Number(process.hrtime.bigint() - started) / 1e9))
+  return tally.invalid > 0 ? 1 : 0
+}
+
+export const validateCli: CliCommand = {
+  summary: 'Check events (NDJSON or a JSON array) against the event model and a tracking plan',
+  run: validateCommand,
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+import { readFileSync, realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { isAppError } from '../errors/app-error.js'
+import type { CliCommand, CliIo } from './cli-io.js'
+import { SERVE_HELP, serveCommand } from './commands/serve.js'
+import { validateCli } from './commands/validate.js'
+
+/**
+ * `tally <command> [args]`. To add a command, write `commands/<name>.ts` exporting a `CliCommand`
+ * (or a `(argv, io) => Promise<number>`) and register it below with one line.
+ */
+export const COMMANDS: Record<string, CliCommand> = {
+  serve: {
+    summary: SERVE_HELP.split('\n')[2] ?? 'Start the HTTP server',
+    run: (argv, io) =>
+      serveCommand(argv, {
+        env: io.env,
+        stdout: (line) => io.stdout.write(`${line}\n`),
+        stderr: (line) => io.stderr.write(`${line}\n`),
+      }),
+  },
+  validate: validateCli,
+}
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length))
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+  return `Usage: tally <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun "tally <command> --help" for a command's options.`
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
+    return String(pkg.version)
+  } catch {
+    return 'unknown'
+  }
+}
+
+/** Runs the CLI in-process; returns the exit code. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined) {
+    io.stderr.write(`${usage()}\n`)
+    return 2
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(`${usage()}\n`)
+    return 0
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout.write(`${version()}\n`)
+    return 0
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
+  if (command === undefined) {
+    io.stderr.write(`tally: unknown command "${name}"\n\n${usage()}\n`)
+    return 2
+  }
+  try {
+    return await command.run(rest, io)
+  } catch (err) {
+    if (isAppError(err)) {
+      io.stderr.write(`tally ${name}: ${err.message} (${err.code})\n`)
+      return err.code === 'usage' ? 2 : 1
+    }
+    io.stderr.write(`tally ${name}: internal error: ${(err as Error)?.stack ?? String(err)}\n`)
+    return 1
+  }
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1]
+  if (script === undefined) return false
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url))
+  } catch {
+    return false
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2), {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+  }).then((code) => {
+    process.exitCode = code
+  })
+}

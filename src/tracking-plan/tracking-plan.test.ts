@@ -1,0 +1,392 @@
+import { describe, expect, it } from 'vitest'
+import { AppError } from '../errors/app-error.js'
+import type { StoredSchema } from '../store/schema-types.js'
+import { EventValidator } from '../validate/event-validator.js'
+import { validEvents } from '../validate/test-events.js'
+import { compareSchemaVer, parseSchemaVer } from './schema-ver.js'
+import { TrackingPlan } from './tracking-plan.js'
+
+const validator = new EventValidator()
+
+const SIGNED_UP_V1 = {
+  type: 'object',
+  required: ['plan'],
+  properties: { plan: { type: 'string', enum: ['free', 'pro'] }, seats: { type: 'integer', minimum: 1 } },
+}
+
+function signedUp(properties: Record<string, unknown>, context?: Record<string, unknown>) {
+  return { type: 'track', name: 'Signed Up', userId: 'u1', properties, ...(context ? { context } : {}) }
+}
+
+function planWithSignedUp(): TrackingPlan {
+  const plan = new TrackingPlan('p1')
+  plan.register({ eventType: 'track', eventName: 'Signed Up', version: '1-0-0', jsonSchema: SIGNED_UP_V1 })
+  return plan
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn()
+  } catch (err) {
+    expect(err).toBeInstanceOf(AppError)
+    return (err as AppError).code
+  }
+  return undefined
+}
+
+describe('parseSchemaVer / compareSchemaVer', () => {
+  it('should parse MODEL-REVISION-ADDITION and refuse anything else', () => {
+    expect(parseSchemaVer('1-0-2')).toEqual({ model: 1, revision: 0, addition: 2 })
+    for (const bad of ['1.0.0', '0-1-0', '01-0-0', '1-0', '1-0-0-0', '', 'a-b-c'])
+      expect(parseSchemaVer(bad)).toBeNull()
+  })
+
+  it('should order versions numerically, part by part', () => {
+    const v = (s: string) => parseSchemaVer(s)!
+    expect(compareSchemaVer(v('1-0-10'), v('1-0-9'))).toBeGreaterThan(0)
+    expect(compareSchemaVer(v('1-1-0'), v('2-0-0'))).toBeLessThan(0)
+    expect(compareSchemaVer(v('3-2-1'), v('3-2-1'))).toBe(0)
+  })
+})
+
+describe('TrackingPlan.register', () => {
+  it('should refuse an invalid version, an existing version and a version not newer than the latest', () => {
+    const plan = planWithSignedUp()
+    const again = (version: string) => () =>
+      plan.register({ eventType: 'track', eventName: 'Signed Up', version, jsonSchema: SIGNED_UP_V1 })
+    expect(codeOf(again('1.0.1'))).toBe('schema_version_invalid')
+    expect(codeOf(again('1-0-0'))).toBe('schema_version_exists')
+    plan.register({ eventType: 'track', eventName: 'Signed Up', version: '1-1-0', jsonSchema: SIGNED_UP_V1 })
+    expect(codeOf(again('1-0-5'))).toBe('schema_version_not_newer')
+  })
+
+  it("should refuse an invalid JSON Schema with schema_invalid and Ajv's message", () => {
+    const plan = new TrackingPlan()
+    const register = (jsonSchema: Record<string, unknown>) => () =>
+      plan.register({ eventType: 'track', eventName: 'X', version: '1-0-0', jsonSchema })
+    try {
+      register({ type: 'object', requried: ['plan'] })()
+      expect.unreachable()
+    } catch (err) {
+      expect(err).toMatchObject({
+        code: 'schema_invalid',
+        message: expect.stringContaining('unknown keyword: "requried"'),
+      })
+    }
+    expect(codeOf(register({ type: 'objekt' }))).toBe('schema_invalid')
+    expect(codeOf(register({ $ref: '#/definitions/missing' }))).toBe('schema_invalid')
+    expect(codeOf(register({ $schema: 'http://json-schema.org/draft-04/schema#' }))).toBe('schema_invalid')
+    expect(codeOf(register({ type: 'string', pattern: '(' }))).toBe('schema_invalid')
+    expect(plan.size).toBe(0)
+  })
+
+  it('should refuse unknown event types and names on nameless types', () => {
+    const plan = new TrackingPlan()
+    expect(
+      codeOf(() =>
+        plan.register({ eventType: 'purchase' as 'track', eventName: 'X', version: '1-0-0', jsonSchema: {} }),
+      ),
+    ).toBe('validation_failed')
+    expect(
+      codeOf(() =>
+        plan.register({ eventType: 'identify', eventName: 'X', version: '1-0-0', jsonSchema: {} }),
+      ),
+    ).toBe('validation_failed')
+  })
+
+  it('should accept draft-07 and 2020-12 schemas, and the same $id in two versions', () => {
+    const plan = new TrackingPlan()
+    plan.register({
+      eventType: 'track',
+      eventName: 'A',
+      version: '1-0-0',
+      jsonSchema: {
+        $schema: 'http://json-schema.org/draft-07/schema#',
+        $id: 'https://x.test/a',
+        type: 'object',
+        definitions: { n: { type: 'number' } },
+        properties: { n: { $ref: '#/definitions/n' } },
+      },
+    })
+    plan.register({
+      eventType: 'track',
+      eventName: 'A',
+      version: '2-0-0',
+      jsonSchema: {
+        $schema: 'https://json-schema.org/draft/2020-12/schema',
+        $id: 'https://x.test/a',
+        type: 'object',
+        $defs: { n: { type: 'string' } },
+        properties: { n: { $ref: '#/$defs/n' } },
+      },
+    })
+    const pinned = (version: string, n: unknown) =>
+      validator.validate(
+        { type: 'track', name: 'A', userId: 'u', properties: { n }, context: { schema: { version } } },
+        { trackingPlan: plan, enforcement: 'block' },
+      )
+    expect(pinned('1-0-0', 1).ok).toBe(true)
+    expect(pinned('1-0-0', 'x').ok).toBe(false)
+    expect(pinned('2-0-0', 'x').ok).toBe(true)
+    expect(pinned('2-0-0', 1).ok).toBe(false)
+  })
+
+  it('should round-trip through StoredSchema[] in any order', () => {
+    const plan = planWithSignedUp()
+    plan.register({
+      eventType: 'track',
+      eventName: 'Signed Up',
+      version: '1-0-1',
+      jsonSchema: { ...SIGNED_UP_V1, required: [] },
+    })
+    plan.register({
+      eventType: 'identify',
+      eventName: '*',
+      version: '1-0-0',
+      jsonSchema: { type: 'object', required: ['email'] },
+    })
+    const stored: StoredSchema[] = plan.listSchemas().reverse()
+    const copy = TrackingPlan.fromStoredSchemas(stored, 'p1')
+    expect(
+      copy
+        .listSchemas()
+        .map((s) => `${s.eventType}/${s.eventName}@${s.version}`)
+        .sort(),
+    ).toEqual(['identify/*@1-0-0', 'track/Signed Up@1-0-0', 'track/Signed Up@1-0-1'])
+    expect(copy.getSchema('track', 'Signed Up')?.version).toBe('1-0-1')
+    expect(stored[0]).toMatchObject({
+      projectId: 'p1',
+      jsonSchema: expect.any(Object),
+      createdAt: expect.any(String),
+    })
+  })
+})
+
+describe('TrackingPlan compatibility report', () => {
+  const next = (jsonSchema: Record<string, unknown>, version = '1-0-1') => {
+    const plan = planWithSignedUp()
+    return plan.register({ eventType: 'track', eventName: 'Signed Up', version, jsonSchema }).compatibility!
+  }
+
+  it('should be null for the first version', () => {
+    const plan = new TrackingPlan()
+    expect(
+      plan.register({ eventType: 'page', eventName: '*', version: '1-0-0', jsonSchema: {} }).compatibility,
+    ).toBeNull()
+  })
+
+  it('should call an added optional property compatible', () => {
+    const report = next({
+      ...SIGNED_UP_V1,
+      properties: { ...SIGNED_UP_V1.properties, source: { type: 'string' } },
+    })
+    expect(report).toMatchObject({
+      previousVersion: '1-0-0',
+      version: '1-0-1',
+      compatible: true,
+      bump: 'addition',
+    })
+    expect(report.changes).toEqual([
+      expect.objectContaining({ path: '/source', kind: 'property_added', breaking: false }),
+    ])
+  })
+
+  const breaking: [string, Record<string, unknown>, string, string][] = [
+    [
+      'a removed property',
+      { ...SIGNED_UP_V1, properties: { plan: SIGNED_UP_V1.properties.plan } },
+      '/seats',
+      'property_removed',
+    ],
+    ['a newly required field', { ...SIGNED_UP_V1, required: ['plan', 'seats'] }, '/seats', 'required_added'],
+    [
+      'a narrowed type',
+      { ...SIGNED_UP_V1, properties: { ...SIGNED_UP_V1.properties, seats: { type: 'string' } } },
+      '/seats',
+      'type_narrowed',
+    ],
+    [
+      'a removed enum value',
+      {
+        ...SIGNED_UP_V1,
+        properties: { ...SIGNED_UP_V1.properties, plan: { type: 'string', enum: ['pro'] } },
+      },
+      '/plan',
+      'enum_value_removed',
+    ],
+    [
+      'a tighter bound',
+      { ...SIGNED_UP_V1, properties: { ...SIGNED_UP_V1.properties, seats: { type: 'integer', minimum: 5 } } },
+      '/seats',
+      'bound_tightened',
+    ],
+    [
+      'closed additionalProperties',
+      { ...SIGNED_UP_V1, additionalProperties: false },
+      '',
+      'additional_properties_closed',
+    ],
+    ['an unanalysed keyword', { ...SIGNED_UP_V1, anyOf: [{ required: ['plan'] }] }, '', 'unanalysed_change'],
+  ]
+  for (const [what, schema, path, kind] of breaking) {
+    it(`should report ${what} as breaking (${kind} at "${path}")`, () => {
+      const report = next(schema)
+      expect(report.compatible).toBe(false)
+      expect(report.changes).toContainEqual(
+        expect.objectContaining({ path, kind, breaking: true, reason: expect.any(String) }),
+      )
+      expect(report.bumpAdvice).toMatch(/MODEL/)
+    })
+  }
+
+  it('should not advise a bump when a breaking change raises MODEL, and call widening compatible', () => {
+    expect(next({ ...SIGNED_UP_V1, required: ['plan', 'seats'] }, '2-0-0')).toMatchObject({
+      compatible: false,
+      bump: 'model',
+    })
+    expect(next({ ...SIGNED_UP_V1, required: ['plan', 'seats'] }, '2-0-0').bumpAdvice).toBeUndefined()
+    const widened = next({
+      ...SIGNED_UP_V1,
+      required: [],
+      properties: { ...SIGNED_UP_V1.properties, seats: { type: 'number' } },
+    })
+    expect(widened.compatible).toBe(true)
+    expect(widened.changes.map((c) => c.kind).sort()).toEqual([
+      'bound_loosened',
+      'required_removed',
+      'type_widened',
+    ])
+  })
+})
+
+describe('EventValidator with a tracking plan', () => {
+  const plan = planWithSignedUp()
+  const run = (input: unknown, enforcement: 'allow' | 'warn' | 'block') =>
+    validator.validate(input, { trackingPlan: plan, enforcement })
+
+  it('should accept a conforming event in every mode and name the schema version', () => {
+    for (const mode of ['allow', 'warn', 'block'] as const) {
+      expect(run(signedUp({ plan: 'pro' }), mode)).toMatchObject({
+        ok: true,
+        warnings: [],
+        schema: { name: 'track/Signed Up', version: '1-0-0' },
+      })
+    }
+  })
+
+  it('allow: should pass unplanned events silently and return violations as warnings', () => {
+    expect(run(validEvents().page, 'allow')).toMatchObject({ ok: true, warnings: [], schema: null })
+    const r = run(signedUp({ plan: 'gold' }), 'allow')
+    expect(r).toMatchObject({ ok: true, warnings: [{ path: '/properties/plan', code: 'schema_violation' }] })
+  })
+
+  it('warn: should pass unplanned events with unknown_event and violations as warnings', () => {
+    expect(run(validEvents().page, 'warn')).toMatchObject({
+      ok: true,
+      warnings: [{ path: '/type', code: 'unknown_event' }],
+      schema: null,
+    })
+    expect(run({ ...validEvents().track, name: 'Other' }, 'warn')).toMatchObject({
+      ok: true,
+      warnings: [{ path: '/name', code: 'unknown_event' }],
+    })
+    const r = run(signedUp({ seats: 0 }), 'warn')
+    expect(r.ok && r.warnings.map((w) => `${w.code} ${w.path}`).sort()).toEqual([
+      'schema_violation /properties/plan',
+      'schema_violation /properties/seats',
+    ])
+  })
+
+  it('block: should reject unplanned events and violations with the precise path', () => {
+    expect(run(validEvents().page, 'block')).toMatchObject({
+      ok: false,
+      errors: [{ path: '/type', code: 'unknown_event' }],
+    })
+    expect(run(signedUp({ plan: 'pro', seats: 1.5 }), 'block')).toMatchObject({
+      ok: false,
+      errors: [{ path: '/properties/seats', code: 'schema_violation' }],
+    })
+    expect(run(signedUp({}), 'block')).toMatchObject({
+      ok: false,
+      errors: [{ path: '/properties/plan', code: 'schema_violation' }],
+    })
+    expect(run({ type: 'track', name: 'Signed Up', userId: 'u' }, 'block')).toMatchObject({
+      ok: false,
+      errors: [{ path: '/properties/plan' }],
+    })
+  })
+
+  it('should validate the pinned version, and report an unknown pinned version', () => {
+    const versions = planWithSignedUp()
+    versions.register({
+      eventType: 'track',
+      eventName: 'Signed Up',
+      version: '2-0-0',
+      jsonSchema: { type: 'object', required: ['tier'] },
+    })
+    const opts = { trackingPlan: versions, enforcement: 'block' as const }
+    expect(validator.validate(signedUp({ plan: 'pro' }), opts)).toMatchObject({
+      ok: false,
+      errors: [{ path: '/properties/tier' }],
+    })
+    expect(
+      validator.validate(signedUp({ plan: 'pro' }, { schema: { version: '1-0-0' } }), opts),
+    ).toMatchObject({ ok: true, schema: { version: '1-0-0' } })
+    expect(validator.validate(signedUp({ tier: 1 }, { schema: { version: '9-0-0' } }), opts)).toMatchObject({
+      ok: false,
+      errors: [{ path: '/context/schema/version', code: 'unknown_schema_version' }],
+    })
+    const warned = validator.validate(signedUp({ tier: 1 }, { schema: { version: '9-0-0' } }), {
+      trackingPlan: versions,
+      enforcement: 'warn',
+    })
+    expect(warned).toMatchObject({
+      ok: true,
+      warnings: [{ code: 'unknown_schema_version' }],
+      schema: { version: '2-0-0' },
+    })
+  })
+
+  it('should apply a type-wide "*" schema, validate traits for identify and treat alias as planned by "*"', () => {
+    const wide = new TrackingPlan()
+    wide.register({
+      eventType: 'performance',
+      eventName: '*',
+      version: '1-0-0',
+      jsonSchema: { type: 'object', properties: { value: { maximum: 60000 } } },
+    })
+    wide.register({
+      eventType: 'identify',
+      eventName: '*',
+      version: '1-0-0',
+      jsonSchema: { type: 'object', required: ['email'] },
+    })
+    wide.register({ eventType: 'alias', eventName: '*', version: '1-0-0', jsonSchema: {} })
+    const opts = { trackingPlan: wide, enforcement: 'block' as const }
+    expect(
+      validator.validate({ ...validEvents().performance, properties: { value: 70000 } }, opts),
+    ).toMatchObject({
+      ok: false,
+      errors: [{ path: '/properties/value', code: 'schema_violation' }],
+    })
+    expect(validator.validate(validEvents().performance, opts)).toMatchObject({
+      ok: true,
+      schema: { name: 'performance/*' },
+    })
+    expect(validator.validate({ ...validEvents().identify, traits: {} }, opts)).toMatchObject({
+      ok: false,
+      errors: [{ path: '/traits/email' }],
+    })
+    expect(validator.validate(validEvents().alias, opts)).toMatchObject({
+      ok: true,
+      schema: { name: 'alias/*' },
+    })
+  })
+
+  it('block without a plan: every event is unplanned', () => {
+    expect(validator.validate(validEvents().track, { enforcement: 'block' })).toMatchObject({
+      ok: false,
+      errors: [{ code: 'unknown_event' }],
+    })
+  })
+})
