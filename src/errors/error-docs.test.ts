@@ -10,7 +10,7 @@ function tableCodes(heading: string): string[] {
   const start = doc.indexOf(`## ${heading}`)
   expect(start, `docs/errors.md has a "## ${heading}" section`).toBeGreaterThanOrEqual(0)
   const section = doc.slice(start).split('\n## ')[0]
-  return [...section.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1])
+  return [...section.matchAll(/^\|\s*`([a-z_]+)`\s*\|/gm)].map((m) => m[1])
 }
 
 describe('docs/errors.md', () => {
@@ -18,7 +18,7 @@ describe('docs/errors.md', () => {
     const documented = tableCodes('Request error codes')
     expect([...documented].sort()).toEqual(Object.keys(ERROR_CODES).sort())
     for (const [code, { statusCode }] of Object.entries(ERROR_CODES)) {
-      expect(doc).toMatch(new RegExp(`^\\| \`${code}\` \\| ${statusCode} \\|`, 'm'))
+      expect(doc).toMatch(new RegExp(`^\\|\\s*\`${code}\`\\s*\\|\\s*${statusCode}\\s*\\|`, 'm'))
     }
   })
 
