@@ -25,14 +25,23 @@ const HAS_UTM = /utm_/i
 export function parseUtmParams(search: string): Campaign | null {
   if (search.length < 6 || !HAS_UTM.test(search)) return null
   let campaign: Campaign | null = null
-  const start = search.charCodeAt(0) === 63 /* ? */ ? 1 : 0
-  for (const pair of search.slice(start).split('&')) {
-    const eq = pair.indexOf('=')
-    if (eq < 5 || eq > 12) continue
-    const field = UTM_FIELDS.get(pair.slice(0, eq).toLowerCase())
-    if (field === undefined || eq === pair.length - 1) continue
-    campaign ??= {}
-    if (campaign[field] === undefined) campaign[field] = decodeParam(pair.slice(eq + 1))
+  let i = search.charCodeAt(0) === 63 /* ? */ ? 1 : 0
+  const len = search.length
+  while (i < len) {
+    let end = search.indexOf('&', i)
+    if (end < 0) end = len
+    // Only a pair starting with "utm_" (any case) is looked at further.
+    if (end - i > 5 && (search.charCodeAt(i) | 32) === 117 && (search.charCodeAt(i + 1) | 32) === 116) {
+      const eq = search.indexOf('=', i)
+      if (eq > i && eq < end - 1) {
+        const field = UTM_FIELDS.get(search.slice(i, eq).toLowerCase())
+        if (field !== undefined) {
+          campaign ??= {}
+          if (campaign[field] === undefined) campaign[field] = decodeParam(search.slice(eq + 1, end))
+        }
+      }
+    }
+    i = end + 1
   }
   return campaign
 }

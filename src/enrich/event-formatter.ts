@@ -5,19 +5,17 @@ import type { HttpMethod, PerformanceUnit } from '../schema/event-types.js'
 import type { Identifier, JsonObject } from '../schema/primitives.js'
 import type { ValidationIssue } from '../schema/validation-issue.js'
 import { apiRequestName, normaliseRoute } from './api-request.js'
-import { type Campaign, mergeCampaign, parseUtmParams } from './campaign.js'
 import { normaliseId, resolveMessageId } from './ids.js'
 import { normaliseTargetText } from './interaction.js'
 import { anonymiseIp, normaliseRawIp } from './ip.js'
 import { formatIsoTime } from './iso-time.js'
 import { collapseWhitespace, normaliseName } from './names.js'
+import { createPageEnricher } from './page.js'
 import { defaultUnit, rateMetric } from './performance.js'
 import { createRedactor } from './redact.js'
-import { createReferrerClassifier } from './referrer.js'
 import { createSessionDeriver, visitorKey } from './session.js'
 import { DEFAULT_FUTURE_TOLERANCE_MS, DEFAULT_MAX_AGE_MS, resolveTime, type TimeLimits } from './time.js'
-import type { EventFormatterOptions, FormatContext, FormatResult, ReferrerType } from './types.js'
-import { splitUrl } from './url-split.js'
+import type { EventFormatterOptions, FormatContext, FormatResult } from './types.js'
 import { createUserAgentParser, DEFAULT_USER_AGENT_CACHE_SIZE } from './user-agent.js'
 
 /** Every variant's fields seen through one type (the formatter reads them by presence, not by variant). */
@@ -38,15 +36,12 @@ interface AnyEvent {
   context?: EventContext
 }
 
-type Page = NonNullable<EventContext['page']> & {
-  host?: string
-  referrerHost?: string
-  referrerType?: ReferrerType
-}
 type MutableContext = EventContext & Record<string, unknown>
 
 const DROP_BOT: FormatResult = Object.freeze({ kind: 'drop', reason: 'bot' }) as FormatResult
 const NAME_CASED_TYPES = new Set(['track', 'page', 'screen'])
+/** Context keys not scanned by the redactor: parsed fields, not free text. */
+const KEEP_CONTEXT_KEYS: ReadonlySet<string> = new Set(['userAgent'])
 
 /**
  * The enrichment stage: turns a validated `EventCreate` into the `AnalyticsEvent` storage writes. Each step
@@ -75,7 +70,7 @@ export function createEventFormatter(options: EventFormatterOptions = {}) {
     maxAgeMs: options.maxAgeMs ?? DEFAULT_MAX_AGE_MS,
   }
   const parseUserAgent = createUserAgentParser(options.userAgentCacheSize ?? DEFAULT_USER_AGENT_CACHE_SIZE)
-  const classifyReferrer = createReferrerClassifier()
+  const enrichPage = createPageEnricher()
   const deriveSessionId = createSessionDeriver({
     salt: options.sessionSalt,
     timeoutMs: options.sessionTimeoutMs,
@@ -125,7 +120,7 @@ export function createEventFormatter(options: EventFormatterOptions = {}) {
 
     // 3. redaction
     const redact = redactorFor(settings.redactKeys)
-    const context: MutableContext = sent === undefined ? {} : { ...redact(sent) }
+    const context: MutableContext = sent === undefined ? {} : { ...redact(sent, KEEP_CONTEXT_KEYS) }
     let properties = event.properties === undefined ? {} : redact(event.properties)
     const traits = event.traits === undefined ? null : redact(event.traits)
 
@@ -162,34 +157,11 @@ export function createEventFormatter(options: EventFormatterOptions = {}) {
     }
 
     // 5. page, campaign, referrer
-    let campaign: Campaign | null = (context.campaign as Campaign | undefined) ?? null
     if (context.page !== undefined) {
-      const page: Page = { ...context.page }
-      let pageHost: string | null = null
-      let search = page.search
-      if (page.url !== undefined) {
-        const parts = splitUrl(page.url)
-        if (parts === null) violations.push(invalidUrl('/context/page/url', page.url))
-        else {
-          pageHost = parts.hostname
-          page.path ??= parts.path
-          page.host ??= parts.hostname
-          if (parts.search !== '') page.search ??= parts.search
-          search = parts.search
-        }
-      }
-      if (search !== undefined) campaign = mergeCampaign(campaign ?? undefined, parseUtmParams(search))
-      if (page.referrer !== undefined && page.referrer !== '') {
-        const ref = splitUrl(page.referrer)
-        if (ref === null) violations.push(invalidUrl('/context/page/referrer', page.referrer))
-        else {
-          page.referrerHost = ref.hostname
-          page.referrerType = classifyReferrer(ref.hostname, pageHost, campaign?.medium)
-        }
-      } else page.referrerType = classifyReferrer(null, pageHost, campaign?.medium)
-      context.page = page
+      const r = enrichPage(context.page, context.campaign, violations)
+      context.page = r.page
+      if (r.campaign !== null) context.campaign = r.campaign
     }
-    if (campaign !== null) context.campaign = campaign
 
     // 6. names and type-specific fields
     let name: string | null = null
@@ -281,12 +253,3 @@ export function createEventFormatter(options: EventFormatterOptions = {}) {
 }
 
 export type EventFormatter = ReturnType<typeof createEventFormatter>
-
-function invalidUrl(path: string, value: string): ValidationIssue {
-  return {
-    path,
-    code: 'invalid_url',
-    message: `"${value.length > 80 ? `${value.slice(0, 80)}…` : value}" is not an absolute URL; kept as sent`,
-    expected: 'scheme://host/path?query',
-  }
-}

@@ -56,6 +56,18 @@ describe('createRedactor', () => {
   })
 })
 
+describe('redact with keepKeys', () => {
+  it('should leave top-level kept keys unscanned and still redact the rest', () => {
+    const redact = createRedactor()
+    const input = { userAgent: 'Agent a@b.io', note: 'a@b.io', nested: { userAgent: 'a@b.io' } }
+    expect(redact(input, new Set(['userAgent']))).toEqual({
+      userAgent: 'Agent a@b.io',
+      note: REDACTED,
+      nested: { userAgent: REDACTED },
+    })
+  })
+})
+
 describe('passesLuhn / redactString', () => {
   it('should check the Luhn digit', () => {
     expect(passesLuhn('4111111111111111')).toBe(true)

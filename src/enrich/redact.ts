@@ -116,7 +116,25 @@ export function createRedactor(extraKeys: readonly string[] = []) {
     return copy ?? obj
   }
 
-  return function redact<T>(value: T): T {
-    return redactValue(value) as T
+  /**
+   * Redacts `value`. Top-level keys in `keepKeys` are kept as they are (their values are not scanned):
+   * the formatter keeps `context.userAgent`, a long string on every event that is parsed, not free text.
+   */
+  return function redact<T>(value: T, keepKeys?: ReadonlySet<string>): T {
+    if (keepKeys === undefined || value === null || typeof value !== 'object' || Array.isArray(value)) {
+      return redactValue(value) as T
+    }
+    const obj = value as Record<string, unknown>
+    let copy: Record<string, unknown> | null = null
+    for (const key in obj) {
+      if (keepKeys.has(key)) continue
+      const v = obj[key]
+      const r = isSensitiveKey(key) ? REDACTED : redactValue(v)
+      if (r !== v) {
+        copy ??= { ...obj }
+        copy[key] = r
+      }
+    }
+    return (copy ?? obj) as T
   }
 }

@@ -44,9 +44,9 @@ describe('createSessionDeriver', () => {
 
 describe('visitorKey', () => {
   it('should prefer anonymousId, then userId, then IP + user agent', () => {
-    expect(visitorKey('a', 'u', '1.2.3.0', 'UA')).toBe('a:a')
-    expect(visitorKey(null, 'u', '1.2.3.0', 'UA')).toBe('u:u')
-    expect(visitorKey(null, null, '1.2.3.0', 'UA')).toBe('i:1.2.3.0|UA')
+    expect(visitorKey('a', 'u', '1.2.3.0', 'UA')).toBe('a')
+    expect(visitorKey(null, 'u', '1.2.3.0', 'UA')).toBe('\u0000uu')
+    expect(visitorKey(null, null, '1.2.3.0', 'UA')).toBe('\u0000i1.2.3.0|UA')
     expect(visitorKey(null, null, null, null)).toBeNull()
   })
 })

@@ -24,7 +24,9 @@ interface VisitorState {
 
 /**
  * The key a derived session is tracked by: the anonymous id, else the user id, else the (already anonymised)
- * IP with the user agent. Null when there is nothing to tell the visitor by.
+ * IP with the user agent. Null when there is nothing to tell the visitor by. The anonymous id is used as it
+ * is (the common case, no concatenation); the others start with a NUL, which no validated id contains, so
+ * the kinds cannot collide.
  */
 export function visitorKey(
   anonymousId: string | null,
@@ -32,9 +34,9 @@ export function visitorKey(
   ip: string | null,
   ua: string | null,
 ) {
-  if (anonymousId !== null) return `a:${anonymousId}`
-  if (userId !== null) return `u:${userId}`
-  if (ip !== null || ua !== null) return `i:${ip ?? ''}|${ua ?? ''}`
+  if (anonymousId !== null) return anonymousId
+  if (userId !== null) return `\u0000u${userId}`
+  if (ip !== null || ua !== null) return `\u0000i${ip ?? ''}|${ua ?? ''}`
   return null
 }
 

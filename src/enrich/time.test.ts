@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatIsoTime } from './iso-time.js'
+import { formatIsoTime, parseIsoTime } from './iso-time.js'
 import { DEFAULT_FUTURE_TOLERANCE_MS, DEFAULT_MAX_AGE_MS, resolveTime } from './time.js'
 
 const limits = { futureToleranceMs: DEFAULT_FUTURE_TOLERANCE_MS, maxAgeMs: DEFAULT_MAX_AGE_MS }
@@ -91,5 +91,23 @@ describe('formatIsoTime', () => {
     }
     expect(formatIsoTime(253_402_300_800_000)).toBeNull()
     expect(formatIsoTime(Number.NaN)).toBeNull()
+  })
+})
+
+describe('parseIsoTime', () => {
+  it('should agree with Date.parse on the fast path and off it', () => {
+    const inputs = [
+      '2026-11-27T10:00:00.000Z',
+      '2026-11-27T23:59:59.999Z',
+      '2026-11-28T00:00:00.001Z',
+      '2024-02-29T12:00:00.000Z',
+      '2026-11-27T10:00:00+02:00',
+      '2026-11-27T10:00:00Z',
+      '2026-11-27T24:00:00.000Z',
+      '2026-02-30T10:00:00.000Z',
+      '2026-11-27T1a:00:00.000Z',
+      'nonsense',
+    ]
+    for (const s of [...inputs, ...inputs]) expect(parseIsoTime(s), s).toEqual(Date.parse(s))
   })
 })

@@ -1,5 +1,5 @@
 import type { ValidationIssue } from '../schema/validation-issue.js'
-import { formatIsoTime } from './iso-time.js'
+import { formatIsoTime, parseIsoTime } from './iso-time.js'
 
 /** A corrected timestamp more than this ahead of the server is `timestamp_in_future`. */
 export const DEFAULT_FUTURE_TOLERANCE_MS = 60 * 60 * 1000
@@ -54,14 +54,14 @@ export function resolveTime(
       issue: null,
     }
   }
-  const clientMs = Date.parse(original)
+  const clientMs = parseIsoTime(original)
   if (Number.isNaN(clientMs)) {
     const issue = formatIssue(path, original)
     return { timestamp: receivedAtIso, originalTimestamp: original, sentAt, timestampMs: receivedAtMs, issue }
   }
   let ms = clientMs
   let iso: string | null = null
-  const sentMs = sentAt === null ? Number.NaN : Date.parse(sentAt)
+  const sentMs = sentAt === null ? Number.NaN : parseIsoTime(sentAt)
   if (!Number.isNaN(sentMs)) ms = receivedAtMs - (sentMs - clientMs)
   else if (isCanonicalIso(original)) iso = original
   iso ??= formatIsoTime(ms)

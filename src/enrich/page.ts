@@ -1,0 +1,109 @@
+import type { EventContext } from '../schema/context.js'
+import type { ValidationIssue } from '../schema/validation-issue.js'
+import { type Campaign, mergeCampaign, parseUtmParams } from './campaign.js'
+import { LruCache } from './lru-cache.js'
+import { createReferrerClassifier } from './referrer.js'
+import type { ReferrerType } from './types.js'
+import { splitUrl } from './url-split.js'
+
+/** `context.page` as stored: as sent, plus the fields the enricher fills. */
+export type EnrichedPage = NonNullable<EventContext['page']> & {
+  host?: string
+  referrerHost?: string
+  referrerType?: ReferrerType
+}
+
+/** What a page URL tells, computed once per distinct URL. Frozen: events share it. */
+interface UrlFacts {
+  hostname: string
+  path: string
+  search: string
+  utm: Campaign | null
+}
+
+export const DEFAULT_URL_CACHE_SIZE = 5000
+
+/**
+ * The page step: from `context.page.url` fill `path`, `host` and `search` when missing and read UTM
+ * parameters into the campaign (explicit campaign fields win); from `context.page.referrer` set
+ * `referrerHost` and `referrerType`. A URL that is not absolute is left as sent and an `invalid_url` issue
+ * is pushed to `issues`. Results per distinct URL and referrer are cached (pages and referrers repeat).
+ */
+export function createPageEnricher(cacheSize = DEFAULT_URL_CACHE_SIZE) {
+  const urls = new LruCache<string, UrlFacts | null>(cacheSize)
+  const referrers = new LruCache<string, string | null>(cacheSize)
+  const classifyReferrer = createReferrerClassifier()
+
+  function urlFacts(url: string): UrlFacts | null {
+    let facts = urls.get(url)
+    if (facts === undefined) {
+      const parts = splitUrl(url)
+      facts =
+        parts === null
+          ? null
+          : Object.freeze({
+              hostname: parts.hostname,
+              path: parts.path,
+              search: parts.search,
+              utm: freezeOrNull(parseUtmParams(parts.search)),
+            })
+      urls.set(url, facts)
+    }
+    return facts
+  }
+
+  function referrerHost(referrer: string): string | null {
+    let host = referrers.get(referrer)
+    if (host === undefined) {
+      host = splitUrl(referrer)?.hostname ?? null
+      referrers.set(referrer, host)
+    }
+    return host
+  }
+
+  return function enrichPage(
+    sentPage: NonNullable<EventContext['page']>,
+    sentCampaign: Campaign | undefined,
+    issues: ValidationIssue[],
+  ): { page: EnrichedPage; campaign: Campaign | null } {
+    const page: EnrichedPage = { ...sentPage }
+    let pageHost: string | null = null
+    let utm: Campaign | null = null
+    if (page.url !== undefined) {
+      const facts = urlFacts(page.url)
+      if (facts === null) {
+        issues.push(invalidUrl('/context/page/url', page.url))
+        if (page.search !== undefined) utm = parseUtmParams(page.search)
+      } else {
+        pageHost = facts.hostname
+        page.path ??= facts.path
+        page.host ??= facts.hostname
+        if (facts.search !== '') page.search ??= facts.search
+        utm = facts.utm
+      }
+    } else if (page.search !== undefined) utm = parseUtmParams(page.search)
+    const campaign = mergeCampaign(sentCampaign, utm)
+    if (page.referrer !== undefined && page.referrer !== '') {
+      const host = referrerHost(page.referrer)
+      if (host === null) issues.push(invalidUrl('/context/page/referrer', page.referrer))
+      else {
+        page.referrerHost = host
+        page.referrerType = classifyReferrer(host, pageHost, campaign?.medium)
+      }
+    } else page.referrerType = classifyReferrer(null, pageHost, campaign?.medium)
+    return { page, campaign }
+  }
+}
+
+function freezeOrNull<T extends object>(o: T | null): T | null {
+  return o === null ? null : Object.freeze(o)
+}
+
+export function invalidUrl(path: string, value: string): ValidationIssue {
+  return {
+    path,
+    code: 'invalid_url',
+    message: `"${value.length > 80 ? `${value.slice(0, 80)}…` : value}" is not an absolute URL; kept as sent`,
+    expected: 'scheme://host/path?query',
+  }
+}
