@@ -1,17 +1,23 @@
 import { open } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { parseArgs } from 'node:util'
+import { createEventFormatter } from '../../enrich/event-formatter.js'
+import type { FormatResult } from '../../enrich/types.js'
 import { isAppError } from '../../errors/app-error.js'
 import type { IssueCode } from '../../errors/issue-codes.js'
 import type { ValidationIssue } from '../../schema/validation-issue.js'
-import { ENFORCEMENT_MODES, type EnforcementMode } from '../../store/project-types.js'
+import {
+  DEFAULT_PROJECT_SETTINGS,
+  ENFORCEMENT_MODES,
+  type EnforcementMode,
+} from '../../store/project-types.js'
 import { loadSchemaDir } from '../../tracking-plan/load-schema-dir.js'
 import type { TrackingPlan } from '../../tracking-plan/tracking-plan.js'
 import { EventValidator, type ValidationResult } from '../../validate/event-validator.js'
 import { type CliCommand, type CliIo, usageMessage, writeOut } from '../cli-io.js'
 import { readJsonItems } from '../json-input.js'
 
-export const VALIDATE_HELP = `Usage: tally validate [FILE|-] [--schemas DIR] [--mode allow|warn|block]
+export const VALIDATE_HELP = `Usage: tally validate [FILE|-] [--schemas DIR] [--mode allow|warn|block] [--enrich]
 
 Validates events against Tally's event model (and a tracking plan) without storing anything.
 Reads NDJSON (one event per line) or a JSON array from FILE, or from stdin when FILE is "-" or absent.
@@ -21,11 +27,15 @@ Writes one JSON line per event to stdout:
   {"line":N,"ok":true}                       (plus "warnings" and "schema" when a plan applies)
   {"line":N,"ok":false,"errors":[{"path","code","message","expected"}]}
 ("index" is added for JSON-array input.) A summary goes to stderr.
+With --enrich, a valid event's line also carries "event": the AnalyticsEvent exactly as it would be stored
+(ids, corrected timestamps, parsed user agent, anonymised IP, redaction, …; see docs/enrichment.md), with
+default project settings and this machine's clock as the receive time.
 
 Options:
   --schemas DIR   tracking plan: DIR/<type>/<name>/<version>.json, e.g.
                   DIR/track/Order Completed/1-0-0.json (name URL-encoded; "*" = every event of the type)
   --mode MODE     allow (default) | warn | block — how unplanned or non-conforming events are treated
+  --enrich        also print each valid event as it would be stored
   -h, --help      show this help
 
 Exit status: 0 all events valid, 1 at least one invalid, 2 usage error (bad flag, unreadable file or schemas).`
@@ -38,7 +48,12 @@ interface Tally {
   codes: Map<IssueCode, number>
 }
 
-function resultLine(line: number, index: number | undefined, result: ValidationResult): string {
+function resultLine(
+  line: number,
+  index: number | undefined,
+  result: ValidationResult,
+  enriched?: FormatResult,
+): string {
   const out: Record<string, unknown> = { line }
   if (index !== undefined) out.index = index
   out.ok = result.ok
@@ -46,6 +61,8 @@ function resultLine(line: number, index: number | undefined, result: ValidationR
   else {
     if (result.warnings.length > 0) out.warnings = result.warnings
     if (result.schema !== null) out.schema = result.schema
+    if (enriched?.kind === 'ok') out.event = enriched.event
+    else if (enriched?.kind === 'drop') out.dropped = enriched.reason
   }
   return `${JSON.stringify(out)}\n`
 }
@@ -79,7 +96,7 @@ async function openInput(file: string | undefined, io: CliIo): Promise<Readable>
 
 /** `tally validate`: see VALIDATE_HELP. */
 export async function validateCommand(argv: string[], io: CliIo): Promise<number> {
-  let values: { schemas?: string; mode?: string; help?: boolean }
+  let values: { schemas?: string; mode?: string; enrich?: boolean; help?: boolean }
   let positionals: string[]
   try {
     ;({ values, positionals } = parseArgs({
@@ -87,6 +104,7 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
       options: {
         schemas: { type: 'string' },
         mode: { type: 'string' },
+        enrich: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
@@ -136,6 +154,8 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
   const validator = new EventValidator()
   const options = { trackingPlan: plan, enforcement: mode }
   const tally: Tally = { total: 0, valid: 0, invalid: 0, withWarnings: 0, codes: new Map() }
+  const formatter = values.enrich ? createEventFormatter() : undefined
+  const settings = { ...DEFAULT_PROJECT_SETTINGS, enforcement: mode }
   const started = process.hrtime.bigint()
   let pending: string[] = []
   try {
@@ -162,6 +182,18 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
           result = { ok: false, errors: [{ path: '', code: 'invalid_json', message: item.problem }] }
         }
       }
+      let enriched: FormatResult | undefined
+      if (formatter !== undefined && result.ok) {
+        const ctx = {
+          projectId: 'cli',
+          receivedAt: new Date(),
+          settings,
+          schema: result.schema,
+          warnings: result.warnings,
+        }
+        enriched = formatter.format(result.event, ctx)
+        if (enriched.kind === 'reject') result = { ok: false, errors: enriched.errors }
+      }
       tally.total++
       if (result.ok) {
         tally.valid++
@@ -171,7 +203,7 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
         tally.invalid++
         count(tally, result.errors)
       }
-      pending.push(resultLine(item.line, item.index, result))
+      pending.push(resultLine(item.line, item.index, result, enriched))
       if (pending.length >= 256) {
         const text = pending.join('')
         pending = []
