@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest'
+import { createEventAjv } from './compile.js'
+import { formatAjvErrors } from './format-errors.js'
+import { IssueList } from './issue-list.js'
+
+function issuesFor(
+  schema: Record<string, unknown>,
+  data: unknown,
+  options: Parameters<typeof formatAjvErrors>[3] = {},
+) {
+  const validate = createEventAjv().compile(schema)
+  expect(validate(data)).toBe(false)
+  const issues = new IssueList(20)
+  formatAjvErrors(validate.errors ?? [], data, issues, options)
+  return issues.items
+}
+
+describe('formatAjvErrors', () => {
+  it('should map pattern, maxItems, maxProperties, const and exclusive bounds to their codes', () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        sku: { type: 'string', pattern: '^sku-\\d+$' },
+        tags: { type: 'array', maxItems: 2 },
+        meta: { type: 'object', maxProperties: 1 },
+        v: { const: 1 },
+        ratio: { type: 'number', exclusiveMaximum: 1 },
+      },
+    }
+    const issues = issuesFor(schema, { sku: 'SKU 1', tags: [1, 2, 3], meta: { a: 1, b: 2 }, v: 2, ratio: 1 })
+    expect(issues.map((i) => [i.path, i.code])).toEqual([
+      ['/sku', 'pattern'],
+      ['/tags', 'too_many_items'],
+      ['/meta', 'too_many_keys'],
+      ['/v', 'enum'],
+      ['/ratio', 'out_of_range'],
+    ])
+    expect(issues[4].expected).toBe('< 1')
+  })
+
+  it('should collapse a failed anyOf into one type issue naming every accepted type', () => {
+    const schema = {
+      type: 'object',
+      properties: { id: { anyOf: [{ type: 'string' }, { type: 'integer' }] } },
+    }
+    expect(issuesFor(schema, { id: [1] })).toEqual([
+      {
+        path: '/id',
+        code: 'type',
+        message: 'must be a string or an integer, not an array',
+        expected: 'string or integer',
+      },
+    ])
+  })
+
+  it('should report the matching branch of an anyOf when the value has its type', () => {
+    const schema = {
+      type: 'object',
+      properties: { id: { anyOf: [{ type: 'string', maxLength: 3 }, { type: 'integer' }] } },
+    }
+    expect(issuesFor(schema, { id: 'abcd' })).toMatchObject([
+      { path: '/id', code: 'max_length', expected: '<= 3 characters' },
+    ])
+  })
+
+  it('should escape keys in paths, prefix paths and force one code when asked (tracking plans)', () => {
+    const schema = {
+      type: 'object',
+      required: ['a/b'],
+      additionalProperties: false,
+      properties: { 'a/b': {} },
+    }
+    const issues = issuesFor(schema, { 'x~y': 1 }, { pathPrefix: '/properties', code: 'schema_violation' })
+    expect(issues.map((i) => [i.path, i.code])).toEqual([
+      ['/properties/a~1b', 'schema_violation'],
+      ['/properties/x~0y', 'schema_violation'],
+    ])
+  })
+})
