@@ -1,4 +1,5 @@
 import { AppError } from '../errors/app-error.js'
+import { rebuildRollups } from '../stats/rollups/rebuild-rollups.js'
 import { writeRollups } from '../stats/rollups/write-rollups.js'
 import type { StoreDialect } from './dialect.js'
 import { KyselyEventStore } from './kysely-event-store.js'
@@ -75,7 +76,9 @@ export async function createStore(url: string, options: CreateStoreOptions = {})
   } catch (cause) {
     throw new AppError('config_invalid', `Cannot open the database: ${(cause as Error).message}`, { cause })
   }
-  const store = new KyselyEventStore(db, dialect, { rollupWriter })
+  // Deletes rebuild the rollups of the hours they touched, so statistics never count erased events.
+  const rollupRebuilder = rollupWriter ? rebuildRollups : undefined
+  const store = new KyselyEventStore(db, dialect, { rollupWriter, rollupRebuilder })
   if (options.migrate) {
     try {
       await store.migrate()

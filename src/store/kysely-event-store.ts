@@ -1,4 +1,4 @@
-import { type Kysely, type Migrator, sql } from 'kysely'
+import { type Kysely, type Migrator, sql, type Transaction } from 'kysely'
 import { AppError } from '../errors/app-error.js'
 import { decodeCursor, encodeCursor, queryFingerprint } from '../query/cursor.js'
 import { eventFilterExpression } from '../query/event-filters.js'
@@ -28,13 +28,15 @@ import { FailedEventRepository } from './failed-event-repository.js'
 import { insertBatchInTransaction } from './insert-batch.js'
 import { createMigrator } from './migrations/create-migrator.js'
 import { ProjectRepository } from './project-repository.js'
-import type { RollupWriter } from './rollup-writer.js'
+import { hourRanges, type RollupRebuilder, type RollupWriter } from './rollup-writer.js'
 import { toStoreError } from './store-errors.js'
 
 /** Options of `KyselyEventStore`. */
 export interface KyselyEventStoreOptions {
   /** Called inside every insert transaction with the accepted events. Default: none. */
   readonly rollupWriter?: RollupWriter
+  /** Called inside every delete transaction for the hours that lost events. Default: none. */
+  readonly rollupRebuilder?: RollupRebuilder
 }
 
 const clampLimit = (limit: number | undefined, fallback: number, max: number) =>
@@ -51,6 +53,7 @@ export class KyselyEventStore implements EventStore {
   readonly #sd: StoreDialect
   readonly #migrator: Migrator
   readonly #rollupWriter: RollupWriter | undefined
+  readonly #rollupRebuilder: RollupRebuilder | undefined
   readonly #failed: FailedEventRepository
   readonly #projects: ProjectRepository
   #closed = false
@@ -61,6 +64,7 @@ export class KyselyEventStore implements EventStore {
     this.dialect = dialect.name
     this.#migrator = createMigrator(db, dialect)
     this.#rollupWriter = options.rollupWriter
+    this.#rollupRebuilder = options.rollupRebuilder
     this.#failed = new FailedEventRepository(db, dialect)
     this.#projects = new ProjectRepository(db, dialect)
   }
@@ -188,7 +192,7 @@ export class KyselyEventStore implements EventStore {
           .deleteFrom('events')
           .where('project_id', '=', projectId)
           .where('id', '=', id)
-          .returning('message_id')
+          .returning(['message_id', 'timestamp'])
           .executeTakeFirst()
         if (!row) return false
         await trx
@@ -196,6 +200,7 @@ export class KyselyEventStore implements EventStore {
           .where('project_id', '=', projectId)
           .where('message_id', '=', row.message_id)
           .execute()
+        await this.#rebuildRollups(trx, projectId, [Date.parse(this.#sd.fromDbTime(row.timestamp))])
         return true
       }),
     )
@@ -215,6 +220,13 @@ export class KyselyEventStore implements EventStore {
             ...(filter.userId ? [eb('user_id', '=', filter.userId)] : []),
             ...(filter.anonymousId ? [eb('anonymous_id', '=', filter.anonymousId)] : []),
           ])
+        const hours = await trx
+          .selectFrom('events')
+          .select(this.#sd.timeBucket('timestamp', 'hour').as('hour'))
+          .where('project_id', '=', projectId)
+          .where(person)
+          .distinct()
+          .execute()
         await trx
           .deleteFrom('event_dedupe')
           .where('project_id', '=', projectId)
@@ -227,6 +239,11 @@ export class KyselyEventStore implements EventStore {
           .where('project_id', '=', projectId)
           .where(person)
           .executeTakeFirst()
+        await this.#rebuildRollups(
+          trx,
+          projectId,
+          hours.map((h) => Number(h.hour)),
+        )
         const failedEvents = await this.#failed.deleteForPerson(trx, projectId, filter)
         return { events: Number(ev.numDeletedRows), failedEvents }
       }),
@@ -239,16 +256,40 @@ export class KyselyEventStore implements EventStore {
         const before = this.#sd.toDbTime(cutoff)
         let old = trx.selectFrom('events').select('id').where('received_at', '<', before)
         if (projectId !== undefined) old = old.where('project_id', '=', projectId)
+        let affectedQuery = trx
+          .selectFrom('events')
+          .select(['project_id', this.#sd.timeBucket('timestamp', 'hour').as('hour')])
+          .where('received_at', '<', before)
+          .distinct()
+        if (projectId !== undefined) affectedQuery = affectedQuery.where('project_id', '=', projectId)
+        const affected = this.#rollupRebuilder ? await affectedQuery.execute() : []
         let dedupe = trx.deleteFrom('event_dedupe').where('event_id', 'in', old)
         if (projectId !== undefined) dedupe = dedupe.where('project_id', '=', projectId)
         await dedupe.execute()
         let del = trx.deleteFrom('events').where('received_at', '<', before)
         if (projectId !== undefined) del = del.where('project_id', '=', projectId)
         const ev = await del.executeTakeFirst()
+        const hoursByProject = new Map<string, number[]>()
+        for (const a of affected) {
+          const list = hoursByProject.get(a.project_id) ?? []
+          list.push(Number(a.hour))
+          hoursByProject.set(a.project_id, list)
+        }
+        for (const [project, hours] of hoursByProject) await this.#rebuildRollups(trx, project, hours)
         const failedEvents = await this.#failed.purgeOlderThan(trx, cutoff, projectId)
         return { events: Number(ev.numDeletedRows), failedEvents }
       }),
     )
+  }
+
+  /** Recomputes the rollups of the hours that held the given event timestamps (epoch ms). */
+  async #rebuildRollups(
+    trx: Transaction<Database>,
+    projectId: string,
+    timestampsMs: number[],
+  ): Promise<void> {
+    if (!this.#rollupRebuilder) return
+    for (const range of hourRanges(timestampsMs)) await this.#rollupRebuilder(trx, this.#sd, projectId, range)
   }
 
   queryEvents(projectId: string, query: EventQuery): Promise<EventPage> {
