@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config/config.js'
 import { createEventFormatter } from '../enrich/event-formatter.js'
 import { buildServer, type TallyServer } from '../http/build-server.js'
-import { EventService } from '../ingest/event-service.js'
+import { EventService, type EventServiceOptions } from '../ingest/event-service.js'
 import { ProjectRuntimeCache } from '../ingest/project-runtime.js'
 import { replayFailedEvents } from '../ingest/replay-failed-events.js'
 import { createStore } from '../store/create-store.js'
@@ -33,6 +33,8 @@ export interface CreateAppOptions {
   /** Use this store instead of opening `config.databaseUrl` (it is closed by `close()` all the same). */
   store?: EventStore
   logger?: FastifyBaseLogger
+  /** Group-commit tuning of the EventService (defaults are the EventService's). */
+  ingest?: Pick<EventServiceOptions, 'maxGroupEvents' | 'maxWaitMs' | 'maxQueuedEvents'>
 }
 
 /**
@@ -56,6 +58,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       validator,
       formatter,
       projects,
+      ...options.ingest,
       onWriteError: (err) => server.log.error({ err }, 'group commit failed'),
     })
     const server: TallyServer = await buildServer({
