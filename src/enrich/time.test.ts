@@ -46,7 +46,8 @@ describe('resolveTime', () => {
 
   it('should flag timestamp_in_future when a clock hours ahead cannot be corrected (no sentAt)', () => {
     const r = at({ timestamp: '2026-11-27T15:00:00.000Z' })
-    expect(r.timestamp).toBe('2026-11-27T15:00:00.000Z')
+    expect(r.timestamp).toBe(receivedIso) // clamped
+    expect(r.originalTimestamp).toBe('2026-11-27T15:00:00.000Z')
     expect(r.issue).toMatchObject({ path: '/timestamp', code: 'timestamp_in_future' })
   })
 
@@ -57,12 +58,13 @@ describe('resolveTime', () => {
   it('should flag timestamp_too_old beyond the window, even after correction', () => {
     const r = at({ timestamp: '2026-10-01T00:00:00.000Z', sentAt: '2026-11-27T12:00:00.000Z' })
     expect(r.issue).toMatchObject({ code: 'timestamp_too_old' })
+    expect(r.timestamp).toBe('2026-10-01T00:00:00.000Z') // kept
     expect(at({ timestamp: '2026-11-01T00:00:00.000Z' }).issue).toBeNull()
   })
 
   it('should flag a timestamp later than its sentAt by more than the tolerance', () => {
     const r = at({ timestamp: '2026-11-27T14:00:00.000Z', sentAt: '2026-11-27T12:00:00.000Z' })
-    expect(r.timestamp).toBe('2026-11-27T14:00:00.000Z')
+    expect(r.timestamp).toBe(receivedIso)
     expect(r.issue?.code).toBe('timestamp_in_future')
   })
 

@@ -34,7 +34,9 @@ export interface TimeLimits {
  * Resolves an event's time as Segment does. The client's `timestamp` (or Segment's `originalTimestamp`) is
  * corrected for the client's clock skew when `sentAt` is present: `receivedAt − (sentAt − timestamp)`, i.e.
  * the event keeps its age relative to the send, measured on the server's clock. With no client time the
- * event happened when it was received. Times beyond the limits are kept and flagged, never thrown.
+ * event happened when it was received. A time beyond the future tolerance is flagged and clamped to
+ * `receivedAt`; one older than the window is flagged and kept (a legitimate backfill looks the same).
+ * Nothing here throws.
  */
 export function resolveTime(
   input: TimeInput,
@@ -71,13 +73,23 @@ export function resolveTime(
   }
   let issue: ValidationIssue | null = null
   if (ms - receivedAtMs > limits.futureToleranceMs) {
-    issue = {
+    // Clamped: a future time would land in buckets that have not happened yet. The client's value stays in
+    // originalTimestamp.
+    const clampIssue: ValidationIssue = {
       path,
       code: 'timestamp_in_future',
       message: `timestamp is ${formatDuration(ms - receivedAtMs)} after the time it was received (after clock-skew correction)`,
       expected: `at most ${formatDuration(limits.futureToleranceMs)} after receivedAt`,
     }
-  } else if (receivedAtMs - ms > limits.maxAgeMs) {
+    return {
+      timestamp: receivedAtIso,
+      originalTimestamp: original,
+      sentAt,
+      timestampMs: receivedAtMs,
+      issue: clampIssue,
+    }
+  }
+  if (receivedAtMs - ms > limits.maxAgeMs) {
     issue = {
       path,
       code: 'timestamp_too_old',
