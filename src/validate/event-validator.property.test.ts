@@ -274,7 +274,7 @@ describe('EventValidator (valid events, one rule broken)', () => {
         expect(result.ok).toBe(false)
         if (!result.ok) expect(result.errors).toContainEqual(expect.objectContaining({ path, code }))
       }),
-      { numRuns: 1000 },
+      { numRuns: Number(process.env.PROP_RUNS ?? 1000) },
     )
   })
 })
