@@ -83,7 +83,7 @@ interface Run {
 
 /** A body template with a placeholder for each messageId, filled with fresh random UUIDs per request. */
 function bodyFactory(events: Record<string, unknown>[]): () => string {
-  const MARK = '\u0000MID\u0000'
+  const MARK = '__TALLY_BENCH_MID__'
   const template = JSON.stringify(
     events.length === 1
       ? { ...events[0], messageId: MARK }
@@ -161,6 +161,14 @@ async function main(): Promise<void> {
       `batch body ${Buffer.byteLength(batch())} bytes, single-event body ${Buffer.byteLength(single())} bytes`,
     )
 
+    const check = await fetch(`${base}/api/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${WRITE_KEY}`, 'content-type': 'application/json' },
+      body: batch(),
+    })
+    const outcome = (await check.json()) as { accepted: number; rejected: number; duplicates: number }
+    console.log(`sanity: one batch → accepted ${outcome.accepted}, rejected ${outcome.rejected}, duplicates ${outcome.duplicates}`)
+
     // Warm-up: JIT, SQLite page cache, UA cache.
     await load('warm-up', `${base}/api/v1/events`, batch, 100, connections, 2)
     await load('warm-up', `${base}/bench/parse`, batch, 100, connections, 2)
@@ -200,8 +208,7 @@ async function main(): Promise<void> {
     const stats = await fetch(`${base}/api/v1/stats/overview?from=${from}&to=${to}`, {
       headers: { authorization: `Bearer ${READ_KEY}` },
     })
-    if (stats.ok)
-      console.log(`stored events (overview.total): ${((await stats.json()) as { total: number }).total}`)
+    console.log(`stored events (GET /api/v1/stats/overview): ${stats.status} ${(await stats.text()).slice(0, 200)}`)
   } finally {
     child.kill('SIGTERM')
     await new Promise((r) => child.once('exit', r))
