@@ -17,6 +17,7 @@
 import { v7 as uuidv7 } from 'uuid'
 import { parseUtmParams } from '../src/enrich/campaign.js'
 import { createEventFormatter } from '../src/enrich/event-formatter.js'
+import { createUuidV7Generator } from '../src/enrich/ids.js'
 import { anonymiseIp } from '../src/enrich/ip.js'
 import { normaliseName } from '../src/enrich/names.js'
 import { createPageEnricher } from '../src/enrich/page.js'
@@ -128,6 +129,7 @@ const redact = createRedactor()
 const keepUserAgent = new Set(['userAgent'])
 const classify = createReferrerClassifier()
 const enrichPage = createPageEnricher()
+const generateUuid = createUuidV7Generator()
 const limits = { futureToleranceMs: DEFAULT_FUTURE_TOLERANCE_MS, maxAgeMs: DEFAULT_MAX_AGE_MS }
 const receivedMs = receivedAt.getTime()
 const receivedIso = receivedAt.toISOString()
@@ -187,9 +189,14 @@ const steps = timeVariants(
       for (const e of events) if (e.name !== undefined) c += normaliseName(e.name, 'as-is')!.length
       return c
     },
-    'id: uuid v7': () => {
+    'id: uuid v7() as is': () => {
       let c = 0
       for (let i = 0; i < events.length; i++) c += uuidv7().length
+      return c
+    },
+    'id: uuid v7, 4 KB random pool': () => {
+      let c = 0
+      for (let i = 0; i < events.length; i++) c += generateUuid().length
       return c
     },
     'session derivation': () => {

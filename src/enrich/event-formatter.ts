@@ -1,11 +1,10 @@
-import { v7 as uuidv7 } from 'uuid'
 import type { EventContext } from '../schema/context.js'
 import type { EventCreate } from '../schema/event-create.js'
 import type { HttpMethod, PerformanceUnit } from '../schema/event-types.js'
 import type { Identifier, JsonObject } from '../schema/primitives.js'
 import type { ValidationIssue } from '../schema/validation-issue.js'
 import { apiRequestName, normaliseRoute } from './api-request.js'
-import { normaliseId, resolveMessageId } from './ids.js'
+import { createUuidV7Generator, normaliseId, resolveMessageId } from './ids.js'
 import { normaliseTargetText } from './interaction.js'
 import { anonymiseIp, normaliseRawIp } from './ip.js'
 import { formatIsoTime } from './iso-time.js'
@@ -64,7 +63,7 @@ const KEEP_CONTEXT_KEYS: ReadonlySet<string> = new Set(['userAgent'])
  * if (r.kind === 'ok') await store.insertBatch([r.event], [])
  */
 export function createEventFormatter(options: EventFormatterOptions = {}) {
-  const generateId = options.generateId ?? (() => uuidv7())
+  const generateId = options.generateId ?? createUuidV7Generator()
   const limits: TimeLimits = {
     futureToleranceMs: options.futureToleranceMs ?? DEFAULT_FUTURE_TOLERANCE_MS,
     maxAgeMs: options.maxAgeMs ?? DEFAULT_MAX_AGE_MS,
