@@ -123,6 +123,44 @@ describe('operations routes', () => {
   })
 })
 
+describe('request metadata', () => {
+  it('should echo X-Request-Id and resolve the client IP only through trusted proxies', async () => {
+    t = await createTestApp({ TALLY_TRUST_PROXY: '127.0.0.1' })
+    const send = (ip: string) =>
+      t!.app.server.inject({
+        method: 'POST',
+        url: '/api/v1/events',
+        headers: { ...bearer(KEYS.write), 'x-forwarded-for': ip, 'x-request-id': 'req-123' },
+        payload: trackEvent({ properties: { ip } }),
+      })
+    const res = await send('203.0.113.77')
+    expect(res.headers['x-request-id']).toBe('req-123')
+    const id = res.json().results[0].id
+    const event = (
+      await t.app.server.inject({ url: `/api/v1/events/${id}`, headers: bearer(KEYS.read) })
+    ).json()
+    // Anonymised to /24 by default, and taken from X-Forwarded-For because 127.0.0.1 (inject) is trusted.
+    expect(event.context.ip).toBe('203.0.113.0')
+  })
+
+  it('should ignore X-Forwarded-For without trusted proxies', async () => {
+    t = await createTestApp()
+    const res = await t.app.server.inject({
+      method: 'POST',
+      url: '/api/v1/events',
+      headers: { ...bearer(KEYS.write), 'x-forwarded-for': '203.0.113.77' },
+      payload: trackEvent(),
+    })
+    const event = (
+      await t.app.server.inject({
+        url: `/api/v1/events/${res.json().results[0].id}`,
+        headers: bearer(KEYS.read),
+      })
+    ).json()
+    expect(event.context.ip).not.toBe('203.0.113.0')
+  })
+})
+
 describe('buildServer error mapping', () => {
   it('should turn an overloaded or unavailable ingestor into 503 with Retry-After', async () => {
     t = await createTestApp()

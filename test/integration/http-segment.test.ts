@@ -115,4 +115,24 @@ describe('Segment tracking API', () => {
     })
     expect(call.statusCode).toBe(400)
   })
+
+  it('should never answer 500 to hostile Segment bodies', async () => {
+    const bodies = [
+      '{"batch":[{"type":"track","event":"x","userId":"u","__proto__":{"admin":true}}]}',
+      '{"batch":[null,1,"x",[],{"type":"nope"}]}',
+      `{"batch":[${'['.repeat(300)}${']'.repeat(300)}]}`,
+      '{"batch":[{"type":"track","event":{"not":"a string"},"userId":"u"}],"context":[1]}',
+      '{"batch":[],"sentAt":12}',
+    ]
+    for (const payload of bodies) {
+      const res = await t.app.server.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        headers: { ...basic(KEYS.write), 'content-type': 'application/json' },
+        payload,
+      })
+      expect(res.statusCode, payload.slice(0, 60)).toBeLessThan(500)
+    }
+    expect(({} as Record<string, unknown>).admin).toBeUndefined()
+  })
 })
