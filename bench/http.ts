@@ -132,6 +132,7 @@ async function main(): Promise<void> {
       serve: { type: 'string' },
       duration: { type: 'string', default: '10' },
       connections: { type: 'string', default: '32' },
+      postgres: { type: 'string' },
     },
   })
   if (values.serve) return serve(values.serve)
@@ -139,9 +140,25 @@ async function main(): Promise<void> {
   const connections = Number(values.connections)
 
   const dir = mkdtempSync(join(tmpdir(), 'tally-bench-http-'))
+  // --postgres postgres://user@host:port/admin-db: a fresh database is created for the run and dropped after.
+  const pgAdmin = values.postgres
+  const pgDatabase = `tally_bench_http_${process.pid}`
+  let dbUrl = `sqlite:${join(dir, 'bench.db')}`
+  let target = 'SQLite'
+  if (pgAdmin) {
+    const pg = await import('pg')
+    const client = new pg.default.Client({ connectionString: pgAdmin })
+    await client.connect()
+    await client.query(`CREATE DATABASE ${pgDatabase}`)
+    await client.end()
+    const url = new URL(pgAdmin)
+    url.pathname = `/${pgDatabase}`
+    dbUrl = url.toString()
+    target = 'PostgreSQL'
+  }
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', new URL(import.meta.url).pathname, '--serve', `sqlite:${join(dir, 'bench.db')}`],
+    ['--import', 'tsx', new URL(import.meta.url).pathname, '--serve', dbUrl],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
   try {
@@ -167,7 +184,9 @@ async function main(): Promise<void> {
       body: batch(),
     })
     const outcome = (await check.json()) as { accepted: number; rejected: number; duplicates: number }
-    console.log(`sanity: one batch → accepted ${outcome.accepted}, rejected ${outcome.rejected}, duplicates ${outcome.duplicates}`)
+    console.log(
+      `sanity: one batch → accepted ${outcome.accepted}, rejected ${outcome.rejected}, duplicates ${outcome.duplicates}`,
+    )
 
     // Warm-up: JIT, SQLite page cache, UA cache.
     await load('warm-up', `${base}/api/v1/events`, batch, 100, connections, 2)
@@ -177,7 +196,7 @@ async function main(): Promise<void> {
     runs.push(await load('parse only (100/req)', `${base}/bench/parse`, batch, 100, connections, duration))
     runs.push(
       await load(
-        'POST /api/v1/events → SQLite (100/req)',
+        `POST /api/v1/events → ${target} (100/req)`,
         `${base}/api/v1/events`,
         batch,
         100,
@@ -186,7 +205,7 @@ async function main(): Promise<void> {
       ),
     )
     runs.push(
-      await load('single event/req, 10 conns → SQLite', `${base}/api/v1/events`, single, 1, 10, duration),
+      await load(`single event/req, 10 conns → ${target}`, `${base}/api/v1/events`, single, 1, 10, duration),
     )
 
     console.log('\n| route | connections | events/s | requests/s | p50 ms | p99 ms | non-2xx | errors |')
@@ -208,11 +227,20 @@ async function main(): Promise<void> {
     const stats = await fetch(`${base}/api/v1/stats/overview?from=${from}&to=${to}`, {
       headers: { authorization: `Bearer ${READ_KEY}` },
     })
-    console.log(`stored events (GET /api/v1/stats/overview): ${stats.status} ${(await stats.text()).slice(0, 200)}`)
+    console.log(
+      `stored events (GET /api/v1/stats/overview): ${stats.status} ${(await stats.text()).slice(0, 200)}`,
+    )
   } finally {
     child.kill('SIGTERM')
     await new Promise((r) => child.once('exit', r))
     rmSync(dir, { recursive: true, force: true })
+    if (pgAdmin) {
+      const pg = await import('pg')
+      const client = new pg.default.Client({ connectionString: pgAdmin })
+      await client.connect()
+      await client.query(`DROP DATABASE IF EXISTS ${pgDatabase}`)
+      await client.end()
+    }
   }
 }
 
