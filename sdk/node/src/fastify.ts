@@ -1,0 +1,64 @@
+import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify'
+import {
+  type ApiRequestOptions,
+  recordApiRequest,
+  resolveApiRequestOptions,
+  UNMATCHED_ROUTE,
+} from './api-request.js'
+import type { Tally } from './tally.js'
+
+/** Options of the Fastify plugin: the client plus the shared api_request options. */
+export interface TallyFastifyOptions extends ApiRequestOptions<FastifyRequest> {
+  tally: Tally
+}
+
+const START = Symbol('tally.start')
+const ERROR = Symbol('tally.error')
+type Marked = FastifyRequest & { [START]?: bigint; [ERROR]?: unknown }
+
+/**
+ * Fastify plugin recording every request as an `api_request` event: the route template
+ * (`request.routeOptions.url`, e.g. `/users/:id`), status, duration from `process.hrtime.bigint()`, body sizes
+ * from Content-Length, and the error class of a failed request. Not encapsulated (like fastify-plugin), so it
+ * sees the routes of the whole app.
+ *
+ * @example
+ * await app.register(tallyFastify, { tally, ignore: ['/health'] })
+ */
+export const tallyFastify: FastifyPluginCallback<TallyFastifyOptions> = function tallyFastify(
+  fastify: FastifyInstance,
+  options: TallyFastifyOptions,
+  done: (err?: Error) => void,
+) {
+  const o = resolveApiRequestOptions<FastifyRequest>(options.tally, options)
+  fastify.addHook('onRequest', function tallyStart(request: Marked, _reply, next) {
+    request[START] = process.hrtime.bigint()
+    next()
+  })
+  fastify.addHook('onError', function tallyError(request: Marked, _reply, error, next) {
+    request[ERROR] = error
+    next()
+  })
+  fastify.addHook('onResponse', function tallyRecord(request: Marked, reply, next) {
+    const startNs = request[START]
+    if (startNs !== undefined) {
+      recordApiRequest(o, request, {
+        method: request.method,
+        route: request.routeOptions.url ?? UNMATCHED_ROUTE,
+        url: request.url,
+        statusCode: reply.statusCode,
+        startNs,
+        requestBytes: request.headers['content-length'],
+        responseBytes: reply.getHeader('content-length'),
+        error: reply.statusCode >= 500 ? request[ERROR] : undefined,
+      })
+    }
+    next()
+  })
+  done()
+}
+// What fastify-plugin sets: hooks apply to the parent scope, and the plugin has a readable name.
+Object.assign(tallyFastify, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'tally-api-requests',
+})
