@@ -3,7 +3,16 @@ import { readFileSync, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { isAppError } from '../errors/app-error.js'
 import type { CliCommand, CliIo } from './cli-io.js'
+import { exportCli } from './commands/export.js'
+import { failedCli } from './commands/failed.js'
+import { importCli } from './commands/import.js'
+import { keysCli } from './commands/keys.js'
+import { migrateCli } from './commands/migrate.js'
+import { purgeCli } from './commands/purge.js'
+import { queryCli } from './commands/query.js'
+import { schemaCli } from './commands/schema.js'
 import { SERVE_HELP, serveCommand } from './commands/serve.js'
+import { statsCli } from './commands/stats.js'
 import { validateCli } from './commands/validate.js'
 
 /**
@@ -21,6 +30,15 @@ export const COMMANDS: Record<string, CliCommand> = {
       }),
   },
   validate: validateCli,
+  migrate: migrateCli,
+  import: importCli,
+  export: exportCli,
+  query: queryCli,
+  stats: statsCli,
+  schema: schemaCli,
+  keys: keysCli,
+  failed: failedCli,
+  purge: purgeCli,
 }
 
 function usage(): string {

@@ -1,0 +1,167 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util'
+import { DEFAULT_PROJECT_ID } from '../app/bootstrap.js'
+import { loadConfig } from '../config/config.js'
+import { createEventFormatter } from '../enrich/event-formatter.js'
+import { AppError, isAppError } from '../errors/app-error.js'
+import type { ErrorCode } from '../errors/codes.js'
+import { ProjectRuntimeCache } from '../ingest/project-runtime.js'
+import type { ReplayDeps } from '../ingest/replay-failed-events.js'
+import { createStore } from '../store/create-store.js'
+import type { KyselyEventStore } from '../store/kysely-event-store.js'
+import { DEFAULT_PROJECT_SETTINGS } from '../store/project-types.js'
+import { EventValidator } from '../validate/event-validator.js'
+import { type CliIo, usageMessage, writeOut } from './cli-io.js'
+
+/**
+ * What the database commands share: `--db`, `--project`, `--help`, opening the store the way `tally serve`
+ * does (same URL resolution, same migrate-on-start rule), and turning every failure into an exit code with
+ * a one-line message — never a stack trace.
+ */
+
+/** Options every database command accepts. */
+export const DATABASE_OPTIONS = {
+  db: { type: 'string' },
+  project: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options']
+
+/** Text for the help of every database command. */
+export const DATABASE_HELP = `  --db URL        database (TALLY_DATABASE_URL); default sqlite:./data/tally.db
+  --project ID    project (default "default")
+  -h, --help      show this help`
+
+/** Error codes that mean "the command line was wrong": exit 2. Everything else a command reports is exit 1. */
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'usage',
+  'config_invalid',
+  'validation_failed',
+  'invalid_cursor',
+])
+
+/** Throws AppError('usage'): the command line is wrong (exit 2). */
+export function usageError(message: string): AppError {
+  return new AppError('usage', message)
+}
+
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>
+/** What `parseCommandArgs` returns for options `O`. */
+export type ParsedCommandArgs<O extends OptionsConfig> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>
+>
+
+/** `parseArgs` in strict mode; an unknown flag or a missing value becomes AppError('usage'). */
+export function parseCommandArgs<O extends OptionsConfig>(argv: string[], options: O): ParsedCommandArgs<O> {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true })
+  } catch (err) {
+    throw usageError(usageMessage(err))
+  }
+}
+
+/**
+ * Runs a command body and maps what it throws to an exit code: AppError with a usage-type code → 2,
+ * any other AppError → 1 (`message (code)`), anything else → 1 with its message only.
+ */
+export async function runCommand(name: string, io: CliIo, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body()
+  } catch (err) {
+    if (isAppError(err)) {
+      const usage = USAGE_CODES.has(err.code)
+      const hint = err.code === 'usage' ? `  (see "tally ${name} --help")` : ''
+      const cause = err.cause instanceof Error && err.cause.message ? `: ${oneLine(err.cause.message)}` : ''
+      io.stderr.write(
+        `tally ${name}: ${oneLine(err.message)}${cause}${usage ? '' : ` (${err.code})`}${hint}\n`,
+      )
+      return usage ? 2 : 1
+    }
+    const e = err as NodeJS.ErrnoException
+    const detail = e?.code && !String(e.message).includes(e.code) ? ` (${e.code})` : ''
+    io.stderr.write(`tally ${name}: ${oneLine(String(e?.message ?? err))}${detail}\n`)
+    return 1
+  }
+}
+
+function oneLine(text: string): string {
+  return text.split('\n')[0]
+}
+
+/** An open store and the project a command works on. */
+export interface CommandContext {
+  store: KyselyEventStore
+  projectId: string
+  databaseUrl: string
+}
+
+export interface OpenOptions {
+  /** Apply pending migrations first (as `tally serve` does unless TALLY_MIGRATE_ON_START=false). Default true. */
+  migrate?: boolean
+  /** Check that the project exists (creating `default` when absent, as `tally serve` would). Default true. */
+  project?: boolean
+}
+
+/**
+ * Opens the database named by `--db` / TALLY_DATABASE_URL (through `loadConfig`, so the URL rules and the
+ * default are those of `tally serve`), runs `work`, and closes the store whatever happens.
+ */
+export async function withDatabase<T>(
+  values: { db?: string; project?: string },
+  io: CliIo,
+  work: (ctx: CommandContext) => Promise<T>,
+  options: OpenOptions = {},
+): Promise<T> {
+  const config = loadConfig(io.env, { db: values.db })
+  const projectId = values.project ?? DEFAULT_PROJECT_ID
+  if (projectId === '' || projectId.length > 255) throw usageError('--project must be 1–255 characters')
+  const store = await createStore(config.databaseUrl)
+  try {
+    if ((options.migrate ?? true) && config.migrateOnStart) await store.migrate()
+    if (options.project ?? true) await ensureProject(store, projectId)
+    return await work({ store, projectId, databaseUrl: config.databaseUrl })
+  } finally {
+    await store.close()
+  }
+}
+
+/**
+ * The default project is created on first use, exactly as `tally serve` creates it (without keys: serve
+ * makes and prints those). Any other project must exist.
+ */
+async function ensureProject(store: KyselyEventStore, projectId: string): Promise<void> {
+  if (await store.getProject(projectId)) return
+  if (projectId !== DEFAULT_PROJECT_ID) {
+    throw new AppError('not_found', `project ${JSON.stringify(projectId)} does not exist`)
+  }
+  await store.createProject({
+    id: DEFAULT_PROJECT_ID,
+    name: 'Default',
+    createdAt: new Date().toISOString(),
+    settings: { ...DEFAULT_PROJECT_SETTINGS },
+  })
+}
+
+/** The pipeline parts `createApp` composes (validator, formatter, per-project plan cache) over `store`. */
+export function createPipelineDeps(store: KyselyEventStore): ReplayDeps {
+  return {
+    store,
+    validator: new EventValidator(),
+    formatter: createEventFormatter(),
+    projects: new ProjectRuntimeCache(store),
+  }
+}
+
+/** Writes a JSON document (2-space indented) and a newline. */
+export async function printJson(io: CliIo, value: unknown): Promise<void> {
+  await writeOut(io.stdout, `${JSON.stringify(value, null, 2)}\n`)
+}
+
+/** Rejects positionals a command does not take. */
+export function expectPositionals(positionals: string[], min: number, max: number, what: string): void {
+  if (positionals.length < min || positionals.length > max) {
+    throw usageError(
+      positionals.length < min
+        ? `missing ${what}`
+        : `unexpected argument ${JSON.stringify(positionals[max])}`,
+    )
+  }
+}

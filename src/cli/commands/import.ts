@@ -1,0 +1,336 @@
+import { createHash } from 'node:crypto'
+import { createWriteStream, type WriteStream } from 'node:fs'
+import { open } from 'node:fs/promises'
+import type { Readable, Writable } from 'node:stream'
+import { AppError } from '../../errors/app-error.js'
+import { EventService } from '../../ingest/event-service.js'
+import type { BatchResult } from '../../schema/batch.js'
+import type { ValidationIssue } from '../../schema/validation-issue.js'
+import type { CliCommand, CliIo } from '../cli-io.js'
+import { writeOut } from '../cli-io.js'
+import {
+  createPipelineDeps,
+  DATABASE_HELP,
+  DATABASE_OPTIONS,
+  expectPositionals,
+  parseCommandArgs,
+  runCommand,
+  usageError,
+  withDatabase,
+} from '../command-context.js'
+import { type InputItem, readJsonItems } from '../json-input.js'
+
+export const IMPORT_HELP = `Usage: tally import FILE|- [--batch N] [--errors FILE] [--fresh-ids] [--db URL] [--project ID]
+
+Ingests events from FILE (or stdin for "-"): NDJSON, one event per line, or a JSON array. Every event
+goes through the same pipeline as POST /api/v1/events — validation, the project's tracking plan,
+enrichment, group commit — so rejected events land in the failed-event store (see "tally failed").
+
+Idempotent: an event whose messageId is already stored is counted as a duplicate, not stored again.
+An event without a messageId gets one derived from its text ("import-<sha256>"), so importing the same
+file twice — or again after an interruption — stores each event once.
+
+Options:
+  --batch N        events per ingest call, 1–10000 (default 500)
+  --errors FILE    write one NDJSON line per rejected or unreadable event: {"line","index"?,"errors"}
+  --fresh-ids      do not derive messageIds: events without one get a new id each run
+  --quiet          no progress line (the final summary is always written)
+${DATABASE_HELP}
+
+Progress (with rate and ETA) is shown on stderr when it is a terminal; a summary is always written.
+Exit status: 0 every event stored or duplicate (bot drops included), 1 at least one event rejected or
+unreadable (or the database failed), 2 usage error (bad flag, unreadable FILE).`
+
+/** How many ingest calls may be in flight: the next batch is validated while the previous one commits. */
+const IN_FLIGHT = 4
+const PROGRESS_EVERY_MS = 250
+
+interface Totals {
+  read: number
+  accepted: number
+  duplicates: number
+  rejected: number
+  dropped: number
+  unreadable: number
+}
+
+interface PendingItem {
+  line: number
+  index?: number
+}
+
+interface Unreadable {
+  item: PendingItem
+  errors: readonly ValidationIssue[]
+}
+
+const EMPTY_RESULT: BatchResult = { accepted: 0, duplicates: 0, rejected: 0, dropped: 0, results: [] }
+
+/** The messageId an event without one is imported under: stable across runs of the same text. */
+export function derivedMessageId(text: string): string {
+  return `import-${createHash('sha256').update(text).digest('hex').slice(0, 40)}`
+}
+
+function withDerivedMessageId(event: unknown, text: string): unknown {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return event
+  if ((event as { messageId?: unknown }).messageId !== undefined) return event
+  return { ...(event as object), messageId: derivedMessageId(text) }
+}
+
+/** Counts bytes as they pass, for progress and ETA. */
+async function* counted(source: AsyncIterable<Buffer>, counter: { bytes: number }): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    counter.bytes += chunk.length
+    yield chunk
+  }
+}
+
+async function openInput(file: string, io: CliIo): Promise<{ stream: Readable; size: number | null }> {
+  if (file === '-') return { stream: io.stdin, size: null }
+  let handle: Awaited<ReturnType<typeof open>>
+  try {
+    handle = await open(file, 'r')
+  } catch (err) {
+    throw usageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  const stat = await handle.stat()
+  if (stat.isDirectory()) {
+    await handle.close()
+    throw usageError(`cannot read ${file}: it is a directory`)
+  }
+  return { stream: handle.createReadStream({ highWaterMark: 256 * 1024 }), size: stat.size }
+}
+
+async function openErrorsFile(path: string): Promise<WriteStream> {
+  const stream = createWriteStream(path, { flags: 'w' })
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve())
+    stream.once('error', (err: NodeJS.ErrnoException) =>
+      reject(usageError(`cannot write --errors ${path}: ${err.code ?? err.message}`)),
+    )
+  })
+  return stream
+}
+
+function closeStream(stream: Writable): Promise<void> {
+  return new Promise((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())))
+}
+
+function itemProblem(item: InputItem, maxBytes: number): ValidationIssue | null {
+  if (item.text === null && item.problem !== undefined) {
+    return { path: '', code: 'invalid_json', message: item.problem }
+  }
+  if (item.text === null) {
+    return {
+      path: '',
+      code: 'too_large',
+      message: `the event is ${item.byteSize} bytes; the limit is ${maxBytes}`,
+      expected: `<= ${maxBytes} bytes`,
+    }
+  }
+  if (item.problem !== undefined) return { path: '', code: 'invalid_json', message: item.problem }
+  return null
+}
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?'
+  const s = Math.round(seconds)
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+}
+
+function progressLine(totals: Totals, bytes: number, size: number | null, seconds: number): string {
+  const rate = seconds > 0 ? totals.read / seconds : 0
+  const parts = [
+    `${totals.read.toLocaleString('en-US')} events`,
+    `${Math.round(rate).toLocaleString('en-US')}/s`,
+  ]
+  if (size !== null && size > 0) {
+    const fraction = Math.min(1, bytes / size)
+    const width = 20
+    const filled = Math.round(fraction * width)
+    const eta = fraction > 0 ? (seconds / fraction) * (1 - fraction) : Number.POSITIVE_INFINITY
+    parts.unshift(`[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0)}%`)
+    parts.push(`ETA ${formatDuration(eta)}`)
+  }
+  if (totals.rejected + totals.unreadable > 0) parts.push(`${totals.rejected + totals.unreadable} rejected`)
+  return parts.join('  ')
+}
+
+function summaryLine(totals: Totals, seconds: number): string {
+  const rate = seconds > 0 ? Math.round(totals.read / seconds) : totals.read
+  const dropped = totals.dropped > 0 ? `, ${totals.dropped} dropped (bots)` : ''
+  const unreadable = totals.unreadable > 0 ? `, ${totals.unreadable} unreadable` : ''
+  return `tally import: ${totals.read} events — ${totals.accepted} stored, ${totals.duplicates} duplicates, ${totals.rejected} rejected${unreadable}${dropped} (${seconds.toFixed(2)} s, ${rate} events/s)\n`
+}
+
+/** `tally import`: see IMPORT_HELP. */
+export async function importCommand(argv: string[], io: CliIo): Promise<number> {
+  return runCommand('import', io, async () => {
+    const { values, positionals } = parseCommandArgs(argv, {
+      ...DATABASE_OPTIONS,
+      batch: { type: 'string' },
+      errors: { type: 'string' },
+      'fresh-ids': { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+    })
+    if (values.help) {
+      io.stdout.write(`${IMPORT_HELP}\n`)
+      return 0
+    }
+    expectPositionals(positionals, 1, 1, 'FILE (or "-" for stdin)')
+    const batchSize = values.batch === undefined ? 500 : Number(values.batch)
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
+      throw usageError(`--batch must be an integer from 1 to 10000 (got ${JSON.stringify(values.batch)})`)
+    }
+    const file = positionals[0]
+    const input = await openInput(file, io)
+    const errorsOut = values.errors === undefined ? undefined : await openErrorsFile(values.errors)
+    try {
+      return await withDatabase(values, io, async ({ store, projectId }) => {
+        const deps = createPipelineDeps(store)
+        await deps.projects.get(projectId) // fail before reading if the plan cannot load
+        const service = new EventService({ ...deps, maxQueuedEvents: IN_FLIGHT * batchSize * 2 })
+        try {
+          return await runImport({
+            io,
+            service,
+            projectId,
+            input,
+            batchSize,
+            errorsOut,
+            deriveIds: !values['fresh-ids'],
+            showProgress: !values.quiet && (io.stderr as { isTTY?: boolean }).isTTY === true,
+            maxEventBytes: deps.validator.limits.maxEventBytes,
+          })
+        } finally {
+          await service.close()
+        }
+      })
+    } finally {
+      input.stream.destroy()
+      if (errorsOut) await closeStream(errorsOut)
+    }
+  })
+}
+
+interface ImportRun {
+  io: CliIo
+  service: EventService
+  projectId: string
+  input: { stream: Readable; size: number | null }
+  batchSize: number
+  errorsOut: WriteStream | undefined
+  deriveIds: boolean
+  showProgress: boolean
+  maxEventBytes: number
+}
+
+async function runImport(run: ImportRun): Promise<number> {
+  const { io, service, projectId, batchSize, errorsOut } = run
+  const totals: Totals = { read: 0, accepted: 0, duplicates: 0, rejected: 0, dropped: 0, unreadable: 0 }
+  const counter = { bytes: 0 }
+  const started = Date.now()
+  let lastProgress = 0
+  // Each batch carries its unreadable items too, so the errors file comes out in input order.
+  const inFlight: { items: PendingItem[]; unreadable: Unreadable[]; result: Promise<BatchResult> }[] = []
+  let events: unknown[] = []
+  let items: PendingItem[] = []
+  let unreadableItems: Unreadable[] = []
+
+  const writeError = async (item: PendingItem, errors: readonly ValidationIssue[]) => {
+    if (!errorsOut) return
+    const line =
+      item.index === undefined ? { line: item.line, errors } : { line: item.line, index: item.index, errors }
+    await writeOut(errorsOut, `${JSON.stringify(line)}\n`)
+  }
+
+  const settleOldest = async () => {
+    const batch = inFlight.shift()
+    if (!batch) return
+    const result = await batch.result
+    totals.accepted += result.accepted
+    totals.duplicates += result.duplicates
+    totals.rejected += result.rejected
+    totals.dropped += result.dropped
+    const failures: Unreadable[] = [...batch.unreadable]
+    for (const r of result.results) {
+      if (r.status === 'rejected') failures.push({ item: batch.items[r.index], errors: r.errors ?? [] })
+    }
+    failures.sort((a, b) => a.item.line - b.item.line || (a.item.index ?? 0) - (b.item.index ?? 0))
+    for (const f of failures) await writeError(f.item, f.errors)
+    if (run.showProgress && Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
+      lastProgress = Date.now()
+      const line = progressLine(totals, counter.bytes, run.input.size, (lastProgress - started) / 1000)
+      io.stderr.write(`\r\x1b[K${line}`)
+    }
+  }
+
+  const flush = async () => {
+    if (events.length === 0 && unreadableItems.length === 0) return
+    const result = events.length > 0 ? service.ingest(events, { projectId }) : Promise.resolve(EMPTY_RESULT)
+    const batch = { items, unreadable: unreadableItems, result }
+    // Rejections are handled when the batch is settled, in order; until then keep them from going unhandled.
+    batch.result.catch(() => {})
+    inFlight.push(batch)
+    events = []
+    items = []
+    unreadableItems = []
+    if (inFlight.length >= IN_FLIGHT) await settleOldest()
+  }
+
+  try {
+    const source = counted(run.input.stream as AsyncIterable<Buffer>, counter)
+    for await (const item of readJsonItems(source, run.maxEventBytes)) {
+      if (events.length + unreadableItems.length >= batchSize) await flush()
+      totals.read++
+      const pending: PendingItem =
+        item.index === undefined ? { line: item.line } : { line: item.line, index: item.index }
+      const problem = itemProblem(item, run.maxEventBytes)
+      let event: unknown
+      if (problem === null) {
+        try {
+          event = JSON.parse(item.text as string)
+        } catch (err) {
+          unreadable(pending, {
+            path: '',
+            code: 'invalid_json',
+            message: `not valid JSON: ${(err as Error).message}`,
+          })
+          continue
+        }
+      } else {
+        unreadable(pending, problem)
+        continue
+      }
+      events.push(run.deriveIds ? withDerivedMessageId(event, item.text as string) : event)
+      items.push(pending)
+    }
+    await flush()
+    while (inFlight.length > 0) await settleOldest()
+  } catch (err) {
+    // Whatever happened, let the batches already handed over finish before reporting.
+    await Promise.allSettled(inFlight.map((b) => b.result))
+    if (run.showProgress) io.stderr.write('\r\x1b[K')
+    io.stderr.write(summaryLine(totals, (Date.now() - started) / 1000))
+    const e = err as NodeJS.ErrnoException
+    if (!(e instanceof AppError) && e?.code && /^E[A-Z]+$/.test(e.code)) {
+      throw new Error(`stopped: cannot read the input: ${e.code}`)
+    }
+    throw err
+  }
+  if (run.showProgress) io.stderr.write('\r\x1b[K')
+  io.stderr.write(summaryLine(totals, (Date.now() - started) / 1000))
+  return totals.rejected + totals.unreadable > 0 ? 1 : 0
+
+  function unreadable(item: PendingItem, issue: ValidationIssue) {
+    totals.unreadable++
+    unreadableItems.push({ item, errors: [issue] })
+  }
+}
+
+export const importCli: CliCommand = {
+  summary: 'Ingest events from an NDJSON or JSON-array file (idempotent; no server needed)',
+  run: importCommand,
+}

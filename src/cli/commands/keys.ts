@@ -1,0 +1,106 @@
+import { AppError } from '../../errors/app-error.js'
+import { createApiKeyRecord } from '../../http/auth/api-keys.js'
+import type { ApiKeyRecord } from '../../store/event-store.js'
+import { API_KEY_ROLES, type ApiKeyRole } from '../../store/project-types.js'
+import type { CliCommand, CliIo } from '../cli-io.js'
+import {
+  DATABASE_HELP,
+  DATABASE_OPTIONS,
+  expectPositionals,
+  parseCommandArgs,
+  printJson,
+  runCommand,
+  usageError,
+  withDatabase,
+} from '../command-context.js'
+
+export const KEYS_HELP = `Usage: tally keys create --role write|read|admin [--name NAME]
+       tally keys list [--all]
+       tally keys revoke ID
+       [--db URL] [--project ID]
+
+Manages the project's API keys straight in the database (no server needed).
+  create   makes a random key and prints it ONCE as JSON ({"id","role","name","prefix","createdAt","secret"});
+           only its SHA-256 is stored, so save the secret now
+           roles: write (ingest only — safe in a browser), read (query, stats, export), admin (everything)
+  list     active keys without secrets (--all includes revoked ones)
+  revoke   revokes key ID; a running server stops accepting it within its key cache TTL (10 s)
+
+Options:
+  --role ROLE    write | read | admin (create)
+  --name NAME    a label for the key (create)
+  --all          include revoked keys (list)
+${DATABASE_HELP}
+
+Exit status: 0 ok, 1 no such key or the database failed, 2 usage error.`
+
+function publicView({ hash: _hash, ...key }: ApiKeyRecord) {
+  return key
+}
+
+/** `tally keys`: see KEYS_HELP. */
+export async function keysCommand(argv: string[], io: CliIo): Promise<number> {
+  return runCommand('keys', io, async () => {
+    const { values, positionals } = parseCommandArgs(argv, {
+      ...DATABASE_OPTIONS,
+      role: { type: 'string' },
+      name: { type: 'string' },
+      all: { type: 'boolean' },
+    })
+    if (values.help) {
+      io.stdout.write(`${KEYS_HELP}\n`)
+      return 0
+    }
+    const [action, ...args] = positionals
+    if (action === 'create') {
+      expectPositionals(args, 0, 0, '')
+      const role = values.role as ApiKeyRole | undefined
+      if (role === undefined || !API_KEY_ROLES.includes(role)) {
+        throw usageError(
+          `--role must be one of ${API_KEY_ROLES.join(', ')}${role === undefined ? '' : ` (got ${JSON.stringify(role)})`}`,
+        )
+      }
+      if (values.name !== undefined && (values.name.length === 0 || values.name.length > 200)) {
+        throw usageError('--name must be 1–200 characters')
+      }
+      return withDatabase(values, io, async ({ store, projectId }) => {
+        const { secret, record } = createApiKeyRecord(projectId, role, { name: values.name ?? null })
+        await store.saveApiKey(record)
+        await printJson(io, { ...publicView(record), secret })
+        io.stderr.write('tally keys: the secret is shown only now; only its hash is stored\n')
+        return 0
+      })
+    }
+    if (action === 'list') {
+      expectPositionals(args, 0, 0, '')
+      return withDatabase(values, io, async ({ store, projectId }) => {
+        const keys = await store.listApiKeys(projectId)
+        await printJson(io, {
+          keys: keys.filter((k) => values.all || k.revokedAt === null).map(publicView),
+        })
+        return 0
+      })
+    }
+    if (action === 'revoke') {
+      expectPositionals(args, 1, 1, 'key ID')
+      const id = args[0]
+      return withDatabase(values, io, async ({ store, projectId }) => {
+        if (!(await store.revokeApiKey(projectId, id))) {
+          throw new AppError('not_found', `no active key ${JSON.stringify(id)} in project ${projectId}`)
+        }
+        io.stderr.write(`tally keys: revoked ${id}\n`)
+        return 0
+      })
+    }
+    throw usageError(
+      action === undefined
+        ? 'missing action: create, list or revoke'
+        : `unknown action ${JSON.stringify(action)}; create, list or revoke`,
+    )
+  })
+}
+
+export const keysCli: CliCommand = {
+  summary: 'API keys: create (secret shown once), list, revoke',
+  run: keysCommand,
+}
