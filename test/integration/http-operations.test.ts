@@ -112,6 +112,15 @@ describe('operations routes', () => {
       headers: bearer(KEYS.read),
     })
     expect(series.statusCode).toBe(200)
+    for (const path of ['performance', 'api-requests', 'interactions']) {
+      const res = await server.inject({
+        url: `/api/v1/stats/${path}?from=${from}&to=${to}`,
+        headers: bearer(KEYS.read),
+      })
+      expect(res.statusCode, path).toBe(200)
+    }
+    const project = await server.inject({ url: '/api/v1/project', headers: bearer(t.otherKeys.read) })
+    expect(project.json()).toMatchObject({ id: 'other', settings: { enforcement: 'allow' } })
     const missing = await server.inject({ url: '/api/v1/stats/overview', headers: bearer(KEYS.read) })
     expect(missing.statusCode).toBe(400)
     expect(missing.json().error.code).toBe('validation_failed')
