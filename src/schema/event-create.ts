@@ -28,8 +28,8 @@ const commonFields = {
   /** Segment's name for the uncorrected client timestamp; accepted as a fallback for `timestamp`. */
   originalTimestamp: Type.Optional(Timestamp('Uncorrected client timestamp (Segment).')),
   context: Type.Optional(EventContextSchema),
-  /** Segment's per-destination switches. Kept as sent; Tally does not act on them. */
-  integrations: Type.Optional(JsonObject('Segment destination switches; stored, not interpreted.')),
+  /** Segment's per-destination switches. Accepted so Segment SDKs validate unchanged; Tally has no destinations, so they are not stored. */
+  integrations: Type.Optional(JsonObject('Segment destination switches; accepted for compatibility, not stored.')),
 }
 
 const name = (description: string) => PlainString(MAX_NAME_LENGTH, description)
