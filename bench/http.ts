@@ -55,7 +55,9 @@ async function serve(dbUrl: string): Promise<void> {
     TALLY_WRITE_KEY: WRITE_KEY,
     TALLY_READ_KEY: READ_KEY,
   })
-  const app = await createApp(config)
+  // BENCH_MAX_WAIT_MS overrides the group-commit wait, to compare settings in otherwise equal runs.
+  const wait = process.env.BENCH_MAX_WAIT_MS
+  const app = await createApp(config, wait === undefined ? {} : { ingest: { maxWaitMs: Number(wait) } })
   await app.server.register(async function parseOnly(scope) {
     useIngestBodyParser(scope, config.bodyLimit)
     scope.post('/bench/parse', async (request) => {
