@@ -175,6 +175,8 @@ const validEvent = fc
     ),
   )
   .map(([ids, common, body]) => ({ ...ids, ...common, ...body }) as Record<string, unknown>)
+  // fc.jsonValue may nest "__proto__" keys or odd strings: those events are not valid, so leave them out
+  .filter((event) => !breaksHostileRule(event))
 
 type Breaker = [
   name: string,

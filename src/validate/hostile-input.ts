@@ -50,6 +50,134 @@ function stringProblem(s: string, maxStringLength: number): string | null {
   return null
 }
 
+function hasEnumerableKeys(o: object): boolean {
+  for (const _ in o) return true
+  return false
+}
+
+/** Per-call state of one walk; a class so the hot loop reads fields, not closure slots. */
+class Walk {
+  lower = 2 // bytes the event takes at least, serialised
+  upper = 2 // bytes it takes at most
+  readonly stack: Frame[] = []
+
+  constructor(
+    readonly limits: ValidationLimits,
+    readonly issues: IssueList,
+    readonly checkStrings: boolean,
+  ) {}
+
+  /** True when something made Object.prototype enumerable keys (for-in would then see inherited keys). */
+  readonly inheritedKeys = hasEnumerableKeys(Object.prototype)
+
+  key(frame: Frame, key: string): boolean {
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
+      this.issues.add(pointer(frame, key), 'forbidden_key', `the key "${key}" is not accepted`)
+      return false
+    }
+    this.lower += key.length + 3
+    this.upper += key.length * MAX_BYTES_PER_UNIT + 3
+    if (this.checkStrings) {
+      const problem = stringProblem(key, this.limits.maxStringLength)
+      if (problem !== null) {
+        this.issues.add(pointer(frame, key), 'invalid_string', `key ${problem}`)
+        return false
+      }
+    }
+    return true
+  }
+
+  value(value: unknown, frame: Frame, key: string | number): void {
+    switch (typeof value) {
+      case 'string': {
+        this.lower += value.length + 3
+        this.upper += value.length * MAX_BYTES_PER_UNIT + 3
+        if (this.checkStrings) {
+          const max = this.limits.maxStringLength
+          const problem = stringProblem(value, max)
+          if (problem !== null) {
+            const tooLong = value.length > max
+            this.issues.add(
+              pointer(frame, key),
+              tooLong ? 'max_length' : 'invalid_string',
+              `string ${problem}`,
+              tooLong ? `<= ${max} characters` : undefined,
+            )
+          }
+        }
+        return
+      }
+      case 'number':
+        this.lower += 2
+        this.upper += MAX_NUMBER_BYTES + 1
+        if (value - value !== 0) {
+          this.issues.add(
+            pointer(frame, key),
+            'invalid_number',
+            `${value} is not a finite number`,
+            'a finite number',
+          )
+        }
+        return
+      case 'boolean':
+        this.lower += 5
+        this.upper += 6
+        return
+      case 'object': {
+        this.lower += 5
+        this.upper += 5
+        if (value === null) return
+        const maxDepth = this.limits.maxDepth
+        if (frame.depth >= maxDepth) {
+          this.issues.add(
+            pointer(frame, key),
+            'too_deep',
+            `nesting deeper than ${maxDepth} levels`,
+            `<= ${maxDepth} levels`,
+          )
+        } else {
+          this.stack.push({ value, depth: frame.depth + 1, parent: frame, key })
+        }
+        return
+      }
+      case 'undefined':
+        return // absent, as JSON.stringify treats it
+      default:
+        this.issues.add(pointer(frame, key), 'type', `a ${typeof value} is not a JSON value`)
+    }
+  }
+
+  container(frame: Frame): void {
+    const container = frame.value
+    if (Array.isArray(container)) {
+      for (let i = 0; i < container.length; i++) this.value(container[i], frame, i)
+      return
+    }
+    const proto = Object.getPrototypeOf(container)
+    if (proto !== Object.prototype && proto !== null) {
+      this.issues.add(pointer(frame), 'type', 'must be a plain JSON object')
+      return
+    }
+    const maxKeys = this.limits.maxKeysPerObject
+    let count = 0
+    // for-in over a JSON object's own keys: its prototype is Object.prototype or null (checked above), and
+    // only a polluted Object.prototype could add inherited keys — the hasOwn guard runs only then.
+    for (const key in container) {
+      if (++count > maxKeys) {
+        this.issues.add(
+          pointer(frame),
+          'too_many_keys',
+          `object has more than ${maxKeys} keys`,
+          `<= ${maxKeys} keys`,
+        )
+        return
+      }
+      if (this.inheritedKeys && !Object.hasOwn(container, key)) continue
+      if (this.key(frame, key)) this.value((container as Record<string, unknown>)[key], frame, key)
+    }
+  }
+}
+
 /**
  * Walks `root` (a plain object) and adds an issue for every hostile value to `issues`. Returns false when
  * the event must be rejected. Without `source.byteSize` the size is estimated, and computed exactly only
@@ -61,7 +189,7 @@ export function checkHostileInput(
   issues: IssueList,
   source: SourceFacts = {},
 ): boolean {
-  const { maxEventBytes, maxDepth, maxKeysPerObject, maxStringLength } = limits
+  const { maxEventBytes, maxStringLength } = limits
   const { byteSize } = source
   if (byteSize !== undefined && byteSize > maxEventBytes) {
     issues.add(
@@ -75,112 +203,12 @@ export function checkHostileInput(
   // Strings need no inspection when the text was escape-free and too small to hold an over-long string.
   const checkStrings = !(source.escapeFree === true && byteSize !== undefined && byteSize <= maxStringLength)
   const start = issues.length
-  let lower = 2 // bytes the event takes at least, serialised
-  let upper = 2 // bytes it takes at most
-  const stack: Frame[] = [{ value: root, depth: 1, parent: null, key: '' }]
+  const walk = new Walk(limits, issues, checkStrings)
+  walk.stack.push({ value: root, depth: 1, parent: null, key: '' })
+  while (walk.stack.length > 0 && walk.lower <= maxEventBytes && !issues.full)
+    walk.container(walk.stack.pop()!)
 
-  while (stack.length > 0 && lower <= maxEventBytes && !issues.full) {
-    const frame = stack.pop()!
-    const container = frame.value
-    let keys: string[] | null = null
-    let length: number
-    if (Array.isArray(container)) {
-      length = container.length
-    } else {
-      const proto = Object.getPrototypeOf(container)
-      if (proto !== Object.prototype && proto !== null) {
-        issues.add(pointer(frame), 'type', 'must be a plain JSON object')
-        continue
-      }
-      keys = Object.keys(container)
-      length = keys.length
-      if (length > maxKeysPerObject) {
-        issues.add(
-          pointer(frame),
-          'too_many_keys',
-          `object has ${length} keys; the limit is ${maxKeysPerObject}`,
-          `<= ${maxKeysPerObject} keys`,
-        )
-        continue
-      }
-    }
-    for (let i = 0; i < length; i++) {
-      let key: string | number = i
-      if (keys !== null) {
-        const name = keys[i]
-        key = name
-        if (name === '__proto__' || name === 'constructor' || name === 'prototype') {
-          issues.add(pointer(frame, name), 'forbidden_key', `the key "${name}" is not accepted`)
-          continue
-        }
-        lower += name.length + 3
-        upper += name.length * MAX_BYTES_PER_UNIT + 3
-        if (checkStrings) {
-          const problem = stringProblem(name, maxStringLength)
-          if (problem !== null) {
-            issues.add(pointer(frame, name), 'invalid_string', `key ${problem}`)
-            continue
-          }
-        }
-      }
-      const value = (container as Record<string | number, unknown>)[key]
-      switch (typeof value) {
-        case 'string': {
-          lower += value.length + 3
-          upper += value.length * MAX_BYTES_PER_UNIT + 3
-          if (checkStrings) {
-            const problem = stringProblem(value, maxStringLength)
-            if (problem !== null) {
-              const code = value.length > maxStringLength ? 'max_length' : 'invalid_string'
-              issues.add(
-                pointer(frame, key),
-                code,
-                `string ${problem}`,
-                code === 'max_length' ? `<= ${maxStringLength} characters` : undefined,
-              )
-            }
-          }
-          break
-        }
-        case 'number':
-          lower += 2
-          upper += MAX_NUMBER_BYTES + 1
-          if (value - value !== 0)
-            issues.add(
-              pointer(frame, key),
-              'invalid_number',
-              `${value} is not a finite number`,
-              'a finite number',
-            )
-          break
-        case 'boolean':
-          lower += 5
-          upper += 6
-          break
-        case 'object':
-          lower += 5
-          upper += 5
-          if (value === null) break
-          if (frame.depth >= maxDepth) {
-            issues.add(
-              pointer(frame, key),
-              'too_deep',
-              `nesting deeper than ${maxDepth} levels`,
-              `<= ${maxDepth} levels`,
-            )
-          } else {
-            stack.push({ value, depth: frame.depth + 1, parent: frame, key })
-          }
-          break
-        case 'undefined':
-          break // absent, as JSON.stringify treats it
-        default:
-          issues.add(pointer(frame, key), 'type', `a ${typeof value} is not a JSON value`)
-      }
-    }
-  }
-
-  if (lower > maxEventBytes) {
+  if (walk.lower > maxEventBytes) {
     issues.add(
       '',
       'too_large',
@@ -190,7 +218,7 @@ export function checkHostileInput(
     return false
   }
   if (issues.length > start) return false
-  if (byteSize === undefined && upper > maxEventBytes) {
+  if (byteSize === undefined && walk.upper > maxEventBytes) {
     const exact = Buffer.byteLength(JSON.stringify(root))
     if (exact > maxEventBytes) {
       issues.add(
