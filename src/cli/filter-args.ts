@@ -79,12 +79,16 @@ const addFormats = ((ajvFormatsModule as unknown as { default?: unknown }).defau
   ajv: Ajv,
 ) => Ajv
 
-/** An Ajv configured as the HTTP layer's (formats, coercion of flag strings, defaults). */
-export function createFlagAjv(): Ajv {
+/**
+ * An Ajv with the HTTP layer's formats and defaults. `coerce` turns flag strings into the numbers and lists
+ * a schema asks for — only for schemas without scalar unions: Ajv coerces into a union's FIRST branch, so a
+ * `--where` value of 100 or false would become the string "100" / "false".
+ */
+export function createFlagAjv(coerce: boolean): Ajv {
   const ajv = new Ajv({
     allErrors: true,
     strict: false,
-    coerceTypes: 'array',
+    coerceTypes: coerce ? 'array' : false,
     useDefaults: true,
     verbose: true,
   })
@@ -93,7 +97,7 @@ export function createFlagAjv(): Ajv {
   return ajv
 }
 
-const ajv = createFlagAjv()
+const ajv = createFlagAjv(false)
 const validateQuery = ajv.compile<EventQuery>({ ...EventQuerySchema, $id: undefined })
 
 const OPERATORS: ReadonlyArray<readonly [string, PredicateOp]> = [
@@ -178,7 +182,7 @@ export function buildEventQuery(
   set('from', normaliseTime(values.from))
   set('to', normaliseTime(values.to))
   set('where', values.where?.map(parseWherePredicate))
-  set('limit', extra.limit)
+  set('limit', extra.limit !== undefined && /^\d{1,9}$/.test(extra.limit) ? Number(extra.limit) : extra.limit)
   set('cursor', extra.cursor)
   set('order', extra.order)
   if (!validateQuery(query)) throw flagError(validateQuery, query)

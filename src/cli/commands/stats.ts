@@ -110,7 +110,7 @@ const STAT_OPTIONS = {
 
 const LIST_PARAMS = new Set(['types', 'names', 'metrics', 'actions'])
 
-const ajv = createFlagAjv()
+const ajv = createFlagAjv(true)
 const validators = new Map<string, ValidateFunction>()
 function validatorFor(name: string): ValidateFunction {
   let v = validators.get(name)

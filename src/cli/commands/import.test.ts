@@ -1,0 +1,156 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createFreshPostgresDatabase, IN_CI, isPostgresReachable } from '../../../test/helpers/dialects.js'
+import { ndjson, runCli, tempDatabase } from '../../../test/helpers/run-cli.js'
+import { createStore } from '../../store/create-store.js'
+import { derivedMessageId } from './import.js'
+
+const good = [
+  { type: 'track', name: 'Signed Up', userId: 'u1', messageId: 'm-1', properties: { plan: 'pro' } },
+  { type: 'page', name: 'Home', anonymousId: 'a1', properties: { path: '/' } },
+  { type: 'track', name: 'Bought', userId: 'u2', properties: { plan: 'free', amount: 12 } },
+]
+const FILE_WITH_BAD_LINES = ndjson(
+  good[0],
+  { type: 'track', userId: 'u9' }, // no name: rejected
+  'not json',
+  good[1],
+  '',
+  { type: 'nope', userId: 'u9' }, // unknown type: rejected
+  good[2],
+)
+
+async function countEvents(url: string): Promise<number> {
+  const store = await createStore(url)
+  try {
+    let n = 0
+    for await (const _ of store.exportEvents('default', {})) n++
+    return n
+  } finally {
+    await store.close()
+  }
+}
+
+describe('tally import', () => {
+  let db: ReturnType<typeof tempDatabase>
+  beforeEach(() => {
+    db = tempDatabase()
+  })
+  afterEach(() => db.remove())
+
+  it('should store valid lines, write each bad line to --errors in input order, summarise and exit 1', async () => {
+    const file = join(db.dir, 'events.ndjson')
+    const errors = join(db.dir, 'errors.ndjson')
+    writeFileSync(file, FILE_WITH_BAD_LINES)
+    const run = await runCli(['import', file, '--db', db.url, '--errors', errors])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/6 events — 3 stored, 0 duplicates, 2 rejected, 1 unreadable/)
+    const lines = readFileSync(errors, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(lines.map((l) => l.line)).toEqual([2, 3, 6])
+    expect(lines[0].errors).toEqual(
+      expect.arrayContaining([expect.objectContaining({ path: '/name', code: 'required' })]),
+    )
+    expect(lines[1].errors[0].code).toBe('invalid_json')
+    expect(lines[2].errors.length).toBeGreaterThan(0)
+    expect(await countEvents(db.url)).toBe(3)
+
+    // The two rejected events went to the failed-event store, as over HTTP.
+    const failed = await runCli(['failed', 'list', '--db', db.url])
+    expect(failed.code).toBe(0)
+    expect(JSON.parse(failed.stdout).failedEvents).toHaveLength(2)
+  })
+
+  it('should report duplicates, not new rows, when the same file is imported again', async () => {
+    const file = join(db.dir, 'events.ndjson')
+    writeFileSync(file, ndjson(...good))
+    const first = await runCli(['import', file, '--db', db.url])
+    expect(first.code).toBe(0)
+    expect(first.stderr).toMatch(/3 events — 3 stored, 0 duplicates, 0 rejected/)
+    const second = await runCli(['import', file, '--db', db.url])
+    expect(second.code).toBe(0)
+    expect(second.stderr).toMatch(/3 events — 0 stored, 3 duplicates, 0 rejected/)
+    expect(await countEvents(db.url)).toBe(3)
+
+    // An event without a messageId was stored under one derived from its text.
+    const page = JSON.parse((await runCli(['query', '--db', db.url, '--type', 'page'])).stdout)
+    expect(page.events[0].messageId).toBe(derivedMessageId(JSON.stringify(good[1])))
+  })
+
+  it('should store events without a messageId again with --fresh-ids', async () => {
+    const file = join(db.dir, 'events.ndjson')
+    writeFileSync(file, ndjson(...good))
+    await runCli(['import', file, '--db', db.url, '--fresh-ids'])
+    const second = await runCli(['import', file, '--db', db.url, '--fresh-ids'])
+    expect(second.stderr).toMatch(/2 stored, 1 duplicates/)
+    expect(await countEvents(db.url)).toBe(5)
+  })
+
+  it('should read a JSON array from stdin and name the element index of a bad one', async () => {
+    const errors = join(db.dir, 'errors.ndjson')
+    const input = `[\n${JSON.stringify(good[0])},\n{"type":"track"},\n${JSON.stringify(good[2])}\n]\n`
+    const run = await runCli(['import', '-', '--db', db.url, '--errors', errors], { stdin: input })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/3 events — 2 stored, 0 duplicates, 1 rejected/)
+    expect(JSON.parse(readFileSync(errors, 'utf8'))).toMatchObject({ line: 3, index: 1 })
+  })
+
+  it('should ingest many small batches (several in flight) without losing or reordering results', async () => {
+    const events = Array.from({ length: 57 }, (_, i) =>
+      i % 10 === 9
+        ? { type: 'track', userId: `u${i}` } // rejected
+        : { type: 'track', name: 'Tick', userId: `u${i}`, messageId: `tick-${i}` },
+    )
+    const errors = join(db.dir, 'errors.ndjson')
+    const run = await runCli(['import', '-', '--db', db.url, '--batch', '4', '--errors', errors], {
+      stdin: ndjson(...events),
+    })
+    expect(run.stderr).toMatch(/57 events — 52 stored, 0 duplicates, 5 rejected/)
+    const lines = readFileSync(errors, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).line)
+    expect(lines).toEqual([10, 20, 30, 40, 50])
+    expect(await countEvents(db.url)).toBe(52)
+  })
+
+  it('should refuse bad usage with exit 2 and one line on stderr', async () => {
+    const missing = await runCli(['import', '--db', db.url])
+    expect(missing.code).toBe(2)
+    const noFile = await runCli(['import', join(db.dir, 'nope.ndjson'), '--db', db.url])
+    expect(noFile.code).toBe(2)
+    expect(noFile.stderr).toMatch(/cannot read .*nope\.ndjson: ENOENT/)
+    const batch = await runCli(['import', '-', '--batch', '0', '--db', db.url])
+    expect(batch.code).toBe(2)
+    expect(batch.stderr.trim().split('\n')).toHaveLength(1)
+    const project = await runCli(['import', '-', '--project', 'ghost', '--db', db.url], {
+      stdin: ndjson(good[0]),
+    })
+    expect(project.code).toBe(1)
+    expect(project.stderr).toMatch(/project "ghost" does not exist/)
+  })
+})
+
+const pgReachable = await isPostgresReachable()
+
+describe.runIf(pgReachable || IN_CI)('postgres: tally import + query', () => {
+  it('should import NDJSON and query it back with a --where filter', async () => {
+    const pg = await createFreshPostgresDatabase()
+    try {
+      const first = await runCli(['import', '-', '--db', pg.url], { stdin: ndjson(...good, 'oops') })
+      expect(first.code).toBe(1)
+      expect(first.stderr).toMatch(/4 events — 3 stored, 0 duplicates, 0 rejected, 1 unreadable/)
+      const again = await runCli(['import', '-', '--db', pg.url], { stdin: ndjson(...good) })
+      expect(again.stderr).toMatch(/0 stored, 3 duplicates/)
+      const query = await runCli(['query', '--db', pg.url, '--where', 'properties.plan=in:pro,team'])
+      expect(query.code).toBe(0)
+      const page = JSON.parse(query.stdout)
+      expect(page.events.map((e: { messageId: string }) => e.messageId)).toEqual(['m-1'])
+    } finally {
+      await pg.drop()
+    }
+  })
+})
