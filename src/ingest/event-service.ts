@@ -6,6 +6,7 @@ import type { AnalyticsEvent } from '../schema/analytics-event.js'
 import type { BatchResult, EventResult } from '../schema/batch.js'
 import type { EventStore, InsertOutcome, NewFailedEvent } from '../store/event-store.js'
 import type { EventValidator } from '../validate/event-validator.js'
+import { keepablePayload } from './failed-payload.js'
 import { GroupCommitQueue } from './group-commit.js'
 import type { IngestContext, Ingestor } from './ingest-types.js'
 import type { ProjectRuntimeCache } from './project-runtime.js'
@@ -88,7 +89,13 @@ export class EventService implements Ingestor {
     let dropped = 0
 
     const reject = (index: number, payload: unknown, errors: EventResult['errors'] & object) => {
-      unit.failed.push({ id: uuidv7(), projectId: ctx.projectId, receivedAt: receivedAtIso, payload, errors })
+      unit.failed.push({
+        id: uuidv7(),
+        projectId: ctx.projectId,
+        receivedAt: receivedAtIso,
+        payload: keepablePayload(payload),
+        errors,
+      })
       results[index] = { index, status: 'rejected', errors }
       rejected++
     }

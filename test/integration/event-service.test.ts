@@ -199,6 +199,20 @@ for (const variant of variants) {
       expect(left.failedEvents[0].replayAttempts).toBe(2)
     })
 
+    it('should keep a 50,000-deep rejected event without failing the group commit it shares', async () => {
+      let deep: unknown = 'leaf'
+      for (let i = 0; i < 50_000; i++) deep = [deep]
+      const [hostile, neighbour] = await Promise.all([
+        service.ingest([track('deep', { properties: { deep } })], { projectId: 'p1' }),
+        service.ingest([track('neighbour')], { projectId: 'p1' }),
+      ])
+      expect(hostile).toMatchObject({ rejected: 1, results: [{ errors: [{ code: 'too_deep' }] }] })
+      expect(neighbour).toMatchObject({ accepted: 1 })
+      const failed = await store.listFailedEvents('p1', {})
+      expect(failed.failedEvents).toHaveLength(1)
+      expect(JSON.stringify(failed.failedEvents[0].payload)).toContain('truncated')
+    })
+
     it('should refuse ingest for a project that does not exist', async () => {
       await expect(service.ingest([track('z')], { projectId: 'nope' })).rejects.toMatchObject({
         code: 'not_found',

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest'
+import { keepablePayload, MAX_KEPT_DEPTH, TRUNCATED_MARKER } from './failed-payload.js'
+
+function nested(depth: number): unknown {
+  let v: unknown = 'leaf'
+  for (let i = 0; i < depth; i++) v = i % 2 ? { a: v } : [v]
+  return v
+}
+
+describe('keepablePayload', () => {
+  it('should return ordinary payloads unchanged and uncopied', () => {
+    const payload = { type: 'track', properties: { a: [1, { b: 2 }] } }
+    expect(keepablePayload(payload)).toBe(payload)
+  })
+
+  it('should cut a payload nested 50,000 deep so it can be serialised', () => {
+    const kept = keepablePayload(nested(50_000))
+    const text = JSON.stringify(kept)
+    expect(text).toContain(TRUNCATED_MARKER)
+    let depth = 0
+    let v: unknown = kept
+    while (typeof v === 'object' && v !== null) {
+      v = Array.isArray(v) ? v[0] : (v as { a: unknown }).a
+      depth++
+    }
+    expect(depth).toBe(MAX_KEPT_DEPTH)
+  })
+
+  it('should keep a __proto__ key as data without touching the prototype', () => {
+    const hostile = JSON.parse(`{"__proto__":{"polluted":true},"x":${JSON.stringify(nested(100))}}`)
+    const kept = keepablePayload(hostile) as Record<string, unknown>
+    expect(Object.hasOwn(kept, '__proto__')).toBe(true)
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    expect(Object.getPrototypeOf(kept)).toBe(Object.prototype)
+  })
+})
