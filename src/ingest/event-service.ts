@@ -24,7 +24,7 @@ export interface EventServiceOptions {
   projects: ProjectRuntimeCache
   /** Largest group commit, in events. Default 1,000 (MEASUREMENTS: commits of ~1,000 rows). */
   maxGroupEvents?: number
-  /** Longest an event waits for others to share its commit. Default 2 ms. */
+  /** Extra wait for others to share a commit when the store is idle. Default 0 (see GroupCommitQueue). */
   maxWaitMs?: number
   /** Events waiting to be written before ingest answers `overloaded`. Default 50,000. */
   maxQueuedEvents?: number
@@ -60,7 +60,7 @@ export class EventService implements Ingestor {
     this.#queue = new GroupCommitQueue<WriteUnit, InsertOutcome[]>({
       sizeOf: (u) => u.events.length + u.failed.length,
       maxGroupItems: options.maxGroupEvents ?? 1000,
-      maxWaitMs: options.maxWaitMs ?? 2,
+      maxWaitMs: options.maxWaitMs ?? 0,
       maxQueuedItems: options.maxQueuedEvents ?? 50_000,
       concurrency: options.writeConcurrency ?? 1,
       write: (units) => this.#writeUnits(units),

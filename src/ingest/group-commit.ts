@@ -5,9 +5,14 @@ import { AppError } from '../errors/app-error.js'
  *
  * Why: a transaction (and its fsync) per HTTP request caps SQLite at ~13k events/s on this machine, while
  * commits of ~1,000 rows reach 68k/s (MEASUREMENTS.md). Callers `submit()` a unit of work (one request's
- * events); the queue hands whole units to `write()` in groups of at most `maxGroupItems` items, at most
- * `maxWaitMs` after the first unit arrived, and resolves each caller only after the write that held its
- * unit committed. A unit is never split across transactions.
+ * events); the queue hands whole units to `write()` in groups of at most `maxGroupItems` items and
+ * resolves each caller only after the write that held its unit committed. A unit is never split.
+ *
+ * When to write: as in a database's group commit, a unit that finds no write in flight is written on the
+ * next turn of the event loop (`setImmediate`, so every request parsed in the same I/O phase joins it) —
+ * a lone event never waits for a timer. Units that arrive while a write is in flight queue up and form the
+ * next group as soon as it finishes; the busier the store, the larger the groups. `maxWaitMs > 0` adds a
+ * deliberate wait instead, for callers that prefer fewer, larger transactions to latency.
  *
  * Bounded: when more than `maxQueuedItems` items wait, `submit()` throws AppError('overloaded') at once —
  * the caller (HTTP) answers 503 + Retry-After instead of the queue growing without bound.
@@ -19,7 +24,7 @@ export interface GroupCommitOptions<U, R> {
   sizeOf: (unit: U) => number
   /** Largest group written at once, in items. Default 1,000. */
   maxGroupItems?: number
-  /** Longest a unit waits for others to join its group. Default 2 ms. */
+  /** Extra wait for others to join a group when no write is in flight. Default 0 (next event-loop turn). */
   maxWaitMs?: number
   /** Most items waiting (not yet being written) before submit() refuses. Default 50,000. */
   maxQueuedItems?: number
@@ -47,7 +52,7 @@ export class GroupCommitQueue<U, R> {
   #queue: Pending<U, R>[] = []
   #queuedItems = 0
   #inFlight = 0
-  #timer: NodeJS.Timeout | undefined
+  #timer: NodeJS.Timeout | NodeJS.Immediate | undefined
   #closed = false
   #idleWaiters: (() => void)[] = []
 
@@ -55,7 +60,7 @@ export class GroupCommitQueue<U, R> {
     this.#write = options.write
     this.#sizeOf = options.sizeOf
     this.#maxGroupItems = options.maxGroupItems ?? 1000
-    this.#maxWaitMs = options.maxWaitMs ?? 2
+    this.#maxWaitMs = options.maxWaitMs ?? 0
     this.#maxQueuedItems = options.maxQueuedItems ?? 50_000
     this.#concurrency = options.concurrency ?? 1
     this.#mapError = options.mapError ?? ((e) => e)
@@ -101,17 +106,20 @@ export class GroupCommitQueue<U, R> {
   #schedule(): void {
     if (this.#queuedItems >= this.#maxGroupItems) {
       this.#flushNow()
-    } else if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => {
+    } else if (this.#timer === undefined && this.#inFlight < this.#concurrency) {
+      // With a write in flight there is nothing to schedule: its completion writes the queue.
+      const fire = () => {
         this.#timer = undefined
         this.#flushNow()
-      }, this.#maxWaitMs)
+      }
+      this.#timer = this.#maxWaitMs > 0 ? setTimeout(fire, this.#maxWaitMs) : setImmediate(fire)
     }
   }
 
   #flushNow(): void {
     if (this.#timer !== undefined) {
-      clearTimeout(this.#timer)
+      clearTimeout(this.#timer as NodeJS.Timeout)
+      clearImmediate(this.#timer as NodeJS.Immediate)
       this.#timer = undefined
     }
     while (this.#inFlight < this.#concurrency && this.#queue.length > 0) {
