@@ -69,6 +69,7 @@ describe('tally query', () => {
     expect(await ids('--where', 'properties.amount>=100')).toEqual(['o1', 'o3'])
     expect(await ids('--where', 'properties.amount>=100', '--where', 'properties.plan!=pro')).toEqual(['o3'])
     expect(await ids('--where', 'properties.tags~beta')).toEqual(['o1'])
+    expect(await ids('--where', 'properties.plan!=pro')).toEqual(['o2', 'o3', 'p1'])
     expect(await ids('--where', '?properties.coupon')).toEqual(['o2'])
     expect(await ids('--type', 'track', '--where', '!?properties.coupon')).toEqual(['o1', 'o3'])
     expect(await ids('--where', 'properties.plan=in:free,team')).toEqual(['o2', 'o3'])
