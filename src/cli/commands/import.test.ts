@@ -1,9 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { PassThrough, Readable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createFreshPostgresDatabase, IN_CI, isPostgresReachable } from '../../../test/helpers/dialects.js'
 import { ndjson, runCli, tempDatabase } from '../../../test/helpers/run-cli.js'
 import { createStore } from '../../store/create-store.js'
+import { main } from '../index.js'
 import { derivedMessageId } from './import.js'
 
 const good = [
@@ -115,6 +117,33 @@ describe('tally import', () => {
       .map((l) => JSON.parse(l).line)
     expect(lines).toEqual([10, 20, 30, 40, 50])
     expect(await countEvents(db.url)).toBe(52)
+  })
+
+  it('should show a progress line with rate and ETA only when stderr is a terminal', async () => {
+    const file = join(db.dir, 'events.ndjson')
+    const events = Array.from({ length: 12 }, (_, i) => ({
+      type: 'track',
+      name: 'T',
+      userId: 'u',
+      messageId: `p${i}`,
+    }))
+    writeFileSync(file, ndjson(...events))
+    const stderr = Object.assign(new PassThrough(), { isTTY: true })
+    const err: string[] = []
+    stderr.on('data', (d) => err.push(String(d)))
+    const code = await main(['import', file, '--db', db.url, '--batch', '1'], {
+      stdin: Readable.from([]),
+      stdout: new PassThrough(),
+      stderr,
+      env: {},
+    })
+    expect(code).toBe(0)
+    const segments = err.join('').split('\r\x1b[K') // each redraw clears the line first
+    expect(segments.some((l) => /^\[[#.]{20}\] \d+% {2}\d+ events {2}[\d,]+\/s {2}ETA /.test(l))).toBe(true)
+    expect(segments.at(-1)).toMatch(/^tally import: 12 events — 12 stored/)
+
+    const plain = await runCli(['import', file, '--db', db.url])
+    expect(plain.stderr).not.toContain('\r')
   })
 
   it('should refuse bad usage with exit 2 and one line on stderr', async () => {
