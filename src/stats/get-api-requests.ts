@@ -76,8 +76,8 @@ export async function getApiRequests(
 
   const unit = params.unit ?? 'hour'
   const series = await getTimeseries(db, dialect, projectId, {
-    from: params.from,
-    to: params.to,
+    from: new Date(fromMs).toISOString(),
+    to: new Date(toMs).toISOString(),
     unit,
     timeZone: params.timeZone,
     types: ['api_request'],

@@ -33,7 +33,8 @@ export async function getTimeseries(
   projectId: string,
   params: TimeseriesParams,
 ): Promise<TimeseriesResult> {
-  const { fromMs, toMs } = parseRange(params)
+  // A minute series over the default 7 days would be 10,080 buckets: default to the last 6 hours instead.
+  const { fromMs, toMs } = parseRange(params, params.unit === 'minute' ? 6 * HOUR_MS : undefined)
   const timeZone = params.timeZone ?? 'UTC'
   assertTimeZone(timeZone)
   if (params.groupBy === 'property' && !params.property) {

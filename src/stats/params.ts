@@ -6,11 +6,16 @@ import { TIME_UNITS } from '../store/dialect.js'
  * Parameters of the statistics functions, as TypeBox schemas (the HTTP stage turns them into querystring
  * schemas and OpenAPI). Every range is half-open: `from` inclusive, `to` exclusive, on the event timestamp.
  */
-const From = Type.String({
-  format: 'date-time',
-  description: 'Inclusive start of the range (event timestamp).',
-})
-const To = Type.String({ format: 'date-time', description: 'Exclusive end of the range.' })
+const From = Type.Optional(
+  Type.String({
+    format: 'date-time',
+    description:
+      'Inclusive start of the range (event timestamp). Default: 7 days before `to` (6 hours for minute buckets).',
+  }),
+)
+const To = Type.Optional(
+  Type.String({ format: 'date-time', description: 'Exclusive end of the range. Default: now.' }),
+)
 const TimeZone = Type.String({
   maxLength: 64,
   default: 'UTC',

@@ -9,10 +9,20 @@ function invalid(path: string, message: string): AppError {
   return new AppError('validation_failed', message, { details: [{ path, code: 'range', message }] })
 }
 
-/** Parses and checks `from < to`; throws AppError('validation_failed'). */
-export function parseRange(params: { from: string; to: string }): { fromMs: number; toMs: number } {
-  const fromMs = Date.parse(params.from)
-  const toMs = Date.parse(params.to)
+/** The range a statistic covers when the caller names none: the last 7 days. */
+export const DEFAULT_RANGE_MS = 7 * 86_400_000
+
+/**
+ * Parses and checks `from < to`; throws AppError('validation_failed'). A missing `to` is now, a missing
+ * `from` is `defaultSpanMs` (7 days) before `to`.
+ */
+export function parseRange(
+  params: { from?: string; to?: string },
+  defaultSpanMs = DEFAULT_RANGE_MS,
+  now: number = Date.now(),
+): { fromMs: number; toMs: number } {
+  const toMs = params.to === undefined ? now : Date.parse(params.to)
+  const fromMs = params.from === undefined ? toMs - defaultSpanMs : Date.parse(params.from)
   if (!Number.isFinite(fromMs)) throw invalid('/from', 'from is not a date-time')
   if (!Number.isFinite(toMs)) throw invalid('/to', 'to is not a date-time')
   if (toMs <= fromMs) throw invalid('/to', 'to must be after from')
