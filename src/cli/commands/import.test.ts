@@ -119,6 +119,32 @@ describe('tally import', () => {
     expect(await countEvents(db.url)).toBe(52)
   })
 
+  it('should map Segment messages as the /v1 routes do with --segment', async () => {
+    const segment = [
+      {
+        type: 'track',
+        event: 'Order Completed',
+        userId: 'u1',
+        messageId: 'seg-1',
+        properties: { total: 30 },
+        _metadata: { nodeVersion: '20' },
+        writeKey: 'k',
+      },
+      { type: 'page', name: 'Home', anonymousId: 'a1', messageId: 'seg-2' },
+    ]
+    const plain = await runCli(['import', '-', '--db', db.url], { stdin: ndjson(...segment) })
+    expect(plain.stderr).toMatch(/1 stored, 0 duplicates, 1 rejected/)
+    const run = await runCli(['import', '-', '--segment', '--db', db.url], { stdin: ndjson(...segment) })
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stderr).toMatch(/1 stored, 1 duplicates, 0 rejected/)
+    const page = JSON.parse((await runCli(['query', '--db', db.url, '--type', 'track'])).stdout)
+    expect(page.events[0]).toMatchObject({
+      name: 'Order Completed',
+      messageId: 'seg-1',
+      properties: { total: 30 },
+    })
+  })
+
   it('should show a progress line with rate and ETA only when stderr is a terminal', async () => {
     const file = join(db.dir, 'events.ndjson')
     const events = Array.from({ length: 12 }, (_, i) => ({

@@ -3,6 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 import type { Readable, Writable } from 'node:stream'
 import { AppError } from '../../errors/app-error.js'
+import { fromSegmentMessage } from '../../http/routes/segment-mapping.js'
 import { EventService } from '../../ingest/event-service.js'
 import type { BatchResult } from '../../schema/batch.js'
 import type { ValidationIssue } from '../../schema/validation-issue.js'
@@ -20,7 +21,7 @@ import {
 } from '../command-context.js'
 import { type InputItem, readJsonItems } from '../json-input.js'
 
-export const IMPORT_HELP = `Usage: tally import FILE|- [--batch N] [--errors FILE] [--fresh-ids] [--db URL] [--project ID]
+export const IMPORT_HELP = `Usage: tally import FILE|- [--batch N] [--errors FILE] [--fresh-ids] [--segment] [--db URL] [--project ID]
 
 Ingests events from FILE (or stdin for "-"): NDJSON, one event per line, or a JSON array. Every event
 goes through the same pipeline as POST /api/v1/events — validation, the project's tracking plan,
@@ -34,6 +35,8 @@ Options:
   --batch N        events per ingest call, 1–10000 (default 500)
   --errors FILE    write one NDJSON line per rejected or unreadable event: {"line","index"?,"errors"}
   --fresh-ids      do not derive messageIds: events without one get a new id each run
+  --segment        the input is Segment messages (e.g. a Segment export: "event" for track names,
+                   "_metadata", "writeKey" …), mapped exactly as the /v1 Segment routes map them
   --quiet          no progress line (the final summary is always written)
 ${DATABASE_HELP}
 
@@ -173,6 +176,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
       batch: { type: 'string' },
       errors: { type: 'string' },
       'fresh-ids': { type: 'boolean' },
+      segment: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
     })
     if (values.help) {
@@ -201,6 +205,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
             batchSize,
             errorsOut,
             deriveIds: !values['fresh-ids'],
+            segment: values.segment === true,
             showProgress: !values.quiet && (io.stderr as { isTTY?: boolean }).isTTY === true,
             maxEventBytes: deps.validator.limits.maxEventBytes,
           })
@@ -223,6 +228,7 @@ interface ImportRun {
   batchSize: number
   errorsOut: WriteStream | undefined
   deriveIds: boolean
+  segment: boolean
   showProgress: boolean
   maxEventBytes: number
 }
@@ -304,6 +310,7 @@ async function runImport(run: ImportRun): Promise<number> {
         unreadable(pending, problem)
         continue
       }
+      if (run.segment) event = fromSegmentMessage(event)
       events.push(run.deriveIds ? withDerivedMessageId(event, item.text as string) : event)
       items.push(pending)
     }
