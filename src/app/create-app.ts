@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { AuditLog } from '../audit/audit-log.js'
 import type { Config } from '../config/config.js'
 import { createEventFormatter } from '../enrich/event-formatter.js'
 import { buildServer, type TallyServer } from '../http/build-server.js'
@@ -71,6 +72,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         replayFailedEvents({ store, validator, formatter, projects }, projectId, filter),
       onProjectChanged: (projectId) => projects.invalidate(projectId),
       stats: 'db' in store ? createStatsService(store as KyselyEventStore) : undefined,
+      audit: 'db' in store ? new AuditLog((store as KyselyEventStore).db) : undefined,
     })
 
     let closing: Promise<void> | undefined

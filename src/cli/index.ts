@@ -3,6 +3,7 @@ import { readFileSync, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { isAppError } from '../errors/app-error.js'
 import type { CliCommand, CliIo } from './cli-io.js'
+import { auditCli } from './commands/audit.js'
 import { exportCli } from './commands/export.js'
 import { failedCli } from './commands/failed.js'
 import { importCli } from './commands/import.js'
@@ -39,6 +40,7 @@ export const COMMANDS: Record<string, CliCommand> = {
   keys: keysCli,
   failed: failedCli,
   purge: purgeCli,
+  audit: auditCli,
 }
 
 function usage(): string {

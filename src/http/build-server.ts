@@ -19,6 +19,7 @@ import { ApiKeyResolver } from './auth/api-keys.js'
 import { registerErrorHandlers } from './error-handler.js'
 import { registerDocs } from './plugins/docs.js'
 import { createServerMetrics, registerMetrics, type ServerMetrics } from './plugins/metrics.js'
+import { registerAuditRoutes } from './routes/audit.js'
 import { registerEventRoutes } from './routes/events.js'
 import { registerFailedEventRoutes } from './routes/failed-events.js'
 import { registerHealthRoutes } from './routes/health.js'
@@ -137,6 +138,7 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
     registerProjectRoutes(scoped, routeDeps)
     registerSchemaRoutes(scoped, routeDeps)
     registerStatsRoutes(scoped, routeDeps)
+    registerAuditRoutes(scoped, routeDeps)
   })
   return app
 }

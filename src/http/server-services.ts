@@ -1,3 +1,4 @@
+import type { AuditLog } from '../audit/audit-log.js'
 import type { ReplayReport } from '../ingest/replay-failed-events.js'
 import type {
   ApiRequestsParams,
@@ -42,4 +43,6 @@ export interface ServerServices {
   /** Called after a project's settings or schemas change, so the pipeline stops using cached ones. */
   onProjectChanged?: (projectId: string) => void | Promise<void>
   stats?: StatsService
+  /** Where admin actions are recorded (and read by GET /api/v1/audit). */
+  audit?: AuditLog
 }

@@ -1,3 +1,5 @@
+import { AuditLog, cliActor } from '../../audit/audit-log.js'
+import type { KyselyEventStore } from '../../store/kysely-event-store.js'
 import type { CliCommand, CliIo } from '../cli-io.js'
 import {
   DATABASE_HELP,
@@ -40,6 +42,26 @@ export function parseDuration(text: string): number | null {
   return ms > MAX_DURATION_MS ? null : ms
 }
 
+/** Audit (src/audit): one entry in the purged project, or in every project for --all-projects. */
+async function recordPurge(
+  store: KyselyEventStore,
+  io: CliIo,
+  scope: string | undefined,
+  details: Record<string, unknown>,
+): Promise<void> {
+  const audit = new AuditLog(store.db)
+  const projects = scope === undefined ? (await store.listProjects()).map((p) => p.id) : [scope]
+  for (const projectId of projects) {
+    await audit.record({
+      projectId,
+      actor: cliActor(io.env),
+      action: 'events.purged',
+      target: null,
+      details: { ...details, allProjects: scope === undefined },
+    })
+  }
+}
+
 /** `tally purge`: see PURGE_HELP. */
 export async function purgeCommand(
   argv: string[],
@@ -75,6 +97,7 @@ export async function purgeCommand(
       async ({ store, projectId }) => {
         const scope = values['all-projects'] ? undefined : projectId
         const deleted = await store.purgeOlderThan(cutoff, scope)
+        await recordPurge(store, io, scope, { cutoff: cutoff.toISOString(), ...deleted })
         await printJson(io, { cutoff: cutoff.toISOString(), project: scope ?? null, ...deleted })
         io.stderr.write(
           `tally purge: deleted ${deleted.events} events and ${deleted.failedEvents} failed events received before ${cutoff.toISOString()}\n`,

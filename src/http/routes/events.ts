@@ -8,6 +8,7 @@ import { type EventQuery, EventQuerySchema, PropertyPredicateSchema } from '../.
 import { EventUpdateSchema } from '../../schema/event-update.js'
 import type { RouteDeps, TallyServer } from '../build-server.js'
 import { authOf, requireBearer } from '../plugins/auth.js'
+import { recordAudit } from './audit.js'
 import { BEARER, errorResponses, inline } from './common-schemas.js'
 import { eventsToCsv, eventsToNdjson } from './export-format.js'
 
@@ -187,6 +188,7 @@ export function registerEventRoutes(app: TallyServer, deps: RouteDeps): void {
     async function updateEvent(request) {
       const event = await store.updateEvent(authOf(request).projectId, request.params.id, request.body)
       if (!event) throw new AppError('not_found', `No event ${request.params.id}`)
+      await recordAudit(deps, request, 'event.updated', request.params.id, { update: request.body })
       return event
     },
   )
@@ -206,6 +208,7 @@ export function registerEventRoutes(app: TallyServer, deps: RouteDeps): void {
     async function deleteEvent(request, reply) {
       const deleted = await store.deleteEvent(authOf(request).projectId, request.params.id)
       if (!deleted) throw new AppError('not_found', `No event ${request.params.id}`)
+      await recordAudit(deps, request, 'event.deleted', request.params.id)
       return reply.code(204).send(null)
     },
   )
@@ -232,7 +235,10 @@ export function registerEventRoutes(app: TallyServer, deps: RouteDeps): void {
       },
     },
     async function deleteWhere(request) {
-      return store.deleteWhere(authOf(request).projectId, request.body)
+      const erased = await store.deleteWhere(authOf(request).projectId, request.body)
+      const subject = request.body.userId ?? request.body.anonymousId ?? null
+      await recordAudit(deps, request, 'events.erased', subject, { ...request.body, ...erased })
+      return erased
     },
   )
 
@@ -263,6 +269,11 @@ export function registerEventRoutes(app: TallyServer, deps: RouteDeps): void {
         request.body.ids,
         request.body.update,
       )
+      await recordAudit(deps, request, 'events.status_updated', null, {
+        ids: request.body.ids.length,
+        update: request.body.update,
+        updated,
+      })
       return { updated }
     },
   )

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox'
 import { FailedEventSchema } from '../../schema/failed-event.js'
 import type { RouteDeps, TallyServer } from '../build-server.js'
 import { authOf, requireBearer } from '../plugins/auth.js'
+import { recordAudit } from './audit.js'
 import { BEARER, errorResponses, inline } from './common-schemas.js'
 
 const FailedEventFilterSchema = Type.Object(
@@ -77,7 +78,12 @@ export function registerFailedEventRoutes(app: TallyServer, deps: RouteDeps): vo
       },
     },
     async function replayFailedEvents(request) {
-      return replay(authOf(request).projectId, request.body ?? {})
+      const report = await replay(authOf(request).projectId, request.body ?? {})
+      await recordAudit(deps, request, 'failed_events.replayed', null, {
+        filter: request.body ?? {},
+        ...report,
+      })
+      return report
     },
   )
 }

@@ -4,6 +4,7 @@ import { API_KEY_ROLES, ENFORCEMENT_MODES } from '../../store/project-types.js'
 import { createApiKeyRecord } from '../auth/api-keys.js'
 import type { RouteDeps, TallyServer } from '../build-server.js'
 import { authOf, requireBearer } from '../plugins/auth.js'
+import { recordAudit } from './audit.js'
 import { BEARER, errorResponses } from './common-schemas.js'
 
 const SettingsSchema = Type.Object(
@@ -79,6 +80,7 @@ export function registerProjectRoutes(app: TallyServer, deps: RouteDeps): void {
       const project = await store.updateProjectSettings(projectId, request.body)
       if (!project) throw new AppError('not_found', 'The project no longer exists')
       await deps.onProjectChanged?.(projectId)
+      await recordAudit(deps, request, 'settings.changed', projectId, { changed: request.body })
       return project
     },
   )
@@ -126,6 +128,11 @@ export function registerProjectRoutes(app: TallyServer, deps: RouteDeps): void {
         name: request.body.name,
       })
       await store.saveApiKey(record)
+      await recordAudit(deps, request, 'key.created', record.id, {
+        role: record.role,
+        name: record.name,
+        prefix: record.prefix,
+      })
       const { hash: _hash, projectId: _p, ...key } = record
       return reply.code(201).send({ ...key, secret })
     },
@@ -147,6 +154,7 @@ export function registerProjectRoutes(app: TallyServer, deps: RouteDeps): void {
       const revoked = await store.revokeApiKey(authOf(request).projectId, request.params.id)
       if (!revoked) throw new AppError('not_found', `No key ${request.params.id}`)
       deps.keys.clear()
+      await recordAudit(deps, request, 'key.revoked', request.params.id)
       return reply.code(204).send(null)
     },
   )

@@ -3,6 +3,7 @@ import { EVENT_TYPES, type EventType } from '../../schema/event-types.js'
 import { TrackingPlan } from '../../tracking-plan/tracking-plan.js'
 import type { RouteDeps, TallyServer } from '../build-server.js'
 import { authOf, requireBearer } from '../plugins/auth.js'
+import { recordAudit } from './audit.js'
 import { BEARER, errorResponses } from './common-schemas.js'
 
 const StoredSchemaSchema = Type.Object({
@@ -57,6 +58,9 @@ export function registerSchemaRoutes(app: TallyServer, deps: RouteDeps): void {
       })
       await store.saveSchema(stored)
       await deps.onProjectChanged?.(projectId)
+      await recordAudit(deps, request, 'schema.registered', `${type}/${name}/${version}`, {
+        compatibility: compatibility ?? null,
+      })
       const { projectId: _p, ...schema } = stored
       return reply
         .code(201)

@@ -1,5 +1,6 @@
 import { initialMigration } from './0001-initial.js'
 import { rollupsMigration } from './0002-rollups.js'
+import { auditMigration } from './0003-audit.js'
 import type { StoreMigration } from './store-migration.js'
 
 /**
@@ -9,4 +10,5 @@ import type { StoreMigration } from './store-migration.js'
 export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   initialMigration,
   rollupsMigration, // 0002: rollup tables, owned by the statistics stage
+  auditMigration, // 0003: audit log of admin actions, owned by src/audit
 ]
