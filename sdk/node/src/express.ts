@@ -51,10 +51,8 @@ export function tallyExpress(tally: Tally, options: ApiRequestOptions<Request> =
   return function tallyApiRequests(req: Marked, res, next) {
     const startNs = process.hrtime.bigint()
     const routeOf = captureRoute(req)
-    let recorded = false
-    const record = () => {
-      if (recorded) return
-      recorded = true
+    // 'close' follows 'finish' for every response, and alone when the client went away first.
+    res.once('close', function tallyRecord() {
       recordApiRequest(o, req, {
         method: req.method,
         route: routeOf(),
@@ -65,9 +63,7 @@ export function tallyExpress(tally: Tally, options: ApiRequestOptions<Request> =
         responseBytes: res.getHeader('content-length'),
         error: res.writableFinished ? (res.statusCode >= 500 ? req[ERROR] : undefined) : 'aborted',
       })
-    }
-    res.once('finish', record)
-    res.once('close', record)
+    })
     next()
   }
 }

@@ -59,6 +59,8 @@ export class Tally {
   #queue: EventCreate[] = []
   #timer: NodeJS.Timeout | undefined
   #draining: Promise<void> = Promise.resolve()
+  /** A drain is queued or running; it sends until the queue is empty, so one is enough. */
+  #drainPending = false
   #closed = false
   #overflowReported = false
 
@@ -170,8 +172,9 @@ export class Tally {
       timestamp: event.timestamp ?? new Date().toISOString(),
       context: event.context?.library ? event.context : { ...event.context, library: LIBRARY },
     })
-    if (this.#queue.length >= this.#options.flushAt) void this.flush()
-    else if (this.#timer === undefined) {
+    if (this.#queue.length >= this.#options.flushAt) {
+      if (!this.#drainPending) void this.flush()
+    } else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => void this.flush(), this.#options.flushInterval)
       this.#timer.unref()
     }
@@ -183,7 +186,10 @@ export class Tally {
       clearTimeout(this.#timer)
       this.#timer = undefined
     }
-    this.#draining = this.#draining.then(() => this.#drain())
+    if (!this.#drainPending) {
+      this.#drainPending = true
+      this.#draining = this.#draining.then(() => this.#drain())
+    }
     return this.#draining
   }
 
@@ -195,9 +201,9 @@ export class Tally {
 
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
-      const batch = this.#takeBatch()
+      const { events, json } = this.#takeBatch()
       this.#overflowReported = false
-      const error = await sendBatch(batch, {
+      const error = await sendBatch(events, json, {
         endpoint: this.#endpoint,
         writeKey: this.#options.writeKey,
         timeoutMs: this.#options.timeoutMs,
@@ -208,20 +214,31 @@ export class Tally {
         fetch: this.#fetch,
         sleep: (ms) => sleep(ms),
       })
-      if (error) this.#onError(error)
+      if (error) {
+        try {
+          this.#onError(error)
+        } catch {
+          // a throwing onError must not stop delivery
+        }
+      }
     }
+    this.#drainPending = false
   }
 
-  /** Up to `flushAt` events and MAX_BATCH_BYTES of JSON (at least one event, so nothing gets stuck). */
-  #takeBatch(): EventCreate[] {
+  /**
+   * Up to `flushAt` events and MAX_BATCH_BYTES of JSON (at least one event, so nothing gets stuck), each
+   * serialised once: the JSON is reused for every attempt.
+   */
+  #takeBatch(): { events: EventCreate[]; json: string[] } {
     let bytes = 0
-    let n = 0
-    while (n < this.#queue.length && n < this.#options.flushAt) {
-      bytes += JSON.stringify(this.#queue[n]).length + 1
-      if (n > 0 && bytes > MAX_BATCH_BYTES) break
-      n++
+    const json: string[] = []
+    while (json.length < this.#queue.length && json.length < this.#options.flushAt) {
+      const text = JSON.stringify(this.#queue[json.length])
+      bytes += text.length + 1
+      if (json.length > 0 && bytes > MAX_BATCH_BYTES) break
+      json.push(text)
     }
-    return this.#queue.splice(0, n)
+    return { events: this.#queue.splice(0, json.length), json }
   }
 }
 

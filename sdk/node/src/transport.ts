@@ -28,24 +28,26 @@ interface BatchAnswer {
 /**
  * POSTs one batch, retrying network errors, 408/429/5xx with backoff (honouring Retry-After). Every retry keeps
  * the events' messageIds (the server stores a retried event once), refreshes `sentAt` and says `X-Retry-Count`.
- * Resolves in every case; what could not be delivered comes back as a TallySdkError.
+ * `json` holds each event already serialised. Resolves in every case; what could not be delivered comes back as a TallySdkError.
  */
 export async function sendBatch(
   events: EventCreate[],
+  json: string[],
   o: TransportOptions,
 ): Promise<TallySdkError | undefined> {
+  const eventsJson = json.join(',')
   let lastError: unknown
   let lastStatus: number | undefined
   for (let attempt = 0; attempt <= o.maxRetries; attempt++) {
-    const json = JSON.stringify({ events, sentAt: new Date().toISOString() })
+    const body0 = `{"events":[${eventsJson}],"sentAt":"${new Date().toISOString()}"}`
     const headers: Record<string, string> = {
       authorization: `Bearer ${o.writeKey}`,
       'content-type': 'application/json',
     }
     if (attempt > 0) headers['x-retry-count'] = String(attempt)
-    let body: string | Uint8Array = json
-    if (o.gzipAbove > 0 && json.length > o.gzipAbove) {
-      body = await gzip(json)
+    let body: string | Uint8Array = body0
+    if (o.gzipAbove > 0 && body0.length > o.gzipAbove) {
+      body = await gzip(body0)
       headers['content-encoding'] = 'gzip'
     }
     let retryAfter: number | undefined
