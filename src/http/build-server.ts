@@ -17,6 +17,7 @@ import type { EventStore } from '../store/event-store.js'
 import { registerFormats } from '../validate/formats.js'
 import { ApiKeyResolver } from './auth/api-keys.js'
 import { registerErrorHandlers } from './error-handler.js'
+import { registerDashboard } from './plugins/dashboard.js'
 import { registerDocs } from './plugins/docs.js'
 import { createServerMetrics, registerMetrics, type ServerMetrics } from './plugins/metrics.js'
 import { registerAuditRoutes } from './routes/audit.js'
@@ -140,5 +141,6 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
     registerStatsRoutes(scoped, routeDeps)
     registerAuditRoutes(scoped, routeDeps)
   })
+  await registerDashboard(app) // `/` and client-side routes; never /api, /v1, /docs, /metrics, …
   return app
 }
