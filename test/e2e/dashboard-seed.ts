@@ -56,7 +56,7 @@ function prng(seed: number): () => number {
 export function makeEvent(i: number, rand: () => number, now: number, days: number): Record<string, unknown> {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]
   // Half the events in the last 24 hours, the rest over the whole span; always in the past.
-  const ageMs = rand() < 0.5 ? rand() * 86_400_000 : rand() * days * 86_400_000
+  const ageMs = rand() < 0.5 ? rand() * 86_400_000 : rand() * days * 0.99 * 86_400_000
   const user = Math.floor(rand() * 80)
   const path = pick(PAGES)
   const common = {
