@@ -1,3 +1,4 @@
+import { v7 as uuidv7 } from 'uuid'
 import { describe, expect, it } from 'vitest'
 import { createUuidV7Generator, normaliseId, resolveMessageId } from './ids.js'
 
@@ -40,5 +41,41 @@ describe('createUuidV7Generator', () => {
     const a = gen()
     t -= 5000
     expect(gen() > a).toBe(true)
+  })
+})
+
+describe('createUuidV7Generator (bytes)', () => {
+  it('should write exactly what uuid v7() writes for the same time, sequence and random bytes', () => {
+    let fills = 0
+    const fill = (pool: Uint8Array) => {
+      fills++
+      for (let i = 0; i < pool.length; i++) pool[i] = (i * 131 + fills * 17 + (i >> 3)) & 0xff
+    }
+    const copy = new Uint8Array(16 * 256)
+    const times = [1_764_244_800_000, 1_764_244_800_000, 1_764_244_800_001, 281_474_976_710_655, 0]
+    const gen = createUuidV7Generator(
+      () => times[Math.min(calls++, times.length - 1)],
+      (p) => {
+        fill(p)
+        copy.set(p)
+      },
+    )
+    let calls = 0
+    let msecs = Number.NEGATIVE_INFINITY
+    let seq = 0
+    for (let i = 0; i < 600; i++) {
+      const id = gen()
+      const o = (i % 256) * 16
+      const random = copy.subarray(o, o + 16)
+      const t = times[Math.min(calls - 1, times.length - 1)]
+      if (t > msecs) {
+        seq = (random[6] << 23) | (random[7] << 16) | (random[8] << 8) | random[9]
+        msecs = t
+      } else {
+        seq = (seq + 1) | 0
+        if (seq === 0) msecs++
+      }
+      expect(id).toBe(uuidv7({ msecs, seq, random }))
+    }
   })
 })

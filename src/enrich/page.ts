@@ -2,7 +2,7 @@ import type { EventContext } from '../schema/context.js'
 import type { ValidationIssue } from '../schema/validation-issue.js'
 import { type Campaign, mergeCampaign, parseUtmParams } from './campaign.js'
 import { LruCache } from './lru-cache.js'
-import { createReferrerClassifier } from './referrer.js'
+import { EMAIL_MEDIUMS, lookupReferrerHost, stripWww } from './referrer.js'
 import type { ReferrerType } from './types.js'
 import { splitUrl } from './url-split.js'
 
@@ -16,9 +16,20 @@ export type EnrichedPage = NonNullable<EventContext['page']> & {
 /** What a page URL tells, computed once per distinct URL. Frozen: events share it. */
 interface UrlFacts {
   hostname: string
+  /** `hostname` without `www.`, for the internal-referrer test. */
+  bareHost: string
   path: string
   search: string
   utm: Campaign | null
+}
+
+/** What a referrer tells, computed once per distinct referrer string. */
+interface ReferrerFacts {
+  host: string
+  /** `host` without `www.`. */
+  bareHost: string
+  /** The class from the referrer table (`search`, `social`, `email` or `other`); `internal` is decided per page. */
+  type: ReferrerType
 }
 
 export const DEFAULT_URL_CACHE_SIZE = 5000
@@ -31,8 +42,10 @@ export const DEFAULT_URL_CACHE_SIZE = 5000
  */
 export function createPageEnricher(cacheSize = DEFAULT_URL_CACHE_SIZE) {
   const urls = new LruCache<string, UrlFacts | null>(cacheSize)
-  const referrers = new LruCache<string, string | null>(cacheSize)
-  const classifyReferrer = createReferrerClassifier()
+  // Per referrer string: its host and table class. This is `createReferrerClassifier`'s answer taken apart
+  // (see referrer.ts): cached whole, a hit costs one Map lookup instead of a lookup, a `www.` slice and a
+  // second lookup keyed by that fresh slice.
+  const referrers = new LruCache<string, ReferrerFacts | null>(cacheSize)
 
   function urlFacts(url: string): UrlFacts | null {
     let facts = urls.get(url)
@@ -43,6 +56,7 @@ export function createPageEnricher(cacheSize = DEFAULT_URL_CACHE_SIZE) {
           ? null
           : Object.freeze({
               hostname: parts.hostname,
+              bareHost: stripWww(parts.hostname),
               path: parts.path,
               search: parts.search,
               utm: freezeOrNull(parseUtmParams(parts.search)),
@@ -52,13 +66,18 @@ export function createPageEnricher(cacheSize = DEFAULT_URL_CACHE_SIZE) {
     return facts
   }
 
-  function referrerHost(referrer: string): string | null {
-    let host = referrers.get(referrer)
-    if (host === undefined) {
-      host = splitUrl(referrer)?.hostname ?? null
-      referrers.set(referrer, host)
+  function referrerFacts(referrer: string): ReferrerFacts | null {
+    let facts = referrers.get(referrer)
+    if (facts === undefined) {
+      const host = splitUrl(referrer)?.hostname ?? null
+      if (host === null) facts = null
+      else {
+        const bareHost = stripWww(host)
+        facts = Object.freeze({ host, bareHost, type: lookupReferrerHost(bareHost) })
+      }
+      referrers.set(referrer, facts)
     }
-    return host
+    return facts
   }
 
   return function enrichPage(
@@ -67,7 +86,7 @@ export function createPageEnricher(cacheSize = DEFAULT_URL_CACHE_SIZE) {
     issues: ValidationIssue[],
   ): { page: EnrichedPage; campaign: Campaign | null } {
     const page: EnrichedPage = { ...sentPage }
-    let pageHost: string | null = null
+    let pageHost: string | null = null // without `www.`
     let utm: Campaign | null = null
     if (page.url !== undefined) {
       const facts = urlFacts(page.url)
@@ -75,7 +94,7 @@ export function createPageEnricher(cacheSize = DEFAULT_URL_CACHE_SIZE) {
         issues.push(invalidUrl('/context/page/url', page.url))
         if (page.search !== undefined) utm = parseUtmParams(page.search)
       } else {
-        pageHost = facts.hostname
+        pageHost = facts.bareHost
         page.path ??= facts.path
         page.host ??= facts.hostname
         if (facts.search !== '') page.search ??= facts.search
@@ -84,13 +103,16 @@ export function createPageEnricher(cacheSize = DEFAULT_URL_CACHE_SIZE) {
     } else if (page.search !== undefined) utm = parseUtmParams(page.search)
     const campaign = mergeCampaign(sentCampaign, utm)
     if (page.referrer !== undefined && page.referrer !== '') {
-      const host = referrerHost(page.referrer)
-      if (host === null) issues.push(invalidUrl('/context/page/referrer', page.referrer))
+      const ref = referrerFacts(page.referrer)
+      if (ref === null) issues.push(invalidUrl('/context/page/referrer', page.referrer))
       else {
-        page.referrerHost = host
-        page.referrerType = classifyReferrer(host, pageHost, campaign?.medium)
+        page.referrerHost = ref.host
+        page.referrerType = pageHost !== null && ref.bareHost === pageHost ? 'internal' : ref.type
       }
-    } else page.referrerType = classifyReferrer(null, pageHost, campaign?.medium)
+    } else {
+      const medium = campaign?.medium
+      page.referrerType = medium !== undefined && EMAIL_MEDIUMS.has(medium.toLowerCase()) ? 'email' : 'direct'
+    }
     return { page, campaign }
   }
 }

@@ -54,7 +54,8 @@ export const REFERRER_RULES: ReadonlyArray<
 ]
 
 /** `utm_medium` values that mark a visit from an e-mail when the browser sent no referrer. */
-const EMAIL_MEDIUMS = new Set(['email', 'e-mail', 'e_mail', 'newsletter'])
+/** `utm_medium` values (lower case) that make a visit without a referrer an e-mail visit. */
+export const EMAIL_MEDIUMS: ReadonlySet<string> = new Set(['email', 'e-mail', 'e_mail', 'newsletter'])
 
 /**
  * Classifies a referrer. `referrerHost` is null when there was no referrer (→ `direct`, or `email` when the
@@ -102,6 +103,7 @@ export function lookupReferrerHost(host: string): ReferrerType {
 
 const TLD = /^[a-z]{2,3}(\.[a-z]{2,3})?$/
 
-function stripWww(host: string): string {
+/** The host without a leading `www.`. */
+export function stripWww(host: string): string {
   return host.startsWith('www.') ? host.slice(4) : host
 }

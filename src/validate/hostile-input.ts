@@ -178,6 +178,85 @@ class Walk {
   }
 }
 
+/** Deepest `maxDepth` for which the recursive clean check is used (its recursion depth is `maxDepth`). */
+const MAX_RECURSIVE_DEPTH = 256
+
+/**
+ * The walk's question without its answers: is the event free of every finding `Walk` could make? One
+ * recursive pass that keeps no frames, no parent links and no keys, and stops at the first finding.
+ * Nearly every event is clean, and then this is all the walk costs (measured ~2× cheaper than `Walk` on
+ * bench/validate's corpus); when it is not, `Walk` runs from the start and reports the findings with
+ * their paths, so what a caller sees is exactly `Walk`'s result. Same checks, same byte bounds: only the
+ * visiting order differs, and neither sums nor a "no finding" verdict depend on it.
+ */
+class CleanCheck {
+  lower = 2
+  upper = 2
+
+  constructor(
+    readonly maxDepth: number,
+    readonly maxKeys: number,
+    readonly maxStringLength: number,
+    readonly maxEventBytes: number,
+    readonly checkStrings: boolean,
+    readonly inheritedKeys: boolean,
+  ) {}
+
+  string(s: string): boolean {
+    const len = s.length
+    this.lower += len + 3
+    this.upper += len * MAX_BYTES_PER_UNIT + 3
+    return (
+      !this.checkStrings || (len <= this.maxStringLength && s.isWellFormed() && s.indexOf('\u0000') === -1)
+    )
+  }
+
+  /** `value` at nesting level `depth` (the level of the container holding it). */
+  value(value: unknown, depth: number): boolean {
+    switch (typeof value) {
+      case 'string':
+        return this.string(value)
+      case 'number':
+        this.lower += 2
+        this.upper += MAX_NUMBER_BYTES + 1
+        return value - value === 0
+      case 'boolean':
+        this.lower += 5
+        this.upper += 6
+        return true
+      case 'object':
+        this.lower += 5
+        this.upper += 5
+        if (value === null) return true
+        if (depth >= this.maxDepth) return false
+        return Array.isArray(value) ? this.array(value, depth + 1) : this.object(value, depth + 1)
+      case 'undefined':
+        return true
+      default:
+        return false
+    }
+  }
+
+  array(a: unknown[], depth: number): boolean {
+    for (let i = 0; i < a.length; i++) if (!this.value(a[i], depth)) return false
+    return this.lower <= this.maxEventBytes
+  }
+
+  object(o: object, depth: number): boolean {
+    const proto = Object.getPrototypeOf(o)
+    if (proto !== Object.prototype && proto !== null) return false
+    const maxKeys = this.maxKeys
+    let count = 0
+    for (const key in o) {
+      if (++count > maxKeys) return false
+      if (this.inheritedKeys && !Object.hasOwn(o, key)) continue
+      if (key === '__proto__' || key === 'constructor' || key === 'prototype') return false
+      if (!this.string(key) || !this.value((o as Record<string, unknown>)[key], depth)) return false
+    }
+    return this.lower <= this.maxEventBytes
+  }
+}
+
 /**
  * Walks `root` (a plain object) and adds an issue for every hostile value to `issues`. Returns false when
  * the event must be rejected. Without `source.byteSize` the size is estimated, and computed exactly only
@@ -202,6 +281,19 @@ export function checkHostileInput(
   }
   // Strings need no inspection when the text was escape-free and too small to hold an over-long string.
   const checkStrings = !(source.escapeFree === true && byteSize !== undefined && byteSize <= maxStringLength)
+  const inheritedKeys = hasEnumerableKeys(Object.prototype)
+  if (limits.maxDepth <= MAX_RECURSIVE_DEPTH) {
+    const check = new CleanCheck(
+      limits.maxDepth,
+      limits.maxKeysPerObject,
+      maxStringLength,
+      maxEventBytes,
+      checkStrings,
+      inheritedKeys,
+    )
+    const clean = Array.isArray(root) ? check.array(root, 1) : check.object(root, 1)
+    if (clean) return checkExactSize(root, byteSize, check.upper, maxEventBytes, issues)
+  }
   const start = issues.length
   const walk = new Walk(limits, issues, checkStrings)
   walk.stack.push({ value: root, depth: 1, parent: null, key: '' })
@@ -218,7 +310,18 @@ export function checkHostileInput(
     return false
   }
   if (issues.length > start) return false
-  if (byteSize === undefined && walk.upper > maxEventBytes) {
+  return checkExactSize(root, byteSize, walk.upper, maxEventBytes, issues)
+}
+
+/** When the size is unknown and its upper bound is over the limit, measures it exactly. */
+function checkExactSize(
+  root: object,
+  byteSize: number | undefined,
+  upper: number,
+  maxEventBytes: number,
+  issues: IssueList,
+): boolean {
+  if (byteSize === undefined && upper > maxEventBytes) {
     const exact = Buffer.byteLength(JSON.stringify(root))
     if (exact > maxEventBytes) {
       issues.add(
