@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
 import { EVENT_CREATE_SCHEMAS, type EventCreate } from '../schema/event-create.js'
-import { registerFormats } from './formats.js'
+import { isPlainText, registerFormats } from './formats.js'
 
 /**
  * The one Ajv instance for the built-in event model, and the event validator compiled from it once.
@@ -93,6 +93,67 @@ export function buildEventCreateJsonSchemas(): { union: JsonSchema; parts: JsonS
   return { union, parts }
 }
 
+/** Formats that accept only text without control characters or lone surrogates. */
+const PLAIN_FORMATS = new Set(['plain-text', 'iso-date-time'])
+
+/** The longest string a top-level property schema accepts when every string it accepts is plain; else null. */
+function plainStringBound(schema: JsonSchema, parts: ReadonlyMap<string, JsonSchema>): number | null {
+  if (typeof schema.$ref === 'string') {
+    const target = parts.get(schema.$ref)
+    return target !== undefined && target.type === 'object' ? 0 : null
+  }
+  if (Array.isArray(schema.anyOf)) {
+    let bound = 0
+    for (const branch of schema.anyOf as JsonSchema[]) {
+      const b = plainStringBound(branch, parts)
+      if (b === null) return null
+      bound = Math.max(bound, b)
+    }
+    return bound
+  }
+  switch (schema.type) {
+    case 'object':
+    case 'integer':
+    case 'number':
+    case 'boolean':
+      return 0
+    case 'string':
+      if (typeof schema.const === 'string') return isPlainText(schema.const) ? schema.const.length : null
+      if (Array.isArray(schema.enum)) {
+        const ok = schema.enum.every((v) => typeof v === 'string' && isPlainText(v))
+        return ok ? Math.max(0, ...schema.enum.map((v) => (v as string).length)) : null
+      }
+      if (PLAIN_FORMATS.has(schema.format as string) && typeof schema.maxLength === 'number')
+        return schema.maxLength
+      return null
+    default:
+      return null
+  }
+}
+
+/**
+ * What the compiled model guarantees about an event's top-level strings: when it accepts an event, every
+ * top-level key is a declared one (`additionalProperties: false` in each variant) and every top-level
+ * string value is plain text (`plain-text`, `iso-date-time` or an enum) of at most this many characters.
+ * The validator then leaves those strings to the schema instead of checking them twice. `Infinity` when
+ * the model stops guaranteeing it (a new top-level field without such a format): the walk checks them all.
+ */
+export function rootPlainStringBound(): number {
+  const { parts } = buildEventCreateJsonSchemas()
+  const byId = new Map(parts.map((p) => [p.$id as string, p]))
+  let bound = 0
+  for (const part of parts) {
+    if (part.$id === CONTEXT_REF) continue
+    if (part.additionalProperties !== false) return Number.POSITIVE_INFINITY
+    for (const [key, schema] of Object.entries(part.properties as Record<string, JsonSchema>)) {
+      const b = plainStringBound(schema, byId)
+      if (b === null) return Number.POSITIVE_INFINITY
+      bound = Math.max(bound, b, key.length)
+    }
+  }
+  return bound
+}
+
 /** A new Ajv instance with Tally's options and formats. */
 export function createEventAjv(): Ajv {
   const ajv = new Ajv(AJV_OPTIONS)
@@ -106,6 +167,13 @@ export interface CompiledEventSchema {
 }
 
 let compiled: CompiledEventSchema | undefined
+let rootBound: number | undefined
+
+/** `rootPlainStringBound()`, computed once. */
+export function getRootPlainStringBound(): number {
+  rootBound ??= rootPlainStringBound()
+  return rootBound
+}
 
 /** The compiled built-in validator; compiled on first use, then shared by every `EventValidator`. */
 export function getCompiledEventSchema(): CompiledEventSchema {

@@ -4,7 +4,7 @@ import type { ValidationIssue } from '../schema/validation-issue.js'
 import type { EnforcementMode } from '../store/project-types.js'
 import type { TrackingPlan } from '../tracking-plan/tracking-plan.js'
 import { EMPTY_TRACKING_PLAN } from '../tracking-plan/tracking-plan.js'
-import { getCompiledEventSchema } from './compile.js'
+import { getCompiledEventSchema, getRootPlainStringBound } from './compile.js'
 import { applyDerivedFields, checkCrossFieldRules, checkIdentity } from './cross-field-rules.js'
 import { formatAjvErrors } from './format-errors.js'
 import { formatContext } from './formats.js'
@@ -77,9 +77,12 @@ export interface EventValidatorOptions {
 export class EventValidator {
   readonly limits: Readonly<ValidationLimits>
   readonly #validate = getCompiledEventSchema().validate
+  /** The model checks top-level strings at least as strictly as the walk would under these limits. */
+  readonly #rootStringsSchemaChecked: boolean
 
   constructor(options: EventValidatorOptions = {}) {
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits })
+    this.#rootStringsSchemaChecked = getRootPlainStringBound() <= this.limits.maxStringLength
   }
 
   validate(input: unknown, options: ValidateOptions = {}): ValidationResult {
@@ -154,10 +157,16 @@ export class EventValidator {
       issues.add('', 'type', `an event must be a JSON object, not ${got}`, 'object')
       return { ok: false, errors: issues.items }
     }
-    if (!checkHostileInput(input, this.limits, issues, options)) return { ok: false, errors: issues.items }
+    // Unless the text is known plain, the top-level strings are left to the schema (see `trustRootStrings`);
+    // should the schema fail, the full walk runs again so the findings are exactly the walk's.
+    const textKnownPlain = options.escapeFree === true
+    const trustRootStrings = !textKnownPlain && this.#rootStringsSchemaChecked
+    const walkOptions = { byteSize: options.byteSize, escapeFree: options.escapeFree, trustRootStrings }
+    if (!checkHostileInput(input, this.limits, issues, walkOptions))
+      return { ok: false, errors: issues.items }
 
     const record = input as Record<string, unknown>
-    formatContext.textKnownPlain = options.escapeFree === true
+    formatContext.textKnownPlain = textKnownPlain
     let valid: boolean
     try {
       valid = this.#validate(input)
@@ -165,6 +174,11 @@ export class EventValidator {
       formatContext.textKnownPlain = false
     }
     if (!valid) {
+      if (trustRootStrings) {
+        walkOptions.trustRootStrings = false
+        if (!checkHostileInput(input, this.limits, issues, walkOptions))
+          return { ok: false, errors: issues.items }
+      }
       checkCrossFieldRules(record, issues)
       const skip = new Set<string>()
       for (const issue of issues.items) if (issue.code === 'invalid_number') skip.add(issue.path)

@@ -30,6 +30,18 @@ export interface SourceFacts {
   escapeFree?: boolean
 }
 
+/** Options of `checkHostileInput` beyond the source facts. */
+export interface WalkOptions extends SourceFacts {
+  /**
+   * Skip the per-string checks (length, lone surrogates, NUL) of the root object's own keys and string
+   * values. Only for a caller that will reject the event unless a schema proves those strings plain
+   * anyway — the built-in model does: `additionalProperties: false` at the top and every top-level string
+   * is `plain-text`, `iso-date-time` or an enum — and that re-runs the full walk when the schema fails, so
+   * the findings reported stay the walk's.
+   */
+  trustRootStrings?: boolean
+}
+
 /** Upper bound of bytes per UTF-16 code unit once serialised (`\u001f` is 6 bytes for one unit). */
 const MAX_BYTES_PER_UNIT = 6
 /** Longest serialised number (e.g. `-2.2250738585072014e-308`). */
@@ -242,6 +254,28 @@ class CleanCheck {
     return this.lower <= this.maxEventBytes
   }
 
+  /** As `object` for the root, without the string checks of its own keys and string values. */
+  trustedRoot(o: object): boolean {
+    const proto = Object.getPrototypeOf(o)
+    if (proto !== Object.prototype && proto !== null) return false
+    const maxKeys = this.maxKeys
+    let count = 0
+    for (const key in o) {
+      if (++count > maxKeys) return false
+      if (this.inheritedKeys && !Object.hasOwn(o, key)) continue
+      if (key === '__proto__' || key === 'constructor' || key === 'prototype') return false
+      const len = key.length
+      this.lower += len + 3
+      this.upper += len * MAX_BYTES_PER_UNIT + 3
+      const value = (o as Record<string, unknown>)[key]
+      if (typeof value === 'string') {
+        this.lower += value.length + 3
+        this.upper += value.length * MAX_BYTES_PER_UNIT + 3
+      } else if (!this.value(value, 1)) return false
+    }
+    return this.lower <= this.maxEventBytes
+  }
+
   object(o: object, depth: number): boolean {
     const proto = Object.getPrototypeOf(o)
     if (proto !== Object.prototype && proto !== null) return false
@@ -266,7 +300,7 @@ export function checkHostileInput(
   root: object,
   limits: ValidationLimits,
   issues: IssueList,
-  source: SourceFacts = {},
+  source: WalkOptions = {},
 ): boolean {
   const { maxEventBytes, maxStringLength } = limits
   const { byteSize } = source
@@ -291,7 +325,11 @@ export function checkHostileInput(
       checkStrings,
       inheritedKeys,
     )
-    const clean = Array.isArray(root) ? check.array(root, 1) : check.object(root, 1)
+    const clean = Array.isArray(root)
+      ? check.array(root, 1)
+      : source.trustRootStrings === true && checkStrings
+        ? check.trustedRoot(root)
+        : check.object(root, 1)
     if (clean) return checkExactSize(root, byteSize, check.upper, maxEventBytes, issues)
   }
   const start = issues.length
