@@ -64,6 +64,18 @@ export const ConfigSchema = Type.Object(
       description: 'Run migrations at start (TALLY_MIGRATE_ON_START).',
     }),
     docs: Type.Boolean({ default: true, description: 'Serve /openapi.json and /docs (TALLY_DOCS).' }),
+    sqliteSynchronous: Type.Unsafe<'full' | 'normal'>({
+      type: 'string',
+      enum: ['full', 'normal'],
+      default: 'full',
+      description:
+        'SQLite commit durability (TALLY_SQLITE_SYNCHRONOUS): "full" survives a power loss; "normal" skips the fsync per commit and survives a process crash only (docs/storage.md).',
+    }),
+    sqliteWriteWorker: Type.Boolean({
+      default: false,
+      description:
+        'SQLite files: write group commits in a worker thread with its own connection (TALLY_SQLITE_WRITE_WORKER).',
+    }),
     shutdownTimeoutMs: Type.Integer({
       minimum: 0,
       default: 10_000,
@@ -92,6 +104,8 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = Object.freeze({
   migrateOnStart: 'TALLY_MIGRATE_ON_START',
   docs: 'TALLY_DOCS',
   shutdownTimeoutMs: 'TALLY_SHUTDOWN_TIMEOUT_MS',
+  sqliteSynchronous: 'TALLY_SQLITE_SYNCHRONOUS',
+  sqliteWriteWorker: 'TALLY_SQLITE_WRITE_WORKER',
 })
 
 /** Command-line flags (already parsed by the CLI); they win over the environment. */

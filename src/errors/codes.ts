@@ -14,6 +14,9 @@ export const ERROR_CODES = {
   unsupported_media_type: { statusCode: 415, message: 'The Content-Type is not supported' },
   not_found: { statusCode: 404, message: 'Not found' },
   conflict: { statusCode: 409, message: 'The resource already exists with different content' },
+  malformed_request: { statusCode: 400, message: 'The request is not valid HTTP/1.1' },
+  request_timeout: { statusCode: 408, message: 'The request did not arrive in time' },
+  headers_too_large: { statusCode: 431, message: 'The request headers are too large' },
   // ── auth ─────────────────────────────────────────────────────────────────────────────────────────
   unauthorized: { statusCode: 401, message: 'Missing or unknown API key' },
   forbidden: { statusCode: 403, message: 'This key may not do that' },

@@ -16,7 +16,7 @@ import type { Ingestor } from '../ingest/ingest-types.js'
 import type { EventStore } from '../store/event-store.js'
 import { registerFormats } from '../validate/formats.js'
 import { ApiKeyResolver } from './auth/api-keys.js'
-import { registerErrorHandlers } from './error-handler.js'
+import { handleClientError, registerErrorHandlers, sendError, toAppError } from './error-handler.js'
 import { registerDashboard } from './plugins/dashboard.js'
 import { registerDocs } from './plugins/docs.js'
 import { createServerMetrics, registerMetrics, type ServerMetrics } from './plugins/metrics.js'
@@ -77,6 +77,16 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
     // A hop count is valid at run time (proxy-addr) though Fastify's types omit it.
     trustProxy: parseTrustProxy(config.trustProxy) as boolean | string[],
     bodyLimit: config.bodyLimit,
+    // Slow clients: a request (headers and body) must arrive within requestTimeoutMs, and a socket that sends
+    // nothing for twice that is closed — a slow-loris or an endless body cannot hold a connection for ever.
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.requestTimeoutMs * 2,
+    // While closing, requests on open connections still get our answers (ingest: `overloaded` + Retry-After)
+    // instead of Fastify's undocumented 503 body without Retry-After.
+    return503OnClosing: false,
+    // Router errors (a malformed %-escape in the path, an over-long parameter) get the documented body too.
+    frameworkErrors: (err, _request, reply) => sendError(reply, toAppError(err)),
+    clientErrorHandler: handleClientError,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Per-request log lines only at debug/trace: at thousands of requests a second they would dominate.

@@ -1,3 +1,5 @@
+import { STATUS_CODES as HTTP_STATUS_TEXT } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, isAppError } from '../errors/app-error.js'
 import type { ErrorCode } from '../errors/codes.js'
@@ -108,4 +110,26 @@ export function registerErrorHandlers(app: FastifyInstance): void {
       new AppError('not_found', `No route ${request.method} ${request.url.split('?')[0]}`),
     )
   })
+}
+
+/**
+ * Fastify's `clientErrorHandler`: what Node's HTTP parser refuses before any route runs (malformed HTTP,
+ * headers over 16 KB, a request slower than `requestTimeout`) gets the documented error body too, then the
+ * connection is closed.
+ */
+export function handleClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const error =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new AppError('request_timeout')
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? new AppError('headers_too_large')
+        : new AppError('malformed_request')
+  const body = JSON.stringify(error.toJSON())
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${error.statusCode} ${HTTP_STATUS_TEXT[error.statusCode]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy(err)
 }

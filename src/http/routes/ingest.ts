@@ -61,6 +61,9 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
       allowedHeaders: ['Content-Type', 'Content-Encoding', 'Authorization', 'X-Retry-Count'],
       exposedHeaders: ['Retry-After', 'X-Request-Id'],
       maxAge: 86_400,
+      // An OPTIONS without Origin / Access-Control-Request-Method is not a preflight: answer 204 rather than
+      // the plugin's plain-text 400 (which is not the documented error body).
+      strictPreflight: false,
     })
 
     async function ingest(request: FastifyRequest, batch: SegmentBatch) {
