@@ -35,7 +35,7 @@ export interface CreateAppOptions {
   store?: EventStore
   logger?: FastifyBaseLogger
   /** Group-commit tuning of the EventService (defaults are the EventService's). */
-  ingest?: Pick<EventServiceOptions, 'maxGroupEvents' | 'maxWaitMs' | 'maxQueuedEvents'>
+  ingest?: Pick<EventServiceOptions, 'maxGroupEvents' | 'maxWaitMs' | 'maxQueuedEvents' | 'writeConcurrency'>
 }
 
 /**
@@ -47,7 +47,12 @@ export interface CreateAppOptions {
  * console.log(await app.listen())
  */
 export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<TallyApp> {
-  const store = options.store ?? (await createStore(config.databaseUrl))
+  const store =
+    options.store ??
+    (await createStore(config.databaseUrl, {
+      synchronous: config.sqliteSynchronous,
+      writeWorker: config.sqliteWriteWorker,
+    }))
   try {
     if (config.migrateOnStart) await store.migrate()
     const bootstrap = await bootstrapDefaultProject(store, config)
@@ -59,6 +64,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       validator,
       formatter,
       projects,
+      writeConcurrency: (store as Partial<KyselyEventStore>).writeConcurrency ?? 1,
       ...options.ingest,
       onWriteError: (err) => server.log.error({ err }, 'group commit failed'),
     })
