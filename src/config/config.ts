@@ -76,6 +76,13 @@ export const ConfigSchema = Type.Object(
       description:
         'SQLite files: write group commits in a worker thread with its own connection (TALLY_SQLITE_WRITE_WORKER).',
     }),
+    requestTimeoutMs: Type.Integer({
+      minimum: 1000,
+      maximum: 600_000,
+      default: 30_000,
+      description:
+        'Longest time a request (headers and body) may take to arrive; idle sockets close after twice this (TALLY_REQUEST_TIMEOUT_MS).',
+    }),
     shutdownTimeoutMs: Type.Integer({
       minimum: 0,
       default: 10_000,
@@ -104,6 +111,7 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = Object.freeze({
   migrateOnStart: 'TALLY_MIGRATE_ON_START',
   docs: 'TALLY_DOCS',
   shutdownTimeoutMs: 'TALLY_SHUTDOWN_TIMEOUT_MS',
+  requestTimeoutMs: 'TALLY_REQUEST_TIMEOUT_MS',
   sqliteSynchronous: 'TALLY_SQLITE_SYNCHRONOUS',
   sqliteWriteWorker: 'TALLY_SQLITE_WRITE_WORKER',
 })
