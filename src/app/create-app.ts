@@ -6,6 +6,10 @@ import { buildServer, type TallyServer } from '../http/build-server.js'
 import { EventService, type EventServiceOptions } from '../ingest/event-service.js'
 import { ProjectRuntimeCache } from '../ingest/project-runtime.js'
 import { replayFailedEvents } from '../ingest/replay-failed-events.js'
+import { registerIngestOnly } from '../queue/ingest-only.js'
+import { openQueuePublisher, type QueuePublisher } from '../queue/jetstream-sink.js'
+import type { QueueSettings } from '../queue/queue-settings.js'
+import { queueSettingsOf } from '../queue/queue-settings.js'
 import { createStore } from '../store/create-store.js'
 import type { EventStore } from '../store/event-store.js'
 import type { KyselyEventStore } from '../store/kysely-event-store.js'
@@ -35,7 +39,9 @@ export interface CreateAppOptions {
   store?: EventStore
   logger?: FastifyBaseLogger
   /** Group-commit tuning of the EventService (defaults are the EventService's). */
-  ingest?: Pick<EventServiceOptions, 'maxGroupEvents' | 'maxWaitMs' | 'maxQueuedEvents' | 'writeConcurrency'>
+  ingest?: Pick<EventServiceOptions, 'maxGroupEvents' | 'maxWaitMs' | 'maxQueuedEvents'>
+  /** Queue settings beyond the config's (stream limits, timeouts; tests). Used when `config.queueUrl` is set. */
+  queue?: Partial<Omit<QueueSettings, 'servers'>>
 }
 
 /**
@@ -47,13 +53,11 @@ export interface CreateAppOptions {
  * console.log(await app.listen())
  */
 export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<TallyApp> {
-  const store =
-    options.store ??
-    (await createStore(config.databaseUrl, {
-      synchronous: config.sqliteSynchronous,
-      writeWorker: config.sqliteWriteWorker,
-    }))
+  const store = options.store ?? (await createStore(config.databaseUrl))
+  let publisher: QueuePublisher | undefined
   try {
+    if (config.queueUrl !== undefined)
+      publisher = await openQueuePublisher(queueSettingsOf(config, options.queue))
     if (config.migrateOnStart) await store.migrate()
     const bootstrap = await bootstrapDefaultProject(store, config)
     const validator = new EventValidator({ limits: { maxBatchBytes: config.bodyLimit } })
@@ -64,7 +68,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       validator,
       formatter,
       projects,
-      writeConcurrency: (store as Partial<KyselyEventStore>).writeConcurrency ?? 1,
+      // Scale-out: publish to JetStream; publishes of concurrent groups overlap (each waits for its acks).
+      ...(publisher ? { sink: publisher.sink, writeConcurrency: 16 } : {}),
       ...options.ingest,
       onWriteError: (err) => server.log.error({ err }, 'group commit failed'),
     })
@@ -80,6 +85,8 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       stats: 'db' in store ? createStatsService(store as KyselyEventStore) : undefined,
       audit: 'db' in store ? new AuditLog((store as KyselyEventStore).db) : undefined,
     })
+
+    if (config.ingestOnly) registerIngestOnly(server)
 
     let closing: Promise<void> | undefined
     return {
@@ -100,6 +107,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
             try {
               await events.close() // writes anything still queued
             } finally {
+              await publisher?.close()
               await store.close()
             }
           }
@@ -108,6 +116,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       },
     }
   } catch (err) {
+    await publisher?.close()
     await store.close()
     throw err
   }

@@ -15,6 +15,7 @@ import { schemaCli } from './commands/schema.js'
 import { SERVE_HELP, serveCommand } from './commands/serve.js'
 import { statsCli } from './commands/stats.js'
 import { validateCli } from './commands/validate.js'
+import { workerCli } from './commands/worker.js'
 
 /**
  * `tally <command> [args]`. To add a command, write `commands/<name>.ts` exporting a `CliCommand`
@@ -41,6 +42,7 @@ export const COMMANDS: Record<string, CliCommand> = {
   failed: failedCli,
   purge: purgeCli,
   audit: auditCli,
+  worker: workerCli,
 }
 
 function usage(): string {

@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { Ajv, type ErrorObject } from 'ajv'
 import { AppError } from '../errors/app-error.js'
+import { parseQueueUrl } from '../queue/queue-settings.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -83,6 +84,29 @@ export const ConfigSchema = Type.Object(
       description:
         'Longest time a request (headers and body) may take to arrive; idle sockets close after twice this (TALLY_REQUEST_TIMEOUT_MS).',
     }),
+    queueUrl: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'Scale-out: NATS servers, nats://h1:4222,h2:4222 (TALLY_QUEUE_URL, --queue). Set: ingest publishes to JetStream instead of writing the database (docs/scale-out.md).',
+      }),
+    ),
+    queueStream: Type.String({
+      pattern: '^[A-Za-z0-9_-]+$',
+      default: 'TALLY_EVENTS',
+      description: 'JetStream stream name (TALLY_QUEUE_STREAM).',
+    }),
+    queueReplicas: Type.Integer({
+      minimum: 0,
+      maximum: 5,
+      default: 0,
+      description:
+        'Stream replicas when the stream is created; 0 = 3 with three or more servers, else 1 (TALLY_QUEUE_REPLICAS).',
+    }),
+    ingestOnly: Type.Boolean({
+      default: false,
+      description: 'Serve only ingest, health and metrics routes (TALLY_INGEST_ONLY, --ingest-only).',
+    }),
     shutdownTimeoutMs: Type.Integer({
       minimum: 0,
       default: 10_000,
@@ -111,6 +135,10 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = Object.freeze({
   migrateOnStart: 'TALLY_MIGRATE_ON_START',
   docs: 'TALLY_DOCS',
   shutdownTimeoutMs: 'TALLY_SHUTDOWN_TIMEOUT_MS',
+  queueUrl: 'TALLY_QUEUE_URL',
+  queueStream: 'TALLY_QUEUE_STREAM',
+  queueReplicas: 'TALLY_QUEUE_REPLICAS',
+  ingestOnly: 'TALLY_INGEST_ONLY',
   requestTimeoutMs: 'TALLY_REQUEST_TIMEOUT_MS',
   sqliteSynchronous: 'TALLY_SQLITE_SYNCHRONOUS',
   sqliteWriteWorker: 'TALLY_SQLITE_WRITE_WORKER',
@@ -122,6 +150,8 @@ export interface ConfigFlags {
   host?: string
   port?: string | number
   logLevel?: string
+  queue?: string
+  ingestOnly?: boolean
 }
 
 const FLAG_KEYS: Readonly<Record<keyof ConfigFlags, ConfigKey>> = {
@@ -129,8 +159,16 @@ const FLAG_KEYS: Readonly<Record<keyof ConfigFlags, ConfigKey>> = {
   host: 'host',
   port: 'port',
   logLevel: 'logLevel',
+  queue: 'queueUrl',
+  ingestOnly: 'ingestOnly',
 }
-const FLAG_NAMES: Partial<Record<ConfigKey, string>> = { databaseUrl: '--db', host: '--host', port: '--port' }
+const FLAG_NAMES: Partial<Record<ConfigKey, string>> = {
+  databaseUrl: '--db',
+  host: '--host',
+  port: '--port',
+  queueUrl: '--queue',
+  ingestOnly: '--ingest-only',
+}
 
 const ajv = new Ajv({ useDefaults: true, coerceTypes: true, allErrors: true, strict: false })
 const validateConfig = ajv.compile(ConfigSchema)
@@ -168,6 +206,7 @@ export function loadConfig(
   const config = raw as unknown as Static<typeof ConfigSchema>
   parseTrustProxy(config.trustProxy) // fail at start, not on the first request
   parseCorsOrigins(config.corsOrigins)
+  if (config.queueUrl !== undefined) parseQueueUrl(config.queueUrl)
   if (!/^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(config.databaseUrl)) {
     throw new AppError(
       'config_invalid',

@@ -30,6 +30,11 @@ export interface EventServiceOptions {
   maxQueuedEvents?: number
   /** Concurrent write transactions (1 for SQLite's single writer). Default 1. */
   writeConcurrency?: number
+  /**
+   * Where group commits go instead of `store.insertBatch` (same signature), e.g. a JetStream publisher on
+   * an ingest node (src/queue). Default: the store.
+   */
+  sink?: (events: readonly AnalyticsEvent[], failed: readonly NewFailedEvent[]) => Promise<InsertOutcome[]>
   /** Called once per ingest call with its outcome counts (metrics). */
   onIngested?: (result: BatchResult, projectId: string) => void
   /** Called when a group commit fails (logging). */
@@ -45,6 +50,7 @@ export interface EventServiceOptions {
  */
 export class EventService implements Ingestor {
   readonly #store: EventStore
+  readonly #sink?: EventServiceOptions['sink']
   readonly #validator: EventValidator
   readonly #formatter: EventFormatter
   readonly #projects: ProjectRuntimeCache
@@ -53,6 +59,7 @@ export class EventService implements Ingestor {
 
   constructor(options: EventServiceOptions) {
     this.#store = options.store
+    this.#sink = options.sink
     this.#validator = options.validator
     this.#formatter = options.formatter
     this.#projects = options.projects
@@ -157,7 +164,7 @@ export class EventService implements Ingestor {
   async #writeUnits(units: WriteUnit[]): Promise<InsertOutcome[][]> {
     const events = units.flatMap((u) => u.events)
     const failed = units.flatMap((u) => u.failed)
-    const outcomes = await this.#store.insertBatch(events, failed)
+    const outcomes = await (this.#sink ? this.#sink(events, failed) : this.#store.insertBatch(events, failed))
     const perUnit: InsertOutcome[][] = []
     let offset = 0
     for (const u of units) {

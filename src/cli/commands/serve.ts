@@ -4,7 +4,7 @@ import { createApp, type TallyApp } from '../../app/create-app.js'
 import { loadConfig } from '../../config/config.js'
 import { isAppError } from '../../errors/app-error.js'
 
-export const SERVE_HELP = `Usage: tally serve [--db URL] [--port N] [--host HOST] [--log-level LEVEL]
+export const SERVE_HELP = `Usage: tally serve [--db URL] [--port N] [--host HOST] [--log-level LEVEL] [--queue URLS] [--ingest-only]
 
 Starts the HTTP server: native API under /api/v1, Segment-compatible ingest under /v1,
 /healthz, /readyz, /metrics, /openapi.json and /docs.
@@ -14,6 +14,9 @@ Options (each also an environment variable):
   --port N           TALLY_PORT           8080
   --host HOST        TALLY_HOST           127.0.0.1
   --log-level LEVEL  TALLY_LOG_LEVEL      info
+  --queue URLS       TALLY_QUEUE_URL      scale-out: publish to NATS JetStream (nats://h1:4222,h2:4222)
+                                          instead of writing the database; "tally worker" writes it
+  --ingest-only      TALLY_INGEST_ONLY    serve only ingest, health and metrics routes
   -h, --help         show this help
 
 Keys: set TALLY_WRITE_KEY, TALLY_READ_KEY, TALLY_ADMIN_KEY to choose the default project's keys;
@@ -83,6 +86,8 @@ export async function serveCommand(argv: string[], io: ServeIo = {}): Promise<nu
       port: flags.port,
       host: flags.host,
       logLevel: flags['log-level'],
+      queue: flags.queue,
+      ingestOnly: flags['ingest-only'],
     })
     app = await createApp(config)
   } catch (e) {
@@ -143,6 +148,8 @@ function parseServeArgs(argv: string[]) {
       port: { type: 'string' },
       host: { type: 'string' },
       'log-level': { type: 'string' },
+      queue: { type: 'string' },
+      'ingest-only': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   }).values

@@ -1,0 +1,113 @@
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../../config/config.js'
+import { AppError } from '../../errors/app-error.js'
+import { queueSettingsOf } from '../../queue/queue-settings.js'
+import { WriterWorker } from '../../queue/writer-worker.js'
+import { createStore } from '../../store/create-store.js'
+import type { CliCommand, CliIo } from '../cli-io.js'
+import { usageMessage } from '../cli-io.js'
+
+export const WORKER_HELP = `Usage: tally worker --queue nats://h1:4222,h2:4222 --db postgres://… [options]
+
+Scale-out writer: consumes the JetStream stream the ingest nodes ("tally serve --queue …") publish to and
+writes each fetched batch to the database in one transaction, acknowledging it only after the commit. Run
+several workers (on several machines): they share one durable consumer. See docs/scale-out.md.
+
+Options (each also an environment variable):
+  --queue URLS        TALLY_QUEUE_URL       NATS servers, comma-separated (required)
+  --db URL            TALLY_DATABASE_URL    the database (PostgreSQL for several workers)
+  --concurrency N     parallel fetch/write loops in this process (default 1)
+  --batch-size N      events per fetch and transaction (default 1000)
+  -h, --help          show this help
+Stream: TALLY_QUEUE_STREAM (default TALLY_EVENTS), TALLY_QUEUE_REPLICAS (default 3 with 3+ servers).
+
+Stops gracefully on SIGTERM/SIGINT: writes and acknowledges the batches in hand, then exits.
+Exit status: 0 stopped cleanly, 1 could not start, 2 usage error.`
+
+/** `tally worker`: see WORKER_HELP. Resolves with the exit code once stopped by a signal. */
+export async function workerCommand(
+  argv: string[],
+  io: CliIo,
+  signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
+) {
+  let values: ReturnType<typeof parseWorkerArgs>
+  try {
+    values = parseWorkerArgs(argv)
+  } catch (e) {
+    io.stderr.write(`tally worker: ${usageMessage(e)}\n\n${WORKER_HELP}\n`)
+    return 2
+  }
+  if (values.help) {
+    io.stdout.write(`${WORKER_HELP}\n`)
+    return 0
+  }
+  const concurrency = positiveInt(values.concurrency, '--concurrency', 1)
+  const batchSize = positiveInt(values['batch-size'], '--batch-size', 1000)
+  const config = loadConfig(io.env, { db: values.db, queue: values.queue })
+  if (config.queueUrl === undefined) throw new AppError('usage', '--queue (or TALLY_QUEUE_URL) is required')
+  const settings = queueSettingsOf(config, { batchSize })
+  const store = await createStore(config.databaseUrl)
+  let worker: WriterWorker
+  try {
+    if (config.migrateOnStart) await store.migrate()
+    worker = await WriterWorker.start({
+      settings,
+      store,
+      concurrency,
+      onError: (err, where) => io.stderr.write(`tally worker: ${where} failed: ${(err as Error).message}\n`),
+    })
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+  io.stdout.write(
+    `tally worker: consuming ${settings.stream}/${settings.consumer} from ${settings.servers.join(',')}\n`,
+  )
+  return new Promise<number>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      for (const s of signals) process.off(s, stop)
+      io.stdout.write(`tally worker: ${signal} received, finishing the batches in hand\n`)
+      worker
+        .stop()
+        .then(() => store.close())
+        .then(
+          () => {
+            io.stdout.write(`tally worker: stopped ${JSON.stringify(worker.stats)}\n`)
+            resolve(0)
+          },
+          (e: unknown) => {
+            io.stderr.write(`tally worker: error while stopping: ${(e as Error).message}\n`)
+            resolve(1)
+          },
+        )
+    }
+    for (const s of signals) process.on(s, stop)
+  })
+}
+
+function parseWorkerArgs(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: false,
+    options: {
+      queue: { type: 'string' },
+      db: { type: 'string' },
+      concurrency: { type: 'string' },
+      'batch-size': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }).values
+}
+
+function positiveInt(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1 || n > 100_000)
+    throw new AppError('usage', `${flag} must be a positive integer`)
+  return n
+}
+
+export const workerCli: CliCommand = {
+  summary: 'Scale-out writer: consume the JetStream stream into the database',
+  run: (argv, io) => workerCommand(argv, io),
+}

@@ -1,0 +1,128 @@
+import {
+  AckPolicy,
+  DiscardPolicy,
+  JetStreamApiError,
+  type JetStreamManager,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream'
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { AppError } from '../errors/app-error.js'
+import { type QueueSettings, queueSubjects } from './queue-settings.js'
+
+const NANOS_PER_MS = 1_000_000
+
+/**
+ * Connects to the NATS cluster; reconnects forever (a lost server is expected: the client moves to another
+ * one). Throws AppError('store_unavailable') when no listed server answers at start.
+ */
+export async function connectQueue(
+  settings: Pick<QueueSettings, 'servers'>,
+  name: string,
+): Promise<NatsConnection> {
+  try {
+    return await connect({
+      servers: settings.servers,
+      name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      timeout: 5_000,
+    })
+  } catch (err) {
+    throw new AppError('store_unavailable', `Cannot connect to the queue at ${settings.servers.join(',')}`, {
+      cause: err,
+      retryAfterSeconds: 5,
+    })
+  }
+}
+
+/**
+ * Creates the stream if it does not exist (an existing one is left as it is, so operators may tune it):
+ * file storage, `limits` retention (messages stay until max age/limits; acks do not delete them, so a
+ * stream can be replayed into a new database), `discard: new` so a full stream rejects publishes instead of
+ * silently dropping the oldest unwritten events.
+ */
+export async function ensureStream(jsm: JetStreamManager, settings: QueueSettings): Promise<void> {
+  const subjects = queueSubjects(settings)
+  try {
+    await jsm.streams.info(settings.stream)
+    return
+  } catch (err) {
+    if ((err as { code?: number }).code !== 10059 && !/not found/i.test((err as Error).message)) throw err
+  }
+  try {
+    await jsm.streams.add({
+      name: settings.stream,
+      subjects: [subjects.events, subjects.failed],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.New,
+      num_replicas: settings.replicas,
+      max_msgs: settings.maxMessages,
+      max_bytes: settings.maxBytes,
+      max_age: settings.maxAgeMs * NANOS_PER_MS,
+      duplicate_window: settings.duplicateWindowMs * NANOS_PER_MS,
+    })
+  } catch (err) {
+    // Another node created it at the same moment.
+    if (!/already in use|already exists/i.test((err as Error).message)) throw err
+  }
+}
+
+/**
+ * Creates the durable pull consumer the workers share, if missing: explicit acks, `ack_wait` after which an
+ * unacknowledged batch is redelivered, unlimited deliveries (every message is an acknowledged event; giving
+ * up on one would lose it — undecodable messages are terminated by the worker instead).
+ */
+export async function ensureConsumer(jsm: JetStreamManager, settings: QueueSettings): Promise<void> {
+  try {
+    await jsm.consumers.info(settings.stream, settings.consumer)
+    return
+  } catch (err) {
+    if ((err as { code?: number }).code !== 10014 && !/not found/i.test((err as Error).message)) throw err
+  }
+  try {
+    await jsm.consumers.add(settings.stream, {
+      durable_name: settings.consumer,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: settings.ackWaitMs * NANOS_PER_MS,
+      max_deliver: -1,
+      max_ack_pending: Math.max(20_000, settings.batchSize * 16),
+      max_batch: settings.batchSize,
+    })
+  } catch (err) {
+    if (!/already in use|already exists/i.test((err as Error).message)) throw err
+  }
+}
+
+/** Retries `work` while the cluster has no JetStream leader yet (first seconds after start, elections). */
+export async function withJetStreamRetry<T>(work: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return await work()
+    } catch (err) {
+      // An API error is an answer (bad config, no room) — except "temporarily unavailable" during elections.
+      const permanent = err instanceof JetStreamApiError && err.status !== 503 && err.code !== 10008
+      if (permanent || Date.now() > deadline) throw err
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  }
+}
+
+/** Connection + manager + stream in one step, for ingest nodes and workers. */
+export async function openQueue(settings: QueueSettings, name: string) {
+  const nc = await connectQueue(settings, name)
+  try {
+    const jsm = await withJetStreamRetry(() => jetstreamManager(nc))
+    await withJetStreamRetry(() => ensureStream(jsm, settings))
+    return { nc, jsm }
+  } catch (err) {
+    await nc.close().catch(() => {})
+    throw new AppError('store_unavailable', `JetStream is not available at ${settings.servers.join(',')}`, {
+      cause: err,
+      retryAfterSeconds: 5,
+    })
+  }
+}

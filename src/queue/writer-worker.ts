@@ -1,0 +1,178 @@
+import { type Consumer, type JsMsg, jetstream } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
+import type { Kysely } from 'kysely'
+import type { AnalyticsEvent } from '../schema/analytics-event.js'
+import type { Database } from '../store/database.js'
+import type { EventStore, NewFailedEvent } from '../store/event-store.js'
+import { ensureConsumer, openQueue, withJetStreamRetry } from './jetstream-setup.js'
+import { type QueueSettings, queueSubjects } from './queue-settings.js'
+
+/** Counters of one worker (for logs, tests and the benchmark). */
+export interface WriterStats {
+  /** Transactions committed. */
+  batches: number
+  /** Events handed to `insertBatch` (redelivered ones included). */
+  events: number
+  failed: number
+  /** Events the store already had (redeliveries, republishes outside the stream's duplicate window). */
+  duplicates: number
+  /** Messages delivered more than once. */
+  redelivered: number
+  /** Undecodable messages, terminated. */
+  poison: number
+  /** Failed transactions (their batch was nak'ed and comes back). */
+  writeErrors: number
+}
+
+export interface WriterWorkerOptions {
+  settings: QueueSettings
+  store: Pick<EventStore, 'insertBatch'>
+  /** Parallel fetch → write loops in this process. Default 1. */
+  concurrency?: number
+  /** Longest wait of one fetch for a full batch, ms (at least 1,000). Default 1,000: a partial batch is written after it. */
+  fetchExpiresMs?: number
+  /**
+   * Which of these failed-event ids are stored already. Failed events have no dedupe key in the store, so
+   * a redelivered one is looked up before it is written again. Default: `failedEventIdsIn(store.db)`
+   * when the store is a Kysely store, else redelivered failed events are written again.
+   */
+  existingFailedIds?: (ids: string[]) => Promise<Set<string>>
+  onError?: (err: unknown, where: 'fetch' | 'write') => void
+  /** Connection name seen in NATS monitoring. */
+  name?: string
+}
+
+const decoder = new TextDecoder()
+
+/** The ids among `ids` that `failed_events` already holds. */
+export async function failedEventIdsIn(db: Kysely<Database>, ids: string[]): Promise<Set<string>> {
+  const rows = await db.selectFrom('failed_events').select('id').where('id', 'in', ids).execute()
+  return new Set(rows.map((r) => r.id))
+}
+
+/**
+ * A writer: a durable pull consumer shared by every worker of the deployment. Each loop fetches up to
+ * `batchSize` messages, writes them with ONE `store.insertBatch` transaction and acks them only after it
+ * committed. A crash between commit and ack makes JetStream redeliver the batch after `ack_wait`; the
+ * store's dedupe by `(projectId, messageId)` turns it into duplicates that change nothing. A failed
+ * transaction naks the batch (redelivered after a short delay).
+ *
+ * @example
+ * const worker = await WriterWorker.start({ settings, store })
+ * // … later
+ * await worker.stop()
+ */
+export class WriterWorker {
+  readonly stats: WriterStats = {
+    batches: 0,
+    events: 0,
+    failed: 0,
+    duplicates: 0,
+    redelivered: 0,
+    poison: 0,
+    writeErrors: 0,
+  }
+  readonly #options: WriterWorkerOptions
+  readonly #nc: NatsConnection
+  readonly #existingFailedIds?: (ids: string[]) => Promise<Set<string>>
+  #stopping = false
+  #loops: Promise<void>[] = []
+
+  private constructor(options: WriterWorkerOptions, nc: NatsConnection) {
+    this.#options = options
+    this.#nc = nc
+    const db = (options.store as { db?: Kysely<Database> }).db
+    this.#existingFailedIds =
+      options.existingFailedIds ?? (db ? (ids) => failedEventIdsIn(db, ids) : undefined)
+  }
+
+  /** Connects, ensures stream and consumer, and starts the loops. */
+  static async start(options: WriterWorkerOptions): Promise<WriterWorker> {
+    const { nc, jsm } = await openQueue(options.settings, options.name ?? 'tally-worker')
+    await withJetStreamRetry(() => ensureConsumer(jsm, options.settings))
+    const worker = new WriterWorker(options, nc)
+    const js = jetstream(nc)
+    const consumer = await withJetStreamRetry(() =>
+      js.consumers.get(options.settings.stream, options.settings.consumer),
+    )
+    for (let i = 0; i < (options.concurrency ?? 1); i++) worker.#loops.push(worker.#run(consumer))
+    return worker
+  }
+
+  /** Stops fetching, finishes (writes and acks) the batches in hand, closes the connection. */
+  async stop(): Promise<void> {
+    this.#stopping = true
+    await Promise.all(this.#loops)
+    await this.#nc.drain().catch(() => this.#nc.close())
+  }
+
+  /** Drops the connection without finishing anything (what a crash looks like to JetStream; tests). */
+  async abort(): Promise<void> {
+    this.#stopping = true
+    await this.#nc.close()
+  }
+
+  async #run(consumer: Consumer): Promise<void> {
+    const { settings } = this.#options
+    const failedSubject = queueSubjects(settings).failed
+    while (!this.#stopping) {
+      const batch: JsMsg[] = []
+      try {
+        const messages = await consumer.fetch({
+          max_messages: settings.batchSize,
+          expires: Math.max(1_000, this.#options.fetchExpiresMs ?? 1_000), // the client's minimum
+        })
+        for await (const m of messages) batch.push(m)
+      } catch (err) {
+        // Leader election, lost server, connection closing: messages fetched but not acked come back.
+        if (this.#stopping) break
+        this.#options.onError?.(err, 'fetch')
+        await new Promise((r) => setTimeout(r, 250))
+      }
+      if (batch.length === 0) continue
+      await this.#write(batch, failedSubject)
+    }
+  }
+
+  async #write(batch: JsMsg[], failedSubject: string): Promise<void> {
+    const events: AnalyticsEvent[] = []
+    const failed: NewFailedEvent[] = []
+    const kept: JsMsg[] = []
+    const redeliveredFailed: string[] = []
+    for (const m of batch) {
+      if (m.redelivered) this.stats.redelivered++
+      try {
+        const value = JSON.parse(decoder.decode(m.data))
+        if (m.subject === failedSubject) {
+          failed.push(value as NewFailedEvent)
+          if (m.redelivered) redeliveredFailed.push((value as NewFailedEvent).id)
+        } else events.push(value as AnalyticsEvent)
+        kept.push(m)
+      } catch {
+        this.stats.poison++
+        m.term('undecodable')
+      }
+    }
+    try {
+      if (redeliveredFailed.length > 0 && this.#existingFailedIds) {
+        const stored = await this.#existingFailedIds(redeliveredFailed)
+        const fresh = failed.filter((f) => !stored.has(f.id))
+        this.stats.duplicates += failed.length - fresh.length
+        failed.length = 0
+        failed.push(...fresh)
+      }
+      const outcomes = await this.#options.store.insertBatch(events, failed)
+      this.stats.batches++
+      this.stats.events += events.length
+      this.stats.failed += failed.length
+      for (const o of outcomes) if (o.status === 'duplicate') this.stats.duplicates++
+    } catch (err) {
+      this.stats.writeErrors++
+      this.#options.onError?.(err, 'write')
+      for (const m of kept) m.nak(1_000)
+      return
+    }
+    // After commit. A crash here is harmless: the batch is redelivered and deduplicated by the store.
+    for (const m of kept) m.ack()
+  }
+}
