@@ -442,6 +442,20 @@ describe('EventValidator.validateJson', () => {
   })
 })
 
+describe('EventValidator.validateJson (source facts)', () => {
+  it('should report what validate reports on the parsed value, whichever escapes the text holds', () => {
+    for (const text of [
+      '{"type":"track","name":"a\\nb","userId":"u"}', // a control character from a short escape
+      '{"type":"track","name":"say \\"hi\\"","userId":"u","properties":{"s":"a\\u0000"}}',
+      '{"type":"track","name":"ok","userId":"u","properties":{"sel":"a[href=\\"/x\\"]","t":"\\ud800"}}',
+      '{"type":"track","name":"ok","userId":"u\\u0000","properties":{"sel":"\\"q\\""}}',
+      '{"type":"track","name":"ok \\"q\\"","userId":"u","properties":{"sel":"tab\\there"}}',
+    ]) {
+      expect(validator.validateJson(text), text).toEqual(validator.validate(JSON.parse(text)))
+    }
+  })
+})
+
 describe('EventValidator.validateBatch', () => {
   it('should return one result per input, in order', () => {
     const results = validator.validateBatch([validEvents().page, { type: 'nope' }, validEvents().alias])

@@ -52,6 +52,13 @@ export interface ValidateOptions {
    * unsure; it is only a shortcut.
    */
   escapeFree?: boolean
+  /**
+   * True when the JSON text was well-formed and held no `\u` escape (`!text.includes('\\u')`, once per body):
+   * then no string can hold NUL or a lone surrogate, and the walk's per-string checks are skipped, while
+   * control characters (`\n`, `\t` escapes) are still checked by the schema. Weaker than `escapeFree`,
+   * and true far more often (a `\"` in one CSS selector spoils `escapeFree` for a whole batch).
+   */
+  noUnicodeEscapes?: boolean
 }
 
 export interface EventValidatorOptions {
@@ -141,12 +148,19 @@ export class EventValidator {
         errors: [{ path: '', code: 'invalid_json', message: `not valid JSON: ${(err as Error).message}` }],
       }
     }
-    const escapeFree = options.escapeFree ?? (text.indexOf('\\') === -1 && text.isWellFormed())
+    let { escapeFree, noUnicodeEscapes } = options
+    if (escapeFree === undefined || noUnicodeEscapes === undefined) {
+      const wellFormed = text.isWellFormed()
+      const backslash = text.indexOf('\\')
+      escapeFree ??= backslash === -1 && wellFormed
+      noUnicodeEscapes ??= wellFormed && (backslash === -1 || text.indexOf('\\u', backslash) === -1)
+    }
     return this.validate(input, {
       trackingPlan: options.trackingPlan,
       enforcement: options.enforcement,
       byteSize,
       escapeFree,
+      noUnicodeEscapes,
     })
   }
 
@@ -161,7 +175,12 @@ export class EventValidator {
     // should the schema fail, the full walk runs again so the findings are exactly the walk's.
     const textKnownPlain = options.escapeFree === true
     const trustRootStrings = !textKnownPlain && this.#rootStringsSchemaChecked
-    const walkOptions = { byteSize: options.byteSize, escapeFree: options.escapeFree, trustRootStrings }
+    const walkOptions = {
+      byteSize: options.byteSize,
+      escapeFree: options.escapeFree,
+      noUnicodeEscapes: options.noUnicodeEscapes,
+      trustRootStrings,
+    }
     if (!checkHostileInput(input, this.limits, issues, walkOptions))
       return { ok: false, errors: issues.items }
 

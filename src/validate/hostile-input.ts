@@ -28,6 +28,8 @@ export interface SourceFacts {
    * or lone surrogate (JSON requires those to be escaped), so per-string checks are skipped.
    */
   escapeFree?: boolean
+  /** The text was well-formed and had no `\u` escape: no string in it can hold NUL or a lone surrogate. */
+  noUnicodeEscapes?: boolean
 }
 
 /** Options of `checkHostileInput` beyond the source facts. */
@@ -313,8 +315,10 @@ export function checkHostileInput(
     )
     return false
   }
-  // Strings need no inspection when the text was escape-free and too small to hold an over-long string.
-  const checkStrings = !(source.escapeFree === true && byteSize !== undefined && byteSize <= maxStringLength)
+  // Strings need no inspection when the text could not encode NUL or a lone surrogate (no `\u` escape in
+  // well-formed text) and is too small to hold an over-long string.
+  const plainSource = source.escapeFree === true || source.noUnicodeEscapes === true
+  const checkStrings = !(plainSource && byteSize !== undefined && byteSize <= maxStringLength)
   const inheritedKeys = hasEnumerableKeys(Object.prototype)
   if (limits.maxDepth <= MAX_RECURSIVE_DEPTH) {
     const check = new CleanCheck(
