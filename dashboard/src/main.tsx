@@ -15,6 +15,19 @@ import './styles.css'
 
 const RANGED: readonly PagePath[] = ['/', '/performance', '/api-requests', '/interactions']
 
+const RANGE_KEY = 'tally.range'
+
+/** The range survives reloads within the tab (default: last 24 hours). */
+function loadRange(): RangeSpec {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(RANGE_KEY) ?? 'null') as RangeSpec | null
+    if (saved && typeof saved.preset === 'string') return saved
+  } catch {
+    // ignore a damaged value
+  }
+  return { preset: '24h' }
+}
+
 function Login({ onLogin }: { onLogin: (s: Session) => void }) {
   const [key, setKey] = useState('')
   const [error, setError] = useState<string>()
@@ -65,7 +78,8 @@ function Login({ onLogin }: { onLogin: (s: Session) => void }) {
 
 function Shell({ session, onLogout }: { session: Session; onLogout: () => void }) {
   const path = useRoute()
-  const [spec, setSpec] = useState<RangeSpec>({ preset: '24h' })
+  const [spec, setSpec] = useState<RangeSpec>(loadRange)
+  useEffect(() => sessionStorage.setItem(RANGE_KEY, JSON.stringify(spec)), [spec])
   const [refreshMs, setRefreshMs] = useState(0)
   const [tick, setTick] = useState(0)
   const range = useMemo(() => resolveRange(spec), [spec, tick])

@@ -13,6 +13,8 @@ export interface SeedOptions {
   now?: number
   /** Events per ingest request (default 500). */
   batchSize?: number
+  /** Ingest requests in flight at once (default 1); more lets the server group commits. */
+  concurrency?: number
   /** Called after each batch with the number sent so far. */
   onProgress?: (sent: number) => void
 }
@@ -137,19 +139,27 @@ export async function seedEvents(
   const batchSize = options.batchSize ?? 500
   const rand = prng(42)
   let accepted = 0
-  for (let sent = 0; sent < total; sent += batchSize) {
-    const n = Math.min(batchSize, total - sent)
-    const events = Array.from({ length: n }, (_, k) => makeEvent(sent + k, rand, now, days))
-    const res = await app.server.inject({
-      method: 'POST',
-      url: '/api/v1/events',
-      headers: { authorization: `Bearer ${writeKey}`, 'content-type': 'application/json' },
-      payload: { events },
-    })
-    if (res.statusCode !== 200) throw new Error(`seeding failed: ${res.statusCode} ${res.body}`)
-    accepted += (res.json() as { accepted: number }).accepted
-    options.onProgress?.(sent + n)
+  let next = 0
+  let done = 0
+  const worker = async () => {
+    while (next < total) {
+      const start = next
+      const n = Math.min(batchSize, total - start)
+      next += n
+      const events = Array.from({ length: n }, (_, k) => makeEvent(start + k, rand, now, days))
+      const res = await app.server.inject({
+        method: 'POST',
+        url: '/api/v1/events',
+        headers: { authorization: `Bearer ${writeKey}`, 'content-type': 'application/json' },
+        payload: { events },
+      })
+      if (res.statusCode !== 200) throw new Error(`seeding failed: ${res.statusCode} ${res.body}`)
+      accepted += (res.json() as { accepted: number }).accepted
+      done += n
+      options.onProgress?.(done)
+    }
   }
+  await Promise.all(Array.from({ length: options.concurrency ?? 1 }, worker))
   return accepted
 }
 

@@ -32,10 +32,10 @@ export function ApiRequestsPage({ range }: { range: ResolvedRange }) {
   const selected = routes.find((r) => keyOf(r) === chosen) ?? [...routes].sort((a, b) => b.count - a.count)[0]
   const selectedKey = selected ? keyOf(selected) : undefined
 
-  // Latency of one route over time: the statistic per sub-range (the API answers any range from rollups).
-  const overTime = useLoad(
+  // Latency over time: the statistic per sub-range (rollups answer any range); each answer carries every
+  // route, so this runs alongside the summary and picking another route needs no new calls.
+  const perBucket = useLoad(
     async (signal) => {
-      if (!selected) return undefined
       const parts = splitRange(range, bucketCount(range))
       const answers = await mapLimit(parts, 6, (part) =>
         apiRequest<ApiRequestsResult>('/api/v1/stats/api-requests', {
@@ -43,19 +43,24 @@ export function ApiRequestsPage({ range }: { range: ResolvedRange }) {
           signal,
         }),
       )
-      const pick = (i: number) =>
-        answers[i].routes.find((r) => r.method === selected.method && r.route === selected.route)
-      return {
-        x: parts.map((p) => p.from),
-        series: (['p50', 'p95', 'p99'] as const).map((q, qi) => ({
-          label: q,
-          values: answers.map((_, i) => pick(i)?.[q] ?? null),
-          color: ['#16a34a', '#f59e0b', '#dc2626'][qi],
-        })),
-      }
+      return { x: parts.map((p) => p.from), answers }
     },
-    [range, selectedKey],
+    [range],
   )
+  const overTime = useMemo(() => {
+    const d = perBucket.data
+    if (!d || !selected) return undefined
+    const pick = (i: number) =>
+      d.answers[i].routes.find((r) => r.method === selected.method && r.route === selected.route)
+    return {
+      x: d.x,
+      series: (['p50', 'p95', 'p99'] as const).map((q, qi) => ({
+        label: q,
+        values: d.answers.map((_, i) => pick(i)?.[q] ?? null),
+        color: ['#16a34a', '#f59e0b', '#dc2626'][qi],
+      })),
+    }
+  }, [perBucket.data, selected?.method, selected?.route])
   const throughput = useMemo(() => {
     const t = summary.data?.throughput
     return t ? { x: t.buckets, series: [{ label: 'requests', values: t.counts }] } : undefined
@@ -63,7 +68,7 @@ export function ApiRequestsPage({ range }: { range: ResolvedRange }) {
 
   return (
     <>
-      <ErrorNote error={summary.error ?? overTime.error} />
+      <ErrorNote error={summary.error ?? perBucket.error} />
       <Panel title="Routes" actions={<Loading loading={summary.loading} />}>
         <DataTable
           caption="API routes: request count, error rates and latency percentiles. Select a row to chart its latency."
@@ -93,12 +98,12 @@ export function ApiRequestsPage({ range }: { range: ResolvedRange }) {
         />
       </Panel>
       {selected ? (
-        <Panel title={`Latency over time: ${selectedKey}`} actions={<Loading loading={overTime.loading} />}>
-          {overTime.data ? (
+        <Panel title={`Latency over time: ${selectedKey}`} actions={<Loading loading={perBucket.loading} />}>
+          {overTime ? (
             <Chart
               title={`Latency percentiles of ${selectedKey} over time`}
-              x={overTime.data.x}
-              series={overTime.data.series}
+              x={overTime.x}
+              series={overTime.series}
               yFormat={msFormat}
             />
           ) : (

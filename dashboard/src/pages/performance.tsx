@@ -60,59 +60,73 @@ export function PerformancePage({ range }: { range: ResolvedRange }) {
   }, [summary.data])
   const [chosen, setChosen] = useState<string>()
   const metric = chosen && metrics.some((m) => m.metric === chosen) ? chosen : metrics[0]?.metric
+  // Until the summary answers, fetch the worst pages for the metric it will most likely default to.
+  const pagesMetric = summary.data ? metric : (chosen ?? 'LCP')
 
-  const overTime = useLoad(
+  // Every metric per sub-range in one pass (answers carry all metrics), started with the summary rather
+  // than after it; switching metric then needs no new calls.
+  const perBucket = useLoad(
     async (signal) => {
-      if (!metric) return undefined
       const parts = splitRange(range, bucketCount(range))
       const answers = await mapLimit(parts, 6, (part) =>
         apiRequest<PerformanceResult>('/api/v1/stats/performance', {
-          query: { from: part.from, to: part.to, metrics: [metric] },
+          query: { from: part.from, to: part.to },
           signal,
         }),
       )
-      const row = (i: number) => answers[i].metrics.find((m) => m.metric === metric)
-      return {
-        x: parts.map((p) => p.from),
-        p50: answers.map((_, i) => row(i)?.p50 ?? null),
-        p75: answers.map((_, i) => row(i)?.p75 ?? null),
-        p95: answers.map((_, i) => row(i)?.p95 ?? null),
-      }
+      return { x: parts.map((p) => p.from), answers }
     },
-    [range, metric],
+    [range],
   )
+  const overTime = useMemo(() => {
+    const d = perBucket.data
+    if (!d || !metric) return undefined
+    const row = (i: number) => d.answers[i].metrics.find((m) => m.metric === metric)
+    return {
+      x: d.x,
+      p50: d.answers.map((_, i) => row(i)?.p50 ?? null),
+      p75: d.answers.map((_, i) => row(i)?.p75 ?? null),
+      p95: d.answers.map((_, i) => row(i)?.p95 ?? null),
+    }
+  }, [perBucket.data, metric])
   // Per-page percentiles scan raw events, which the API allows over at most 7 days: the last 7 days of the range.
   const pagesFrom = new Date(
     Math.max(Date.parse(range.from), Date.parse(range.to) - 7 * DAY_MS),
   ).toISOString()
   const pages = useLoad(
     async (signal) =>
-      metric
+      pagesMetric
         ? apiRequest<PerformanceResult>('/api/v1/stats/performance', {
-            query: { from: pagesFrom, to: range.to, metrics: [metric], groupBy: 'path', limitGroups: 50 },
+            query: {
+              from: pagesFrom,
+              to: range.to,
+              metrics: [pagesMetric],
+              groupBy: 'path',
+              limitGroups: 50,
+            },
             signal,
           })
         : undefined,
-    [range, metric],
+    [range, pagesMetric],
   )
   const unit = metric ? unitOf(metric) : 'ms'
   const yFormat = useMemo(() => (v: number) => fmtAxis(v, unit), [unit])
   const chartSeries = useMemo(
     () =>
-      overTime.data
+      overTime
         ? [
-            { label: 'p50', values: overTime.data.p50, color: '#16a34a' },
-            { label: 'p75', values: overTime.data.p75, color: '#2563eb' },
-            { label: 'p95', values: overTime.data.p95, color: '#dc2626' },
+            { label: 'p50', values: overTime.p50, color: '#16a34a' },
+            { label: 'p75', values: overTime.p75, color: '#2563eb' },
+            { label: 'p95', values: overTime.p95, color: '#dc2626' },
           ]
         : [],
-    [overTime.data],
+    [overTime],
   )
   const t = metric ? THRESHOLDS[metric] : undefined
 
   return (
     <>
-      <ErrorNote error={summary.error ?? overTime.error ?? pages.error} />
+      <ErrorNote error={summary.error ?? perBucket.error ?? pages.error} />
       <Panel title="Web vitals (p75 and rating shares)" actions={<Loading loading={summary.loading} />}>
         <DataTable
           caption="Per metric: p75, the share of good / needs-improvement / poor samples, and other percentiles. Select a row to chart it."
@@ -165,10 +179,10 @@ export function PerformancePage({ range }: { range: ResolvedRange }) {
             </label>
           }
         >
-          {overTime.data ? (
+          {overTime ? (
             <Chart
               title={`${metric} p50, p75 and p95 over time`}
-              x={overTime.data.x}
+              x={overTime.x}
               series={chartSeries}
               yFormat={yFormat}
             />
