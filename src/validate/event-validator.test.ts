@@ -454,6 +454,15 @@ describe('EventValidator.validateJson (source facts)', () => {
       expect(validator.validateJson(text), text).toEqual(validator.validate(JSON.parse(text)))
     }
   })
+
+  it('should agree with validate near the size limit, where the walk bounds the size from below', () => {
+    const small = new EventValidator({ limits: { maxEventBytes: 300 } })
+    for (const n of [10, 30, 45, 60, 80]) {
+      const text = `{"type":"track","name":"n","userId":"u","properties":{"a":[${Array(n).fill('[]').join(',')}]}}`
+      const byteSize = Buffer.byteLength(text)
+      expect(small.validateJson(text), `${n}`).toEqual(small.validate(JSON.parse(text), { byteSize }))
+    }
+  })
 })
 
 describe('EventValidator.validateBatch', () => {

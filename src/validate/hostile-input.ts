@@ -294,6 +294,59 @@ class CleanCheck {
 }
 
 /**
+ * `CleanCheck` for the case where neither strings nor sizes need looking at: the exact size is known (and
+ * within the limit) and the text could not encode NUL or a lone surrogate (and cannot hold an over-long
+ * string). What is left is the shape: depth, keys per object, forbidden keys, plain objects, finite numbers.
+ */
+class ShapeCheck {
+  constructor(
+    readonly maxDepth: number,
+    readonly maxKeys: number,
+    readonly inheritedKeys: boolean,
+  ) {}
+
+  value(value: unknown, depth: number): boolean {
+    switch (typeof value) {
+      case 'string':
+      case 'boolean':
+      case 'undefined':
+        return true
+      case 'number':
+        return value - value === 0
+      case 'object':
+        if (value === null) return true
+        if (depth >= this.maxDepth) return false
+        return Array.isArray(value) ? this.array(value, depth + 1) : this.object(value, depth + 1)
+      default:
+        return false
+    }
+  }
+
+  array(a: unknown[], depth: number): boolean {
+    for (let i = 0; i < a.length; i++) {
+      const v = a[i]
+      if (typeof v !== 'string' && !this.value(v, depth)) return false
+    }
+    return true
+  }
+
+  object(o: object, depth: number): boolean {
+    const proto = Object.getPrototypeOf(o)
+    if (proto !== Object.prototype && proto !== null) return false
+    const maxKeys = this.maxKeys
+    let count = 0
+    for (const key in o) {
+      if (++count > maxKeys) return false
+      if (this.inheritedKeys && !Object.hasOwn(o, key)) continue
+      if (key === '__proto__' || key === 'constructor' || key === 'prototype') return false
+      const v = (o as Record<string, unknown>)[key]
+      if (typeof v !== 'string' && !this.value(v, depth)) return false
+    }
+    return true
+  }
+}
+
+/**
  * Walks `root` (a plain object) and adds an issue for every hostile value to `issues`. Returns false when
  * the event must be rejected. Without `source.byteSize` the size is estimated, and computed exactly only
  * when the estimate is inconclusive (long or non-ASCII strings).
@@ -320,7 +373,14 @@ export function checkHostileInput(
   const plainSource = source.escapeFree === true || source.noUnicodeEscapes === true
   const checkStrings = !(plainSource && byteSize !== undefined && byteSize <= maxStringLength)
   const inheritedKeys = hasEnumerableKeys(Object.prototype)
-  if (limits.maxDepth <= MAX_RECURSIVE_DEPTH) {
+  const shapeOnly = !checkStrings && byteSize !== undefined && byteSize * 3 <= maxEventBytes
+  if (limits.maxDepth <= MAX_RECURSIVE_DEPTH && shapeOnly) {
+    // The walk's lower bound can exceed the text's size (it counts `[]` as 5 bytes, a comma after every
+    // value), but by less than 1.5x the text: a text under a third of the limit cannot make it report
+    // too_large, so no sizes need counting.
+    const shape = new ShapeCheck(limits.maxDepth, limits.maxKeysPerObject, inheritedKeys)
+    if (Array.isArray(root) ? shape.array(root, 1) : shape.object(root, 1)) return true
+  } else if (limits.maxDepth <= MAX_RECURSIVE_DEPTH) {
     const check = new CleanCheck(
       limits.maxDepth,
       limits.maxKeysPerObject,
