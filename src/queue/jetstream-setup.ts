@@ -39,9 +39,9 @@ export async function connectQueue(
 
 /**
  * Creates the stream if it does not exist (an existing one is left as it is, so operators may tune it):
- * file storage, `limits` retention (messages stay until max age/limits; acks do not delete them, so a
- * stream can be replayed into a new database), `discard: new` so a full stream rejects publishes instead of
- * silently dropping the oldest unwritten events.
+ * file storage, `workqueue` retention (a message is deleted once a worker acked it, so the limits bound the
+ * backlog of unwritten events, not the history), `discard: new` so a full backlog rejects publishes —
+ * which ingest answers with 503 — instead of silently dropping the oldest unwritten events.
  */
 export async function ensureStream(jsm: JetStreamManager, settings: QueueSettings): Promise<void> {
   const subjects = queueSubjects(settings)
@@ -56,7 +56,7 @@ export async function ensureStream(jsm: JetStreamManager, settings: QueueSetting
       name: settings.stream,
       subjects: [subjects.events, subjects.failed],
       storage: StorageType.File,
-      retention: RetentionPolicy.Limits,
+      retention: RetentionPolicy.Workqueue,
       discard: DiscardPolicy.New,
       num_replicas: settings.replicas,
       max_msgs: settings.maxMessages,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp, type TallyApp } from '../../src/app/create-app.js'
 import { loadConfig } from '../../src/config/config.js'
-import type { QueueSettings } from '../../src/queue/queue-settings.js'
+import { openQueue } from '../../src/queue/jetstream-setup.js'
 import { WriterWorker } from '../../src/queue/writer-worker.js'
 import { createStore } from '../../src/store/create-store.js'
 import type { EventStore } from '../../src/store/event-store.js'
@@ -102,7 +102,7 @@ describe.runIf(runnable)(
         for (let i = 0; i < 2; i++) {
           const store = await createStore(db.url)
           stores.push(store)
-          workers.push(await WriterWorker.start({ settings, store, onError: (e, w) => console.error(w, e) }))
+          workers.push(await WriterWorker.start({ settings, store }))
         }
         const tag = randomBytes(4).toString('hex')
         const batches = LONG ? 200 : 40
@@ -140,5 +140,184 @@ describe.runIf(runnable)(
         await Promise.all(stores.map((s) => s.close()))
       }
     }, 60_000)
+
+    it('should answer 503 overloaded with Retry-After when the stream backlog is full, and accept again once written', async () => {
+      const db = await freshDatabase()
+      const settings = await createTestStream(cluster.clientUrls as string[], { maxMessages: 30 })
+      const app = await createApp(nodeConfig(db, cluster.url, settings.stream), {
+        queue: { subjectPrefix: settings.subjectPrefix },
+      })
+      let worker: WriterWorker | undefined
+      const store = await createStore(db.url)
+      try {
+        const url = await app.listen()
+        const tag = randomBytes(4).toString('hex')
+        const first = await post(
+          url,
+          Array.from({ length: 30 }, (_, k) => track(`${tag}-a${k}`, k)),
+        )
+        expect(first.status).toBe(200)
+        const full = await post(url, [track(`${tag}-b0`, 0)])
+        expect(full.status).toBe(503)
+        expect(full.headers.get('retry-after')).toBe('2')
+        expect(((await full.json()) as { error: { code: string } }).error.code).toBe('overloaded')
+        // A worker drains the backlog (workqueue retention deletes written messages); the retry is accepted.
+        worker = await WriterWorker.start({ settings, store })
+        const retried = await waitFor(
+          async () => (await post(url, [track(`${tag}-b0`, 0)])).status === 200,
+          20_000,
+        )
+        expect(retried).toBe(true)
+        expect(await waitFor(async () => (await countEvents(db.url)).rows === 31, 20_000)).toBe(true)
+      } finally {
+        await app.close()
+        await worker?.stop()
+        await store.close()
+      }
+    }, 60_000)
+
+    it('should redeliver a batch whose worker crashed between commit and ack, and the redelivery changes nothing', async () => {
+      const db = await freshDatabase()
+      const settings = await createTestStream(cluster.clientUrls as string[], { ackWaitMs: 2_000 })
+      const app = await createApp(nodeConfig(db, cluster.url, settings.stream), {
+        queue: { subjectPrefix: settings.subjectPrefix },
+      })
+      const crashingStore = await createStore(db.url)
+      const store = await createStore(db.url)
+      let committed!: () => void
+      const crashed = new Promise<void>((resolve) => {
+        committed = resolve
+      })
+      // Commits, then "dies" before returning: the worker never gets to ack.
+      const crashing = await WriterWorker.start({
+        settings,
+        store: {
+          async insertBatch(events, failed) {
+            await crashingStore.insertBatch(events, failed)
+            committed()
+            return new Promise(() => {})
+          },
+        },
+      })
+      let survivor: WriterWorker | undefined
+      try {
+        const url = await app.listen()
+        const tag = randomBytes(4).toString('hex')
+        const events = Array.from({ length: 40 }, (_, k) => track(`${tag}-${k}`, k))
+        // One request: its 40 events and the failed one land in the same fetched batch.
+        const res = await post(url, [...events, { type: 'track' }])
+        expect(res.status).toBe(200)
+        await crashed
+        await crashing.abort()
+        expect(await countEvents(db.url)).toEqual({ rows: 40, distinct: 40, failed: 1 })
+        survivor = await WriterWorker.start({ settings, store })
+        const s = survivor
+        expect(await waitFor(() => s.stats.redelivered >= 41 && s.stats.batches > 0, 20_000)).toBe(true)
+        expect(s.stats.duplicates).toBe(41) // 40 events by the store's dedupe, 1 failed event by its id
+        expect(await countEvents(db.url)).toEqual({ rows: 40, distinct: 40, failed: 1 })
+        expect(s.stats.writeErrors).toBe(0)
+      } finally {
+        await app.close()
+        await survivor?.stop()
+        await crashingStore.close().catch(() => {})
+        await store.close()
+      }
+    }, 60_000)
+
+    it('should lose and duplicate nothing acknowledged when a NATS server, an ingest node and a worker are SIGKILLed under load', async () => {
+      const db = await freshDatabase()
+      // The children use the default subject prefix; the stream's name is unique.
+      const settings = await createTestStream(cluster.clientUrls as string[], { subjectPrefix: 'tally' })
+      const env = {
+        TALLY_DATABASE_URL: db.url,
+        TALLY_QUEUE_URL: cluster.url,
+        TALLY_QUEUE_STREAM: settings.stream,
+        TALLY_WRITE_KEY: WRITE_KEY,
+        TALLY_LOG_LEVEL: 'error',
+        TALLY_RATE_LIMIT_MAX: '0',
+        TALLY_DOCS: 'false',
+        TALLY_PORT: '0',
+        TALLY_MIGRATE_ON_START: 'false',
+      }
+      const children: TallyChild[] = []
+      try {
+        const starts = await Promise.all([
+          startTallyChild(['serve', '--ingest-only'], env, /Tally listening on (http:\/\/\S+)/),
+          startTallyChild(['serve', '--ingest-only'], env, /Tally listening on (http:\/\/\S+)/),
+          startTallyChild(['worker'], env, /tally worker: consuming/),
+          startTallyChild(['worker'], env, /tally worker: consuming/),
+        ])
+        children.push(...starts)
+        const [ingestA, ingestB, workerA] = starts
+        const nodes = [ingestA.url, ingestB.url]
+        const durationMs = LONG ? 60_000 : 8_000
+        const acknowledged = new Set<string>()
+        const ackTimes: number[] = []
+        const tag = randomBytes(4).toString('hex')
+        const started = Date.now()
+        let batchNo = 0
+        let retries = 0
+        let lastKillAt = Number.POSITIVE_INFINITY
+        const loop = async (l: number) => {
+          let node = l % 2
+          while (Date.now() - started < durationMs) {
+            const b = batchNo++
+            const events = Array.from({ length: 20 }, (_, k) => track(`${tag}-${b}-${k}`, k))
+            for (;;) {
+              const res = await post(nodes[node], events).catch(() => undefined)
+              if (res?.status === 200) {
+                for (const e of events) acknowledged.add(e.messageId)
+                ackTimes.push(Date.now())
+                break
+              }
+              // Not acknowledged: retry the same messageIds on the other node, as a load balancer would.
+              retries++
+              node = (node + 1) % 2
+              await sleep(100)
+              if (Date.now() - started > durationMs + 30_000) throw new Error('no node acknowledged for 30 s')
+            }
+          }
+        }
+        const chaos = async () => {
+          const { nc, jsm } = await openQueue(settings, 'test-chaos')
+          const info = await jsm.streams.info(settings.stream)
+          await nc.close()
+          const leader = Number(String(info.cluster?.leader ?? 'n0').slice(1))
+          await sleep(durationMs * 0.2)
+          cluster.kill(leader) // the stream leader: an election follows
+          await sleep(durationMs * 0.2)
+          await ingestB.kill('SIGKILL')
+          await sleep(durationMs * 0.2)
+          await workerA.kill('SIGKILL')
+          lastKillAt = Date.now()
+        }
+        await Promise.all([...Array.from({ length: 8 }, (_, l) => loop(l)), chaos()])
+        ackTimes.sort((a, b) => a - b)
+        let stallMs = 0
+        for (let i = 1; i < ackTimes.length; i++) stallMs = Math.max(stallMs, ackTimes[i] - ackTimes[i - 1])
+        console.log(
+          `scale-out chaos: ${acknowledged.size} events acknowledged in ${durationMs} ms, ${retries} retried requests, longest stall ${stallMs} ms`,
+        )
+        expect(ackTimes.filter((t) => t > lastKillAt).length).toBeGreaterThan(0) // ingest went on after the kills
+        // Recovery by itself: the surviving worker writes everything, redelivered batches included.
+        const converged = await waitFor(
+          async () => (await countEvents(db.url)).distinct >= acknowledged.size,
+          60_000,
+          500,
+        )
+        const stored = await storedMessageIds(db.url)
+        const storedSet = new Set(stored)
+        expect([...acknowledged].filter((id) => !storedSet.has(id))).toEqual([]) // nothing acknowledged lost
+        expect(converged).toBe(true)
+        expect(stored.length).toBe(storedSet.size) // nothing duplicated
+      } finally {
+        await Promise.all(children.map((c) => c.kill('SIGKILL')))
+        for (let i = 0; i < 3; i++) if (!cluster.isRunning(i)) await cluster.restart(i)
+      }
+    }, 120_000)
   },
 )
+
+function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms))
+}
