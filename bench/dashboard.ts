@@ -33,6 +33,10 @@ const KEYS = {
 }
 const DIR = new URL('../.bench-tmp/', import.meta.url).pathname
 const DB = `${DIR}dashboard-${EVENTS}.db`
+// Functions passed to page.evaluate / addInitScript / waitForFunction run in the page, where these exist.
+declare const document: any
+declare const sessionStorage: any
+
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -122,7 +126,7 @@ async function measure(
   const ms = await page.evaluate(() => {
     const ends = performance
       .getEntriesByType('resource')
-      .map((e) => (e as PerformanceResourceTiming).responseEnd)
+      .map((e) => (e as unknown as { responseEnd: number }).responseEnd)
     return Math.max(0, ...ends)
   })
   await context.close()
@@ -177,7 +181,7 @@ async function main(): Promise<void> {
             Math.max(
               ...performance
                 .getEntriesByType('resource')
-                .map((e) => (e as PerformanceResourceTiming).responseEnd),
+                .map((e) => (e as unknown as { responseEnd: number }).responseEnd),
               performance.now(),
             ),
           ),

@@ -5,6 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, KEYS, type TestApp } from '../integration/http-helpers.js'
 import { seedEvents, seedFailedEvents } from './dashboard-seed.js'
 
+// Functions passed to page.evaluate / addInitScript / waitForFunction run in the page, where these exist.
+declare const document: any
+declare const sessionStorage: any
+
 /** Debian's chromium; in CI (CI=true) its absence fails the suite instead of skipping it. */
 const CHROMIUM = '/usr/bin/chromium'
 const CHROMIUM_ARGS = [

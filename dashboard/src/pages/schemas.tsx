@@ -69,7 +69,12 @@ function EnforcementForm({ project, role, onSaved }: { project: Project; role: R
 function NewVersionForm({ initial, onSaved }: { initial?: Entry; onSaved: () => void }) {
   const [type, setType] = useState(initial?.eventType ?? 'track')
   const [name, setName] = useState(initial?.eventName ?? '')
-  const [version, setVersion] = useState('1-0-0')
+  // Suggest the next ADDITION of the latest version (1-0-0 → 1-0-1); SchemaVer must increase.
+  const latest = initial?.versions[initial.versions.length - 1].version
+  const [version, setVersion] = useState(() => {
+    const m = latest?.match(/^(\d+)-(\d+)-(\d+)$/)
+    return m ? `${m[1]}-${m[2]}-${Number(m[3]) + 1}` : '1-0-0'
+  })
   const [schema, setSchema] = useState(
     initial
       ? JSON.stringify(initial.versions[initial.versions.length - 1].jsonSchema, null, 2)
@@ -177,12 +182,7 @@ export function SchemasPage({ role }: { role: Role }) {
       <ErrorNote error={schemas.error ?? project.error} />
       {project.data ? (
         <Panel title="Tracking plan enforcement">
-          <EnforcementForm
-            key={project.data.settings.enforcement}
-            project={project.data}
-            role={role}
-            onSaved={project.reload}
-          />
+          <EnforcementForm project={project.data} role={role} onSaved={project.reload} />
         </Panel>
       ) : null}
       <div class="grid-2">
