@@ -7,23 +7,7 @@ const WHITESPACE = /\s+/g
 
 /** Trims and collapses every run of whitespace to one space. Returns the same string when already clean. */
 export function collapseWhitespace(s: string): string {
-  return isCleanAscii(s) || CLEAN.test(s) ? s : s.trim().replace(WHITESPACE, ' ')
-}
-
-/**
- * A cheaper first test than `CLEAN` for the usual name: printable ASCII, single spaces between words, none
- * at the ends. False for anything else, which `CLEAN` then decides (Unicode spaces included).
- */
-function isCleanAscii(s: string): boolean {
-  const len = s.length
-  if (len === 0 || s.charCodeAt(0) === 32 || s.charCodeAt(len - 1) === 32) return false
-  let prev = 0
-  for (let i = 0; i < len; i++) {
-    const c = s.charCodeAt(i)
-    if (c < 32 || c > 126 || (c === 32 && prev === 32)) return false
-    prev = c
-  }
-  return true
+  return CLEAN.test(s) ? s : s.trim().replace(WHITESPACE, ' ')
 }
 
 /**

@@ -69,20 +69,6 @@ function lowerAlnum(c: number): number {
  * same string when there is nothing to replace.
  */
 export function redactString(s: string): string {
-  const len = s.length
-  // Most strings hold neither: a short one cannot hold a card number (13+ digits), so one '@' search
-  // settles it; a longer one is scanned once for '@' and a digit count (a card needs 13 digits) before
-  // any regex runs. Cheaper than `indexOf` + a regex test on every string (measured in bench/pipeline).
-  if (len < 13) return s.indexOf('@') === -1 ? s : s.replace(EMAIL, REDACTED)
-  let digits = 0
-  let at = false
-  for (let i = 0; i < len; i++) {
-    const c = s.charCodeAt(i)
-    if (c <= 57) {
-      if (c >= 48) digits++
-    } else if (c === 64) at = true
-  }
-  if (!at && digits < 13) return s
   let out = s
   if (out.indexOf('@') >= 0) out = out.replace(EMAIL, REDACTED)
   if (out.length >= 13 && MAYBE_CARD.test(out)) out = out.replace(CARD, (m) => (passesLuhn(m) ? REDACTED : m))
