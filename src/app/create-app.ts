@@ -68,6 +68,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       validator,
       formatter,
       projects,
+      maxQueuedEvents: config.ingestQueueMax,
       // Scale-out: publish to JetStream; publishes of concurrent groups overlap (each waits for its acks).
       ...(publisher ? { sink: publisher.sink, writeConcurrency: 16 } : {}),
       ...options.ingest,

@@ -107,6 +107,27 @@ export const ConfigSchema = Type.Object(
       default: false,
       description: 'Serve only ingest, health and metrics routes (TALLY_INGEST_ONLY, --ingest-only).',
     }),
+    ingestQueueMax: Type.Integer({
+      minimum: 100,
+      maximum: 10_000_000,
+      default: 50_000,
+      description:
+        'Events waiting for a database commit before ingest answers 503 overloaded with Retry-After: bounds memory under overload (TALLY_INGEST_QUEUE_MAX).',
+    }),
+    maxInFlight: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 256,
+      description:
+        'API requests handled at once; beyond it new ones get 503 overloaded + Retry-After before their body is read (TALLY_MAX_IN_FLIGHT).',
+    }),
+    maxEventLoopDelayMs: Type.Integer({
+      minimum: 0,
+      maximum: 60_000,
+      default: 1000,
+      description:
+        'Event-loop delay (p99 over 0.5 s, ms) above which API requests get 503 overloaded + Retry-After; 0 = off (TALLY_MAX_EVENT_LOOP_DELAY_MS).',
+    }),
     shutdownTimeoutMs: Type.Integer({
       minimum: 0,
       default: 10_000,
@@ -140,6 +161,9 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = Object.freeze({
   queueReplicas: 'TALLY_QUEUE_REPLICAS',
   ingestOnly: 'TALLY_INGEST_ONLY',
   requestTimeoutMs: 'TALLY_REQUEST_TIMEOUT_MS',
+  ingestQueueMax: 'TALLY_INGEST_QUEUE_MAX',
+  maxInFlight: 'TALLY_MAX_IN_FLIGHT',
+  maxEventLoopDelayMs: 'TALLY_MAX_EVENT_LOOP_DELAY_MS',
   sqliteSynchronous: 'TALLY_SQLITE_SYNCHRONOUS',
   sqliteWriteWorker: 'TALLY_SQLITE_WRITE_WORKER',
 })

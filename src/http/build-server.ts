@@ -19,6 +19,7 @@ import { ApiKeyResolver } from './auth/api-keys.js'
 import { handleClientError, registerErrorHandlers, sendError, toAppError } from './error-handler.js'
 import { registerDashboard } from './plugins/dashboard.js'
 import { registerDocs } from './plugins/docs.js'
+import { registerLoadShedding } from './plugins/load-shedding.js'
 import { createServerMetrics, registerMetrics, type ServerMetrics } from './plugins/metrics.js'
 import { registerAuditRoutes } from './routes/audit.js'
 import { registerEventRoutes } from './routes/events.js'
@@ -81,6 +82,9 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
     // nothing for twice that is closed — a slow-loris or an endless body cannot hold a connection for ever.
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.requestTimeoutMs * 2,
+    // Node checks those deadlines every connectionsCheckingInterval (default 30 s); check each second so a
+    // slow client is cut off close to the deadline, and give headers the same deadline as the whole request.
+    http: { headersTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 },
     // While closing, requests on open connections still get our answers (ingest: `overloaded` + Retry-After)
     // instead of Fastify's undocumented 503 body without Retry-After.
     return503OnClosing: false,
@@ -124,6 +128,10 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
 
   // Everything under the API is rate limited per key (after auth), or per IP for unauthenticated calls.
   await app.register(async function apiScope(api) {
+    registerLoadShedding(api, {
+      maxInFlight: config.maxInFlight,
+      maxEventLoopDelayMs: config.maxEventLoopDelayMs,
+    })
     if (config.rateLimitMax > 0) {
       await api.register(rateLimit, {
         global: true,

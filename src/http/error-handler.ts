@@ -99,6 +99,9 @@ export function registerErrorHandlers(app: FastifyInstance): void {
     const error = toAppError(err)
     if (error.statusCode >= 500 && error.code === 'internal') {
       request.log.error({ err }, 'unhandled error')
+    } else if (error.code === 'overloaded') {
+      // Shedding is the designed answer to a flood; a stack per refused request would deepen it.
+      request.log.debug({ code: error.code }, error.message)
     } else if (error.statusCode >= 500) {
       request.log.warn({ code: error.code, err: error.cause ?? error }, error.message)
     }

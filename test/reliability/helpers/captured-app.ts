@@ -21,12 +21,16 @@ export interface CapturedApp {
   close(): Promise<void>
 }
 
-export async function createCapturedApp(env: Record<string, string> = {}): Promise<CapturedApp> {
+export async function createCapturedApp(
+  env: Record<string, string> = {},
+  options: { keepLogs?: boolean } = {},
+): Promise<CapturedApp> {
+  const keepLogs = options.keepLogs ?? true
   const dir = mkdtempSync(join(tmpdir(), 'tally-rel-'))
   const lines: string[] = []
   const sink = new Writable({
     write(chunk, _enc, done) {
-      lines.push(String(chunk))
+      if (keepLogs) lines.push(String(chunk))
       done()
     },
   })

@@ -1,0 +1,60 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import type { FastifyInstance } from 'fastify'
+import { AppError } from '../../errors/app-error.js'
+
+export interface LoadSheddingOptions {
+  /** Requests handled at once before new ones are refused. */
+  maxInFlight: number
+  /** Event-loop delay (p99 over the last half second, ms) above which new requests are refused; 0 = off. */
+  maxEventLoopDelayMs: number
+}
+
+const SAMPLE_MS = 500
+
+/**
+ * Sheds load before it costs memory or latency, answering 503 `overloaded` + `Retry-After: 1` in the
+ * onRequest hook — before the body is read, parsed or validated — when either
+ * - `maxInFlight` requests are already being handled (requests waiting on the database pile up here), or
+ * - the event loop is saturated: its delay p99 over the last 0.5 s exceeds `maxEventLoopDelayMs`. A
+ *   CPU-bound server otherwise reads requests only as fast as it can process them, so the backlog waits in
+ *   socket buffers unseen and every accepted request's latency grows with the number of clients.
+ * The ingest queue limit (`overloaded` from the group commit) guards the database write queue on top.
+ *
+ * Register it on the scope holding the API routes (health checks and metrics stay outside).
+ */
+export function registerLoadShedding(scope: FastifyInstance, options: LoadSheddingOptions): void {
+  let inFlight = 0
+  let saturated = false
+  if (options.maxEventLoopDelayMs > 0) {
+    const histogram = monitorEventLoopDelay({ resolution: 10 })
+    histogram.enable()
+    const timer = setInterval(() => {
+      saturated = histogram.percentile(99) / 1e6 > options.maxEventLoopDelayMs
+      histogram.reset()
+    }, SAMPLE_MS)
+    timer.unref()
+    scope.addHook('onClose', async () => {
+      clearInterval(timer)
+      histogram.disable()
+    })
+  }
+  scope.addHook('onRequest', async function shedLoad(_request, reply) {
+    if (inFlight >= options.maxInFlight) {
+      throw new AppError(
+        'overloaded',
+        `More than ${options.maxInFlight} requests in progress; retry shortly`,
+        {
+          retryAfterSeconds: 1,
+        },
+      )
+    }
+    if (saturated) {
+      throw new AppError('overloaded', 'The server is saturated; retry shortly', { retryAfterSeconds: 1 })
+    }
+    inFlight++
+    // 'close' fires once per response, whether it finished or the client went away.
+    reply.raw.once('close', () => {
+      inFlight--
+    })
+  })
+}
