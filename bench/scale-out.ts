@@ -12,7 +12,7 @@
  *   npx tsx bench/scale-out.ts [--events 60000]
  */
 import { randomUUID } from 'node:crypto'
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { createApp } from '../src/app/create-app.js'
 import { loadConfig } from '../src/config/config.js'
@@ -148,7 +148,9 @@ try {
 
 const base = rows[0].storedPerSec
 console.log(
-  `\n${N} events, batches of ${BATCH}, ${CONCURRENCY} concurrent ingest calls, ${cpus().length} cores\n`,
+  `\n${N} events, batches of ${BATCH}, ${CONCURRENCY} concurrent ingest calls, ${cpus().length} cores, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} at the end\n`,
 )
 console.log('| path | acknowledged events/s | stored events/s (end to end) | stored vs direct |')
 console.log('|---|---|---|---|')
