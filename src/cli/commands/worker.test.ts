@@ -1,0 +1,47 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { freePort } from '../../../test/helpers/nats-cluster.js'
+import { runCli, tempDatabase } from '../../../test/helpers/run-cli.js'
+
+describe('workerCommand', () => {
+  const dbs: { remove(): void }[] = []
+  afterEach(() => {
+    for (const db of dbs.splice(0)) db.remove()
+  })
+
+  it('should print its help', async () => {
+    const run = await runCli(['worker', '--help'])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('--queue URLS')
+  })
+
+  it('should exit 2 when no queue is given', async () => {
+    const db = tempDatabase()
+    dbs.push(db)
+    const run = await runCli(['worker', '--db', db.url])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain('--queue')
+  })
+
+  it('should exit 1 with config_invalid when the queue URL is not a NATS URL', async () => {
+    const run = await runCli(['worker', '--queue', 'http://h1:4222'])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('config_invalid')
+  })
+
+  it('should exit 1 with store_unavailable when no NATS server answers', async () => {
+    const db = tempDatabase()
+    dbs.push(db)
+    const port = await freePort()
+    const run = await runCli(['worker', '--queue', `nats://127.0.0.1:${port}`, '--db', db.url])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('store_unavailable')
+  })
+})
+
+describe('serveCommand --queue', () => {
+  it('should exit 1 with config_invalid when the queue URL is not a NATS URL', async () => {
+    const run = await runCli(['serve', '--queue', 'http://h1:4222', '--db', 'sqlite::memory:'])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('config_invalid')
+  })
+})
