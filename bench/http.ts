@@ -8,11 +8,12 @@
  *  3. single-event POST /api/v1/events requests from 10 connections (what browser trackers send).
  * Every request carries fresh random messageIds, as real SDKs do, so nothing is skipped as a duplicate.
  *
- *   npx tsx bench/http.ts [--duration 10] [--connections 32]
+ *   npx tsx bench/http.ts [--duration 10] [--connections 32] [--only parse,batch,single] [--postgres URL]
+ *   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npx tsx bench/http.ts --only batch
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -25,7 +26,7 @@ interface AutocannonRequest {
   [key: string]: unknown
 }
 interface AutocannonResult {
-  requests: { average: number }
+  requests: { average: number; total: number }
   latency: { p50: number; p99: number }
   non2xx: number
   errors: number
@@ -54,12 +55,25 @@ async function serve(dbUrl: string): Promise<void> {
     TALLY_DOCS: 'false',
     TALLY_WRITE_KEY: WRITE_KEY,
     TALLY_READ_KEY: READ_KEY,
+    // Passed through so runs can compare settings: TALLY_SQLITE_SYNCHRONOUS, TALLY_SQLITE_WRITE_WORKER.
+    TALLY_SQLITE_SYNCHRONOUS: process.env.TALLY_SQLITE_SYNCHRONOUS,
+    TALLY_SQLITE_WRITE_WORKER: process.env.TALLY_SQLITE_WRITE_WORKER,
   })
   // BENCH_MAX_WAIT_MS overrides the group-commit wait, to compare settings in otherwise equal runs.
+  // BENCH_WRITE_CONCURRENCY overrides the store's group commits in flight (PostgreSQL default 4, SQLite 1).
   const wait = process.env.BENCH_MAX_WAIT_MS
-  const app = await createApp(config, wait === undefined ? {} : { ingest: { maxWaitMs: Number(wait) } })
+  const concurrency = process.env.BENCH_WRITE_CONCURRENCY
+  const app = await createApp(config, {
+    ingest: {
+      ...(wait === undefined ? {} : { maxWaitMs: Number(wait) }),
+      ...(concurrency === undefined ? {} : { writeConcurrency: Number(concurrency) }),
+    },
+  })
   await app.server.register(async function parseOnly(scope) {
     useIngestBodyParser(scope, config.bodyLimit)
+    // The server process's CPU time (all threads: main and the SQLite write worker), to report CPU per event
+    // next to events/s — on a shared machine the CPU cost varies far less than the wall-clock rate.
+    scope.get('/bench/cpu', async () => ({ ...process.cpuUsage(), threads: threadCpu() }))
     scope.post('/bench/parse', async (request) => {
       const body = request.body as { events?: unknown[] }
       return { parsed: Array.isArray(body.events) ? body.events.length : 1 }
@@ -81,6 +95,52 @@ interface Run {
   p99: number
   non2xx: number
   errors: number
+  /** Server CPU (user + system, all threads) per 1,000 events, ms. */
+  cpuMsPer1k: number
+  /** The three busiest server threads, CPU ms per 1,000 events each. */
+  threads: string
+}
+
+/** Linux: CPU ms per thread of this process (`/proc/self/task/<tid>/stat`), keyed `<tid> <name>`. */
+function threadCpu(): Record<string, number> {
+  const out: Record<string, number> = {}
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      // utime and stime are fields 14 and 15 of stat (11 and 12 after the name), in clock ticks (100/s).
+      out[`${tid} ${name}`] = (Number(fields[11]) + Number(fields[12])) * 10
+    }
+  } catch {
+    // not Linux: per-thread figures are omitted
+  }
+  return out
+}
+
+interface CpuSample {
+  totalMs: number
+  threads: Record<string, number>
+}
+
+async function serverCpu(base: string): Promise<CpuSample> {
+  const usage = (await (await fetch(`${base}/bench/cpu`)).json()) as {
+    user: number
+    system: number
+    threads: Record<string, number>
+  }
+  return { totalMs: (usage.user + usage.system) / 1000, threads: usage.threads }
+}
+
+/** The busiest threads between two samples, as `name ms/1k events`. */
+function busiestThreads(before: CpuSample, after: CpuSample, events: number): string {
+  return Object.entries(after.threads)
+    .map(([k, v]) => [k, v - (before.threads[k] ?? 0)] as const)
+    .filter(([, v]) => v > 0)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([k, v]) => `${k.split(' ').slice(1).join(' ')} ${((v / events) * 1000).toFixed(1)}`)
+    .join(', ')
 }
 
 /** A body template with a placeholder for each messageId, filled with fresh random UUIDs per request. */
@@ -107,6 +167,8 @@ async function load(
   connections: number,
   duration: number,
 ): Promise<Run> {
+  const base = new URL(url).origin
+  const cpuBefore = await serverCpu(base)
   const result = await autocannon({
     url,
     method: 'POST',
@@ -116,7 +178,11 @@ async function load(
     requests: [{ setupRequest: (req) => ({ ...req, body: makeBody() }) }],
   })
   const rps = result.requests.average
+  const cpuAfter = await serverCpu(base)
+  const events = Math.max(1, result.requests.total * eventsPerRequest)
   return {
+    cpuMsPer1k: ((cpuAfter.totalMs - cpuBefore.totalMs) / events) * 1000,
+    threads: busiestThreads(cpuBefore, cpuAfter, events),
     name,
     eventsPerRequest,
     requestsPerSec: rps,
@@ -135,6 +201,7 @@ async function main(): Promise<void> {
       duration: { type: 'string', default: '10' },
       connections: { type: 'string', default: '32' },
       postgres: { type: 'string' },
+      only: { type: 'string' },
     },
   })
   if (values.serve) return serve(values.serve)
@@ -158,9 +225,11 @@ async function main(): Promise<void> {
     dbUrl = url.toString()
     target = 'PostgreSQL'
   }
+  // BENCH_NODE_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', new URL(import.meta.url).pathname, '--serve', dbUrl],
+    [...nodeArgs, '--import', 'tsx', new URL(import.meta.url).pathname, '--serve', dbUrl],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
   try {
@@ -194,35 +263,60 @@ async function main(): Promise<void> {
     await load('warm-up', `${base}/api/v1/events`, batch, 100, connections, 2)
     await load('warm-up', `${base}/bench/parse`, batch, 100, connections, 2)
 
+    // --only parse,batch,single runs a subset (e.g. to profile one route); ratios need parse + batch.
+    const only = new Set((values.only ?? 'parse,batch,single').split(','))
     const runs: Run[] = []
-    runs.push(await load('parse only (100/req)', `${base}/bench/parse`, batch, 100, connections, duration))
-    runs.push(
-      await load(
-        `POST /api/v1/events → ${target} (100/req)`,
-        `${base}/api/v1/events`,
-        batch,
-        100,
-        connections,
-        duration,
-      ),
-    )
-    runs.push(
-      await load(`single event/req, 10 conns → ${target}`, `${base}/api/v1/events`, single, 1, 10, duration),
-    )
+    if (only.has('parse')) {
+      runs.push(await load('parse only (100/req)', `${base}/bench/parse`, batch, 100, connections, duration))
+    }
+    if (only.has('batch')) {
+      runs.push(
+        await load(
+          `POST /api/v1/events → ${target} (100/req)`,
+          `${base}/api/v1/events`,
+          batch,
+          100,
+          connections,
+          duration,
+        ),
+      )
+    }
+    if (only.has('single')) {
+      runs.push(
+        await load(
+          `single event/req, 10 conns → ${target}`,
+          `${base}/api/v1/events`,
+          single,
+          1,
+          10,
+          duration,
+        ),
+      )
+    }
 
-    console.log('\n| route | connections | events/s | requests/s | p50 ms | p99 ms | non-2xx | errors |')
-    console.log('|---|---|---|---|---|---|---|---|')
+    console.log(
+      '\n| route | connections | events/s | requests/s | p50 ms | p99 ms | non-2xx | errors | server CPU ms / 1k events (busiest threads) |',
+    )
+    console.log('|---|---|---|---|---|---|---|---|---|')
     for (const r of runs) {
       const conns = r.name.includes('10 conns') ? 10 : connections
       console.log(
-        `| ${r.name} | ${conns} | ${Math.round(r.eventsPerSec).toLocaleString('en')} | ${Math.round(r.requestsPerSec).toLocaleString('en')} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} |`,
+        `| ${r.name} | ${conns} | ${Math.round(r.eventsPerSec).toLocaleString('en')} | ${Math.round(r.requestsPerSec).toLocaleString('en')} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${r.cpuMsPer1k.toFixed(1)} (${r.threads}) |`,
       )
     }
-    const ratio = runs[1].eventsPerSec / runs[0].eventsPerSec
-    console.log(`\ningest / parse-only = ${ratio.toFixed(2)}× (target ≥ 0.30×)`)
-    console.log(
-      `single-event = ${Math.round(runs[2].eventsPerSec).toLocaleString('en')} events/s (target ≥ 8,000)`,
-    )
+    const parse = runs.find((r) => r.name.startsWith('parse only'))
+    const ingest = runs.find((r) => r.name.includes('(100/req)') && !r.name.startsWith('parse'))
+    const single1 = runs.find((r) => r.name.includes('10 conns'))
+    if (parse && ingest) {
+      console.log(
+        `\ningest / parse-only = ${(ingest.eventsPerSec / parse.eventsPerSec).toFixed(2)}× (target ≥ 0.30×)`,
+      )
+    }
+    if (single1) {
+      console.log(
+        `single-event = ${Math.round(single1.eventsPerSec).toLocaleString('en')} events/s (target ≥ 8,000)`,
+      )
+    }
 
     const from = new Date(Date.now() - 400 * 86_400_000).toISOString()
     const to = new Date(Date.now() + 86_400_000).toISOString()

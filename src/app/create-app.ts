@@ -39,7 +39,7 @@ export interface CreateAppOptions {
   store?: EventStore
   logger?: FastifyBaseLogger
   /** Group-commit tuning of the EventService (defaults are the EventService's). */
-  ingest?: Pick<EventServiceOptions, 'maxGroupEvents' | 'maxWaitMs' | 'maxQueuedEvents'>
+  ingest?: Pick<EventServiceOptions, 'maxGroupEvents' | 'maxWaitMs' | 'maxQueuedEvents' | 'writeConcurrency'>
   /** Queue settings beyond the config's (stream limits, timeouts; tests). Used when `config.queueUrl` is set. */
   queue?: Partial<Omit<QueueSettings, 'servers'>>
 }
@@ -53,7 +53,12 @@ export interface CreateAppOptions {
  * console.log(await app.listen())
  */
 export async function createApp(config: Config, options: CreateAppOptions = {}): Promise<TallyApp> {
-  const store = options.store ?? (await createStore(config.databaseUrl))
+  const store =
+    options.store ??
+    (await createStore(config.databaseUrl, {
+      synchronous: config.sqliteSynchronous,
+      writeWorker: config.sqliteWriteWorker,
+    }))
   let publisher: QueuePublisher | undefined
   try {
     if (config.queueUrl !== undefined)
@@ -69,6 +74,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       formatter,
       projects,
       maxQueuedEvents: config.ingestQueueMax,
+      writeConcurrency: (store as Partial<KyselyEventStore>).writeConcurrency ?? 1,
       // Scale-out: publish to JetStream; publishes of concurrent groups overlap (each waits for its acks).
       ...(publisher ? { sink: publisher.sink, writeConcurrency: 16 } : {}),
       ...options.ingest,

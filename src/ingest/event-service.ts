@@ -31,6 +31,11 @@ export interface EventServiceOptions {
   /** Concurrent write transactions (1 for SQLite's single writer). Default 1. */
   writeConcurrency?: number
   /**
+   * With a group commit in flight, start another only when this many events wait. Default half of
+   * `maxGroupEvents`, so concurrency serves bulk load and small requests still share one transaction.
+   */
+  minConcurrentGroupEvents?: number
+  /**
    * Where group commits go instead of `store.insertBatch` (same signature), e.g. a JetStream publisher on
    * an ingest node (src/queue). Default: the store.
    */
@@ -70,6 +75,8 @@ export class EventService implements Ingestor {
       maxWaitMs: options.maxWaitMs ?? 0,
       maxQueuedItems: options.maxQueuedEvents ?? 50_000,
       concurrency: options.writeConcurrency ?? 1,
+      minConcurrentItems:
+        options.minConcurrentGroupEvents ?? Math.floor((options.maxGroupEvents ?? 1000) / 2),
       write: (units) => this.#writeUnits(units),
       mapError: (err) => {
         options.onWriteError?.(err)

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest'
 import { AppError } from '../errors/app-error.js'
 import { GroupCommitQueue } from './group-commit.js'
 
-function recordingQueue(options: { maxGroupItems?: number; maxQueuedItems?: number; fail?: boolean } = {}) {
+function recordingQueue(
+  options: {
+    maxGroupItems?: number
+    maxQueuedItems?: number
+    fail?: boolean
+    concurrency?: number
+    minConcurrentItems?: number
+  } = {},
+) {
   const groups: number[][][] = []
   let release: (() => void) | undefined
   let gate: Promise<void> | undefined
@@ -10,6 +18,8 @@ function recordingQueue(options: { maxGroupItems?: number; maxQueuedItems?: numb
     sizeOf: (u) => u.length,
     maxGroupItems: options.maxGroupItems ?? 10,
     maxQueuedItems: options.maxQueuedItems ?? 1000,
+    concurrency: options.concurrency,
+    minConcurrentItems: options.minConcurrentItems,
     write: async (units) => {
       groups.push(units)
       if (gate) await gate
@@ -78,5 +88,21 @@ describe('GroupCommitQueue', () => {
     q.release()
     await closed
     await expect(Promise.all(pending)).resolves.toEqual([1, 2])
+  })
+
+  it('should start a concurrent write only when enough items wait, and otherwise group them behind the one in flight', async () => {
+    const q = recordingQueue({ concurrency: 2, minConcurrentItems: 4, maxGroupItems: 10 })
+    q.hold()
+    const first = q.queue.submit([1])
+    await new Promise((r) => setImmediate(r)) // the first write is in flight
+    const small = [q.queue.submit([2]), q.queue.submit([3])]
+    await new Promise((r) => setImmediate(r))
+    expect(q.groups).toHaveLength(1) // two waiting items: below the threshold, no second transaction
+    const big = q.queue.submit([4, 5])
+    await new Promise((r) => setImmediate(r))
+    expect(q.groups).toHaveLength(2) // four waiting items: a second, concurrent group with all of them
+    expect(q.groups[1]).toEqual([[2], [3], [4, 5]])
+    q.release()
+    await expect(Promise.all([first, ...small, big])).resolves.toEqual([1, 2, 3, 9])
   })
 })

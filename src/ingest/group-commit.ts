@@ -30,6 +30,12 @@ export interface GroupCommitOptions<U, R> {
   maxQueuedItems?: number
   /** Writes in flight at once (1 for SQLite's single writer). Default 1. */
   concurrency?: number
+  /**
+   * With a write already in flight, start another one only when at least this many items wait. Default 0.
+   * Without it the free slot fills with tiny groups (a request or two) that each pay a whole transaction:
+   * measured on PostgreSQL with concurrency 4, single-event throughput fell 2–3x.
+   */
+  minConcurrentItems?: number
   /** Maps a write failure to the error each caller of the failed group receives. */
   mapError?: (err: unknown) => unknown
 }
@@ -48,6 +54,7 @@ export class GroupCommitQueue<U, R> {
   readonly #maxWaitMs: number
   readonly #maxQueuedItems: number
   readonly #concurrency: number
+  readonly #minConcurrentItems: number
   readonly #mapError: (err: unknown) => unknown
   #queue: Pending<U, R>[] = []
   #queuedItems = 0
@@ -63,6 +70,7 @@ export class GroupCommitQueue<U, R> {
     this.#maxWaitMs = options.maxWaitMs ?? 0
     this.#maxQueuedItems = options.maxQueuedItems ?? 50_000
     this.#concurrency = options.concurrency ?? 1
+    this.#minConcurrentItems = options.minConcurrentItems ?? 0
     this.#mapError = options.mapError ?? ((e) => e)
   }
 
@@ -106,7 +114,7 @@ export class GroupCommitQueue<U, R> {
   #schedule(): void {
     if (this.#queuedItems >= this.#maxGroupItems) {
       this.#flushNow()
-    } else if (this.#timer === undefined && this.#inFlight < this.#concurrency) {
+    } else if (this.#timer === undefined && this.#mayStartWrite()) {
       // With a write in flight there is nothing to schedule: its completion writes the queue.
       const fire = () => {
         this.#timer = undefined
@@ -122,9 +130,14 @@ export class GroupCommitQueue<U, R> {
       clearImmediate(this.#timer as NodeJS.Immediate)
       this.#timer = undefined
     }
-    while (this.#inFlight < this.#concurrency && this.#queue.length > 0) {
+    while (this.#queue.length > 0 && this.#mayStartWrite()) {
       void this.#writeGroup(this.#takeGroup())
     }
+  }
+
+  #mayStartWrite(): boolean {
+    if (this.#inFlight === 0) return true
+    return this.#inFlight < this.#concurrency && this.#queuedItems >= this.#minConcurrentItems
   }
 
   #takeGroup(): Pending<U, R>[] {

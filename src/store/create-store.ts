@@ -6,6 +6,8 @@ import { KyselyEventStore } from './kysely-event-store.js'
 import { PostgresStoreDialect } from './postgres/postgres-dialect.js'
 import type { RollupWriter } from './rollup-writer.js'
 import { SqliteStoreDialect } from './sqlite/sqlite-dialect.js'
+import type { SqliteSynchronous } from './sqlite/sqlite-dialect-config.js'
+import { WorkerBatchWriter } from './sqlite/worker-batch-writer.js'
 
 /** Options of `createStore`. */
 export interface CreateStoreOptions {
@@ -20,6 +22,18 @@ export interface CreateStoreOptions {
    * `null` turns rollups off (benchmarks that measure the bare insert path).
    */
   readonly rollupWriter?: RollupWriter | null
+  /**
+   * SQLite: `full` (default, an acknowledged write survives a power loss) or `normal` (survives a process
+   * crash only; commits skip the fsync). See docs/storage.md.
+   */
+  readonly synchronous?: SqliteSynchronous
+  /**
+   * SQLite files: run `insertBatch` in a worker thread with its own connection to the same file, so
+   * commits and rollups use another core. Default false here (the CLI); the server turns it on
+   * (TALLY_SQLITE_WRITE_WORKER). Ignored for `:memory:` (a second connection would see another database),
+   * for PostgreSQL, and with a custom `rollupWriter` (a function cannot be sent to a thread).
+   */
+  readonly writeWorker?: boolean
 }
 
 // The statistics stage's writer: rollups are maintained in the same transaction as the events.
@@ -41,7 +55,11 @@ export function createDialect(url: string, options: CreateStoreOptions = {}): St
     let filename = url.slice('sqlite:'.length)
     if (filename.startsWith('//')) filename = filename.slice(2) // sqlite:///abs/path and sqlite://./rel
     if (filename === '') throw new AppError('config_invalid', `No SQLite file in the database URL ${url}`)
-    return new SqliteStoreDialect({ filename, busyTimeoutMs: options.busyTimeoutMs })
+    return new SqliteStoreDialect({
+      filename,
+      busyTimeoutMs: options.busyTimeoutMs,
+      synchronous: options.synchronous,
+    })
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     let parsed: URL
@@ -78,7 +96,21 @@ export async function createStore(url: string, options: CreateStoreOptions = {})
   }
   // Deletes rebuild the rollups of the hours they touched, so statistics never count erased events.
   const rollupRebuilder = rollupWriter ? rebuildRollups : undefined
-  const store = new KyselyEventStore(db, dialect, { rollupWriter, rollupRebuilder })
+  const useWorker =
+    options.writeWorker === true &&
+    dialect instanceof SqliteStoreDialect &&
+    dialect.filename !== ':memory:' &&
+    dialect.filename !== '' &&
+    (options.rollupWriter === undefined || options.rollupWriter === null)
+  const batchWriter = useWorker
+    ? new WorkerBatchWriter({
+        url,
+        busyTimeoutMs: options.busyTimeoutMs,
+        synchronous: options.synchronous,
+        rollups: rollupWriter !== undefined,
+      })
+    : undefined
+  const store = new KyselyEventStore(db, dialect, { rollupWriter, rollupRebuilder, batchWriter })
   if (options.migrate) {
     try {
       await store.migrate()

@@ -47,16 +47,21 @@ export async function insertBatchInTransaction(
     }
   })
 
+  // Keys are claimed in one global order, so two concurrent group commits (PostgreSQL, writeConcurrency > 1)
+  // sharing messageIds wait for each other instead of deadlocking on each other's dedupe rows.
+  const ordered = candidates
+    .map((e) => ({ e, key: keyOf(e.projectId, e.messageId) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
   const claimed = await dialect.insertIgnoringConflicts(
     trx,
     'event_dedupe',
     DEDUPE_COLUMNS,
     ['project_id', 'message_id'],
-    candidates.map((e) => [e.projectId, e.messageId, e.id]),
+    ordered.map(({ e }) => [e.projectId, e.messageId, e.id]),
   )
   const won = new Set<string>()
-  candidates.forEach((e, i) => {
-    if (claimed[i]) won.add(keyOf(e.projectId, e.messageId))
+  ordered.forEach(({ key }, i) => {
+    if (claimed[i]) won.add(key)
   })
 
   const accepted = candidates.filter((e) => won.has(keyOf(e.projectId, e.messageId)))

@@ -29,6 +29,7 @@ import { insertBatchInTransaction } from './insert-batch.js'
 import { createMigrator } from './migrations/create-migrator.js'
 import { ProjectRepository } from './project-repository.js'
 import { hourRanges, type RollupRebuilder, type RollupWriter } from './rollup-writer.js'
+import type { BatchWriter } from './sqlite/worker-batch-writer.js'
 import { toStoreError } from './store-errors.js'
 
 /** Options of `KyselyEventStore`. */
@@ -37,6 +38,11 @@ export interface KyselyEventStoreOptions {
   readonly rollupWriter?: RollupWriter
   /** Called inside every delete transaction for the hours that lost events. Default: none. */
   readonly rollupRebuilder?: RollupRebuilder
+  /**
+   * Runs `insertBatch` elsewhere (the SQLite write worker, which has its own connection to the same file
+   * and the same rollup writer). Default: none, group commits run on this store's connection.
+   */
+  readonly batchWriter?: BatchWriter
 }
 
 const clampLimit = (limit: number | undefined, fallback: number, max: number) =>
@@ -56,6 +62,7 @@ export class KyselyEventStore implements EventStore {
   readonly #rollupRebuilder: RollupRebuilder | undefined
   readonly #failed: FailedEventRepository
   readonly #projects: ProjectRepository
+  readonly #batchWriter: BatchWriter | undefined
   #closed = false
 
   constructor(db: Kysely<Database>, dialect: StoreDialect, options: KyselyEventStoreOptions = {}) {
@@ -65,6 +72,7 @@ export class KyselyEventStore implements EventStore {
     this.#migrator = createMigrator(db, dialect)
     this.#rollupWriter = options.rollupWriter
     this.#rollupRebuilder = options.rollupRebuilder
+    this.#batchWriter = options.batchWriter
     this.#failed = new FailedEventRepository(db, dialect)
     this.#projects = new ProjectRepository(db, dialect)
   }
@@ -72,6 +80,18 @@ export class KyselyEventStore implements EventStore {
   /** The Kysely instance (for the statistics stage and tools); the store keeps ownership. */
   get db(): Kysely<Database> {
     return this.#db
+  }
+
+  /**
+   * How many group commits may be in flight at once (EventService's `writeConcurrency`; the EventService
+   * starts a second one only for a large backlog): PostgreSQL runs concurrent transactions (dedupe by ON
+   * CONFLICT in one key order, rollups under a per-project advisory lock); the SQLite write worker can take
+   * the next group while it commits one (it runs them in order); a SQLite connection on the caller's
+   * thread writes one at a time.
+   */
+  get writeConcurrency(): number {
+    if (this.#batchWriter) return 2
+    return this.#sd.name === 'postgres' ? 2 : 1
   }
 
   /** The dialect this store runs on. */
@@ -114,7 +134,11 @@ export class KyselyEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    await this.#db.destroy()
+    try {
+      await this.#batchWriter?.close() // answers every write already posted first
+    } finally {
+      await this.#db.destroy()
+    }
   }
 
   insertBatch(
@@ -122,6 +146,8 @@ export class KyselyEventStore implements EventStore {
     failed: readonly NewFailedEvent[],
   ): Promise<InsertOutcome[]> {
     if (events.length === 0 && failed.length === 0) return Promise.resolve([])
+    const writer = this.#batchWriter
+    if (writer) return this.#guard(() => writer.insertBatch(events, failed))
     return this.#guard(() =>
       this.#db
         .transaction()

@@ -1,7 +1,20 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
-import { Kysely, type RawBuilder, type SqlBool, SqliteDialect, sql, type Transaction } from 'kysely'
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  type SqliteDialectConfig as KyselySqliteConfig,
+  type SqliteDatabase as KyselySqliteDatabase,
+  type RawBuilder,
+  type SqlBool,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+  type Transaction,
+} from 'kysely'
 import type { CheckedPredicate } from '../../query/property-path.js'
 import type { Database } from '../database.js'
 import type { ColumnTypes, DbTime, JsonExtractMode, StoreCapabilities, TimeUnit } from '../dialect.js'
@@ -53,7 +66,13 @@ export class SqliteStoreDialect extends StoreDialectBase {
 
   constructor(config: SqliteDialectConfig) {
     super()
-    this.#config = Object.freeze({ busyTimeoutMs: 5_000, cacheSizeKib: 65_536, ...config })
+    this.#config = Object.freeze({
+      busyTimeoutMs: 5_000,
+      cacheSizeKib: 65_536,
+      synchronous: 'full' as const,
+      walAutocheckpointPages: 10_000,
+      ...config,
+    })
   }
 
   override get capabilities(): StoreCapabilities {
@@ -66,11 +85,15 @@ export class SqliteStoreDialect extends StoreDialectBase {
 
   /** Opens the file with Tally's pragmas; exposed so tools (the crash test, benchmarks) get the same settings. */
   openDatabase(): BetterSqlite3.Database {
-    const { filename, busyTimeoutMs, cacheSizeKib } = this.#config
+    const { filename, busyTimeoutMs, cacheSizeKib, synchronous, walAutocheckpointPages } = this.#config
     if (filename !== ':memory:' && filename !== '') mkdirSync(dirname(filename), { recursive: true })
     const db = new BetterSqlite3(filename)
     db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = FULL')
+    db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`)
+    // A checkpoint copies every WAL page into the file and fsyncs it; with random-order dedupe keys a
+    // 1,000-event commit dirties ~1,000 pages, so the default 1,000-page threshold checkpointed on almost
+    // every commit. 10,000 pages lets pages dirtied by several commits be copied once.
+    db.pragma(`wal_autocheckpoint = ${Math.trunc(walAutocheckpointPages)}`)
     db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`)
     db.pragma('foreign_keys = ON')
     db.pragma(`cache_size = ${-Math.trunc(cacheSizeKib)}`)
@@ -80,11 +103,11 @@ export class SqliteStoreDialect extends StoreDialectBase {
 
   createKysely(): Kysely<Database> {
     return new Kysely<Database>({
-      dialect: new SqliteDialect({
+      dialect: new ImmediateSqliteDialect({
         database: async () => {
           this.#statements.clear()
           this.#connection = this.openDatabase()
-          return this.#connection
+          return cachingStatements(this.#connection)
         },
       }),
     })
@@ -180,5 +203,55 @@ export class SqliteStoreDialect extends StoreDialectBase {
 
   fromDbJson(value: unknown): unknown {
     return typeof value === 'string' ? JSON.parse(value) : value
+  }
+}
+
+/** Most SQL texts kept prepared per connection; the cache is emptied when it fills up. */
+const STATEMENT_CACHE_SIZE = 500
+
+/**
+ * The connection as Kysely's SQLite driver sees it, with prepared statements reused by SQL text. Kysely
+ * prepares every query it runs; for small statements (a group commit's rollup upserts, lookups, a commit of
+ * one event) preparing costs as much as running them. Parameters are bound per run, so reuse is safe; a
+ * statement still being iterated (a streamed query) is never handed out twice.
+ */
+function cachingStatements(db: BetterSqlite3.Database): KyselySqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>()
+  return {
+    close: () => db.close(),
+    prepare(text: string) {
+      let stmt = cache.get(text)
+      if (stmt === undefined || stmt.busy) {
+        stmt = db.prepare(text)
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear()
+        cache.set(text, stmt)
+      }
+      return stmt
+    },
+  }
+}
+
+/**
+ * Kysely's SQLite dialect with write transactions started by `BEGIN IMMEDIATE`: the write lock is taken
+ * up front, so when another connection (the write worker, the CLI importer) writes the same file the
+ * transaction waits `busy_timeout` for it instead of failing with SQLITE_BUSY when a deferred read
+ * transaction tries to upgrade after the other connection committed.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: KyselySqliteConfig
+
+  constructor(config: KyselySqliteConfig) {
+    super(config)
+    this.#config = config
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config)
+  }
+}
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
   }
 }
