@@ -455,6 +455,18 @@ describe('EventValidator.validateJson (source facts)', () => {
     }
   })
 
+  it('should report the same with body-level facts (no \\u escape, a size bound) as without them', () => {
+    for (const text of [
+      '{"type":"track","name":"a\\nb","userId":"u"}',
+      '{"type":"track","name":"ok","userId":"u","properties":{"sel":"a[href=\\"/x\\"]","n":[1,2,{"k":"v"}]}}',
+      '{"type":"track","name":"ok","userId":"u","properties":{"constructor":"x"}}',
+    ]) {
+      const value = JSON.parse(text)
+      const facts = { noUnicodeEscapes: true, sourceTextBytes: Buffer.byteLength(text) }
+      expect(validator.validate(value, facts), text).toEqual(validator.validate(value))
+    }
+  })
+
   it('should agree with validate near the size limit, where the walk bounds the size from below', () => {
     const small = new EventValidator({ limits: { maxEventBytes: 300 } })
     for (const n of [10, 30, 45, 60, 80]) {

@@ -59,6 +59,13 @@ export interface ValidateOptions {
    * and true far more often (a `\"` in one CSS selector spoils `escapeFree` for a whole batch).
    */
   noUnicodeEscapes?: boolean
+  /**
+   * An upper bound on the UTF-8 size of the JSON text the event came from, when only that is known (the
+   * request body's length, for each event of a batch). With `noUnicodeEscapes` and a bound within the
+   * string limit, no string can break a string rule, so the per-string checks are skipped: what a route
+   * that parses one body for many events can pass.
+   */
+  sourceTextBytes?: number
 }
 
 export interface EventValidatorOptions {
@@ -179,6 +186,7 @@ export class EventValidator {
       byteSize: options.byteSize,
       escapeFree: options.escapeFree,
       noUnicodeEscapes: options.noUnicodeEscapes,
+      sourceTextBytes: options.sourceTextBytes,
       trustRootStrings,
     }
     if (!checkHostileInput(input, this.limits, issues, walkOptions))

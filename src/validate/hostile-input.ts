@@ -30,6 +30,8 @@ export interface SourceFacts {
   escapeFree?: boolean
   /** The text was well-formed and had no `\u` escape: no string in it can hold NUL or a lone surrogate. */
   noUnicodeEscapes?: boolean
+  /** An upper bound on the text's size in bytes (e.g. the body a batch came in), when the exact size is unknown. */
+  sourceTextBytes?: number
 }
 
 /** Options of `checkHostileInput` beyond the source facts. */
@@ -371,7 +373,8 @@ export function checkHostileInput(
   // Strings need no inspection when the text could not encode NUL or a lone surrogate (no `\u` escape in
   // well-formed text) and is too small to hold an over-long string.
   const plainSource = source.escapeFree === true || source.noUnicodeEscapes === true
-  const checkStrings = !(plainSource && byteSize !== undefined && byteSize <= maxStringLength)
+  const textBound = byteSize ?? source.sourceTextBytes
+  const checkStrings = !(plainSource && textBound !== undefined && textBound <= maxStringLength)
   const inheritedKeys = hasEnumerableKeys(Object.prototype)
   const shapeOnly = !checkStrings && byteSize !== undefined && byteSize * 3 <= maxEventBytes
   if (limits.maxDepth <= MAX_RECURSIVE_DEPTH && shapeOnly) {
