@@ -6,7 +6,7 @@ import { buildServer, type TallyServer } from '../http/build-server.js'
 import { EventService, type EventServiceOptions } from '../ingest/event-service.js'
 import { ProjectRuntimeCache } from '../ingest/project-runtime.js'
 import { replayFailedEvents } from '../ingest/replay-failed-events.js'
-import { registerIngestOnly } from '../queue/ingest-only.js'
+import { registerIngestOnly, registerQueueReadiness } from '../queue/ingest-only.js'
 import { openQueuePublisher, type QueuePublisher } from '../queue/jetstream-sink.js'
 import type { QueueSettings } from '../queue/queue-settings.js'
 import { queueSettingsOf } from '../queue/queue-settings.js'
@@ -94,6 +94,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     })
 
     if (config.ingestOnly) registerIngestOnly(server)
+    if (publisher) registerQueueReadiness(server, publisher.isConnected)
 
     let closing: Promise<void> | undefined
     return {

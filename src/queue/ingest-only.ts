@@ -23,3 +23,16 @@ export function registerIngestOnly(server: FastifyInstance): void {
     }
   })
 }
+
+/**
+ * Makes `/readyz` answer 503 `store_unavailable` while the node has no connection to any NATS server, so a
+ * load balancer sends ingest elsewhere (the publish would time out anyway). Call before the server is ready.
+ */
+export function registerQueueReadiness(server: FastifyInstance, isConnected: () => boolean): void {
+  server.addHook('onRequest', async function queueReadiness(request) {
+    if (request.routeOptions.url !== '/readyz' || isConnected()) return
+    throw new AppError('store_unavailable', 'No NATS server of the queue is reachable', {
+      retryAfterSeconds: 2,
+    })
+  })
+}

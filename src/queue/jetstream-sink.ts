@@ -93,6 +93,8 @@ export function toQueueError(err: unknown, retryAfterSeconds: number): AppError 
 export interface QueuePublisher {
   readonly sink: EventSink
   readonly connection: NatsConnection
+  /** False while the client is disconnected from every NATS server (reconnecting) or closed. */
+  isConnected(): boolean
   /** Flushes and closes the connection (after the EventService drained). */
   close(): Promise<void>
 }
@@ -104,9 +106,17 @@ export async function openQueuePublisher(
 ): Promise<QueuePublisher> {
   const { nc } = await openQueue(settings, name)
   const js = jetstream(nc, { timeout: settings.publishTimeoutMs })
+  let connected = true
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') connected = false
+      else if (s.type === 'reconnect') connected = true
+    }
+  })().catch(() => {})
   return {
     sink: createJetStreamSink(js, settings),
     connection: nc,
+    isConnected: () => connected && !nc.isClosed(),
     async close() {
       await nc.drain().catch(() => nc.close())
     },

@@ -83,7 +83,10 @@ export async function startNatsCluster(size = 3, binary = findNatsServer()): Pro
         `server_name: ${node.name}`,
         `listen: 127.0.0.1:${node.clientPort}`,
         `jetstream { store_dir: "${node.storeDir}", max_memory_store: 256MB, max_file_store: 2GB }`,
-        `cluster { name: tally-test, listen: 127.0.0.1:${node.clusterPort}, routes: [${routes}] }`,
+        // A single server needs no cluster block (with one and no routes it did not come up here).
+        size > 1
+          ? `cluster { name: tally-test, listen: 127.0.0.1:${node.clusterPort}, routes: [${routes}] }`
+          : '',
         `log_file: "${node.logPath}"`,
         '',
       ].join('\n'),

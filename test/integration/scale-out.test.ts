@@ -315,6 +315,31 @@ describe.runIf(runnable)(
         for (let i = 0; i < 3; i++) if (!cluster.isRunning(i)) await cluster.restart(i)
       }
     }, 120_000)
+
+    it('should report not ready on /readyz while no NATS server is reachable, and ready again after', async () => {
+      const db = await freshDatabase()
+      const single = await startNatsCluster(1)
+      let app: TallyApp | undefined
+      try {
+        const settings = await createTestStream(single.clientUrls as string[])
+        app = await createApp(nodeConfig(db, single.url, settings.stream), {
+          queue: { subjectPrefix: settings.subjectPrefix },
+        })
+        const server = app.server
+        const ready = async () => (await server.inject('/readyz')).statusCode
+        expect(await ready()).toBe(200)
+        single.kill(0)
+        expect(await waitFor(async () => (await ready()) === 503, 10_000)).toBe(true)
+        const res = await server.inject('/readyz')
+        expect(res.headers['retry-after']).toBe('2')
+        expect(res.json().error.code).toBe('store_unavailable')
+        await single.restart(0)
+        expect(await waitFor(async () => (await ready()) === 200, 15_000)).toBe(true)
+      } finally {
+        await app?.close()
+        await single.stop()
+      }
+    }, 60_000)
   },
 )
 
