@@ -42,9 +42,14 @@ function procStatus(pid: number | undefined, field: string): number {
  * Spawns `node --import tsx src/cli/index.ts serve` on a free port with `env` (TALLY_DATABASE_URL at least)
  * and resolves once it printed its URL. Rejects with the output if it exits first or takes > 30 s.
  */
-export function startServe(env: Record<string, string>, extraArgs: string[] = []): Promise<ServeProcess> {
+export function startServe(
+  env: Record<string, string>,
+  extraArgs: string[] = [],
+  options: { uid?: number; gid?: number } = {},
+): Promise<ServeProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', ...extraArgs], {
     cwd: ROOT,
+    ...options,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
