@@ -117,7 +117,7 @@ export const ConfigSchema = Type.Object(
     maxInFlight: Type.Integer({
       minimum: 1,
       maximum: 100_000,
-      default: 256,
+      default: 64,
       description:
         'API requests handled at once; beyond it new ones get 503 overloaded + Retry-After before their body is read (TALLY_MAX_IN_FLIGHT).',
     }),

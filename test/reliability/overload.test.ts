@@ -27,7 +27,7 @@ describe('overload', () => {
     async () => {
       const file = join(dir, 'overload.db')
       // The short run uses small limits so that they overflow within seconds; the long run the defaults
-      // (256 requests in flight, 50,000 queued events) under 512 clients.
+      // (64 requests in flight, 50,000 queued events) under 512 clients.
       const server = await startServe({
         TALLY_DATABASE_URL: `sqlite:${file}`,
         TALLY_LOG_LEVEL: 'warn',
@@ -116,7 +116,7 @@ describe('overload', () => {
         workers: WORKERS,
         batch: BATCH,
         queueMax: LONG ? 50_000 : 2000,
-        maxInFlight: LONG ? 256 : 16,
+        maxInFlight: LONG ? 64 : 16,
         maxEventLoopDelayMs: LONG ? 1000 : 50,
         statuses: Object.fromEntries(statuses),
         connectionErrors: errors,
