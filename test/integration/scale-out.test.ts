@@ -224,97 +224,102 @@ describe.runIf(runnable)(
       }
     }, 60_000)
 
-    it('should lose and duplicate nothing acknowledged when a NATS server, an ingest node and a worker are SIGKILLed under load', async () => {
-      const db = await freshDatabase()
-      // The children use the default subject prefix; the stream's name is unique.
-      const settings = await createTestStream(cluster.clientUrls as string[], { subjectPrefix: 'tally' })
-      const env = {
-        TALLY_DATABASE_URL: db.url,
-        TALLY_QUEUE_URL: cluster.url,
-        TALLY_QUEUE_STREAM: settings.stream,
-        TALLY_WRITE_KEY: WRITE_KEY,
-        TALLY_LOG_LEVEL: 'error',
-        TALLY_RATE_LIMIT_MAX: '0',
-        TALLY_DOCS: 'false',
-        TALLY_PORT: '0',
-        TALLY_MIGRATE_ON_START: 'false',
-      }
-      const children: TallyChild[] = []
-      try {
-        const starts = await Promise.all([
-          startTallyChild(['serve', '--ingest-only'], env, /Tally listening on (http:\/\/\S+)/),
-          startTallyChild(['serve', '--ingest-only'], env, /Tally listening on (http:\/\/\S+)/),
-          startTallyChild(['worker'], env, /tally worker: consuming/),
-          startTallyChild(['worker'], env, /tally worker: consuming/),
-        ])
-        children.push(...starts)
-        const [ingestA, ingestB, workerA] = starts
-        const nodes = [ingestA.url, ingestB.url]
-        const durationMs = LONG ? 60_000 : 8_000
-        const acknowledged = new Set<string>()
-        const ackTimes: number[] = []
-        const tag = randomBytes(4).toString('hex')
-        const started = Date.now()
-        let batchNo = 0
-        let retries = 0
-        let lastKillAt = Number.POSITIVE_INFINITY
-        const loop = async (l: number) => {
-          let node = l % 2
-          while (Date.now() - started < durationMs) {
-            const b = batchNo++
-            const events = Array.from({ length: 20 }, (_, k) => track(`${tag}-${b}-${k}`, k))
-            for (;;) {
-              const res = await post(nodes[node], events).catch(() => undefined)
-              if (res?.status === 200) {
-                for (const e of events) acknowledged.add(e.messageId)
-                ackTimes.push(Date.now())
-                break
+    it(
+      'should lose and duplicate nothing acknowledged when a NATS server, an ingest node and a worker are SIGKILLed under load',
+      async () => {
+        const db = await freshDatabase()
+        // The children use the default subject prefix; the stream's name is unique.
+        const settings = await createTestStream(cluster.clientUrls as string[], { subjectPrefix: 'tally' })
+        const env = {
+          TALLY_DATABASE_URL: db.url,
+          TALLY_QUEUE_URL: cluster.url,
+          TALLY_QUEUE_STREAM: settings.stream,
+          TALLY_WRITE_KEY: WRITE_KEY,
+          TALLY_LOG_LEVEL: 'error',
+          TALLY_RATE_LIMIT_MAX: '0',
+          TALLY_DOCS: 'false',
+          TALLY_PORT: '0',
+          TALLY_MIGRATE_ON_START: 'false',
+        }
+        const children: TallyChild[] = []
+        try {
+          const starts = await Promise.all([
+            startTallyChild(['serve', '--ingest-only'], env, /Tally listening on (http:\/\/\S+)/),
+            startTallyChild(['serve', '--ingest-only'], env, /Tally listening on (http:\/\/\S+)/),
+            startTallyChild(['worker'], env, /tally worker: consuming/),
+            startTallyChild(['worker'], env, /tally worker: consuming/),
+          ])
+          children.push(...starts)
+          const [ingestA, ingestB, workerA] = starts
+          const nodes = [ingestA.url, ingestB.url]
+          const durationMs = LONG ? 60_000 : 8_000
+          const acknowledged = new Set<string>()
+          const ackTimes: number[] = []
+          const tag = randomBytes(4).toString('hex')
+          const started = Date.now()
+          let batchNo = 0
+          let retries = 0
+          let lastKillAt = Number.POSITIVE_INFINITY
+          const loop = async (l: number) => {
+            let node = l % 2
+            while (Date.now() - started < durationMs) {
+              const b = batchNo++
+              const events = Array.from({ length: 20 }, (_, k) => track(`${tag}-${b}-${k}`, k))
+              for (;;) {
+                const res = await post(nodes[node], events).catch(() => undefined)
+                if (res?.status === 200) {
+                  for (const e of events) acknowledged.add(e.messageId)
+                  ackTimes.push(Date.now())
+                  break
+                }
+                // Not acknowledged: retry the same messageIds on the other node, as a load balancer would.
+                retries++
+                node = (node + 1) % 2
+                await sleep(100)
+                if (Date.now() - started > durationMs + 30_000)
+                  throw new Error('no node acknowledged for 30 s')
               }
-              // Not acknowledged: retry the same messageIds on the other node, as a load balancer would.
-              retries++
-              node = (node + 1) % 2
-              await sleep(100)
-              if (Date.now() - started > durationMs + 30_000) throw new Error('no node acknowledged for 30 s')
             }
           }
+          const chaos = async () => {
+            const { nc, jsm } = await openQueue(settings, 'test-chaos')
+            const info = await jsm.streams.info(settings.stream)
+            await nc.close()
+            const leader = Number(String(info.cluster?.leader ?? 'n0').slice(1))
+            await sleep(durationMs * 0.2)
+            cluster.kill(leader) // the stream leader: an election follows
+            await sleep(durationMs * 0.2)
+            await ingestB.kill('SIGKILL')
+            await sleep(durationMs * 0.2)
+            await workerA.kill('SIGKILL')
+            lastKillAt = Date.now()
+          }
+          await Promise.all([...Array.from({ length: 8 }, (_, l) => loop(l)), chaos()])
+          ackTimes.sort((a, b) => a - b)
+          let stallMs = 0
+          for (let i = 1; i < ackTimes.length; i++) stallMs = Math.max(stallMs, ackTimes[i] - ackTimes[i - 1])
+          console.log(
+            `scale-out chaos: ${acknowledged.size} events acknowledged in ${durationMs} ms, ${retries} retried requests, longest stall ${stallMs} ms`,
+          )
+          expect(ackTimes.filter((t) => t > lastKillAt).length).toBeGreaterThan(0) // ingest went on after the kills
+          // Recovery by itself: the surviving worker writes everything, redelivered batches included.
+          const converged = await waitFor(
+            async () => (await countEvents(db.url)).distinct >= acknowledged.size,
+            60_000,
+            500,
+          )
+          const stored = await storedMessageIds(db.url)
+          const storedSet = new Set(stored)
+          expect([...acknowledged].filter((id) => !storedSet.has(id))).toEqual([]) // nothing acknowledged lost
+          expect(converged).toBe(true)
+          expect(stored.length).toBe(storedSet.size) // nothing duplicated
+        } finally {
+          await Promise.all(children.map((c) => c.kill('SIGKILL')))
+          for (let i = 0; i < 3; i++) if (!cluster.isRunning(i)) await cluster.restart(i)
         }
-        const chaos = async () => {
-          const { nc, jsm } = await openQueue(settings, 'test-chaos')
-          const info = await jsm.streams.info(settings.stream)
-          await nc.close()
-          const leader = Number(String(info.cluster?.leader ?? 'n0').slice(1))
-          await sleep(durationMs * 0.2)
-          cluster.kill(leader) // the stream leader: an election follows
-          await sleep(durationMs * 0.2)
-          await ingestB.kill('SIGKILL')
-          await sleep(durationMs * 0.2)
-          await workerA.kill('SIGKILL')
-          lastKillAt = Date.now()
-        }
-        await Promise.all([...Array.from({ length: 8 }, (_, l) => loop(l)), chaos()])
-        ackTimes.sort((a, b) => a - b)
-        let stallMs = 0
-        for (let i = 1; i < ackTimes.length; i++) stallMs = Math.max(stallMs, ackTimes[i] - ackTimes[i - 1])
-        console.log(
-          `scale-out chaos: ${acknowledged.size} events acknowledged in ${durationMs} ms, ${retries} retried requests, longest stall ${stallMs} ms`,
-        )
-        expect(ackTimes.filter((t) => t > lastKillAt).length).toBeGreaterThan(0) // ingest went on after the kills
-        // Recovery by itself: the surviving worker writes everything, redelivered batches included.
-        const converged = await waitFor(
-          async () => (await countEvents(db.url)).distinct >= acknowledged.size,
-          60_000,
-          500,
-        )
-        const stored = await storedMessageIds(db.url)
-        const storedSet = new Set(stored)
-        expect([...acknowledged].filter((id) => !storedSet.has(id))).toEqual([]) // nothing acknowledged lost
-        expect(converged).toBe(true)
-        expect(stored.length).toBe(storedSet.size) // nothing duplicated
-      } finally {
-        await Promise.all(children.map((c) => c.kill('SIGKILL')))
-        for (let i = 0; i < 3; i++) if (!cluster.isRunning(i)) await cluster.restart(i)
-      }
-    }, 120_000)
+      },
+      LONG ? 300_000 : 120_000,
+    )
 
     it('should report not ready on /readyz while no NATS server is reachable, and ready again after', async () => {
       const db = await freshDatabase()

@@ -63,8 +63,17 @@ export async function workerCommand(
   io.stdout.write(
     `tally worker: consuming ${settings.stream}/${settings.consumer} from ${settings.servers.join(',')}\n`,
   )
+  // A progress line every 10 s when something was written (logs, not metrics).
+  let last = ''
+  const progress = setInterval(() => {
+    const line = JSON.stringify(worker.stats)
+    if (line !== last) io.stdout.write(`tally worker: ${line}\n`)
+    last = line
+  }, 10_000)
+  progress.unref()
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
+      clearInterval(progress)
       for (const s of signals) process.off(s, stop)
       io.stdout.write(`tally worker: ${signal} received, finishing the batches in hand\n`)
       worker
