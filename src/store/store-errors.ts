@@ -21,7 +21,9 @@ export function isStoreUnavailable(err: unknown): boolean {
     if (NETWORK_CODES.has(code) || PG_RETRIABLE.test(code) || SQLITE_RETRIABLE.test(code)) return true
   }
   const message = err instanceof Error ? err.message : ''
-  return /Connection terminated|connection is not open|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
+  // `cannot rollback - no transaction is active`: SQLite already rolled the transaction back itself, which
+  // it does only for SQLITE_FULL, IOERR, BUSY and NOMEM; Kysely's ROLLBACK then fails and hides that error.
+  return /Connection terminated|connection is not open|Client has encountered a connection error|timeout exceeded when trying to connect|cannot rollback - no transaction is active/i.test(
     message,
   )
 }

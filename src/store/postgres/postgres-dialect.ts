@@ -76,6 +76,13 @@ export class PostgresStoreDialect extends StoreDialectBase {
     })
     // An idle client that loses its server must not crash the process; the next query reports it.
     pool.on('error', () => {})
+    // A checked-out client (Kysely holds one between the statements of a transaction) whose backend is
+    // terminated emits 'error' on the client itself, which pg-pool does not listen to: without this the
+    // process crashes (found by test/reliability/db-faults.test.ts). The pending query still rejects, and
+    // pg-pool discards the broken client on release.
+    pool.on('connect', (client) => {
+      client.on('error', () => {})
+    })
     return pool
   }
 

@@ -33,6 +33,10 @@ export class Ledger {
   readonly otherStatuses = new Map<number, number>()
   /** An `accepted` for a messageId acknowledged before: a duplicate the server did not notice. */
   doubleAccepts = 0
+  /** 429/503 answers without a Retry-After header. */
+  missingRetryAfter = 0
+  /** Requests that failed without an HTTP answer (refused, reset, or no answer within 10 s). */
+  connectionErrors = 0
   #seq = 0
 
   nextBatch(): Batch {
@@ -123,9 +127,11 @@ export async function runLoad(
           continue
         }
         await res.arrayBuffer()
+        if (!res.headers.get('retry-after')) ledger.missingRetryAfter++
         ledger.otherStatuses.set(res.status, (ledger.otherStatuses.get(res.status) ?? 0) + 1)
       } catch {
         // connection refused / reset: the server is down; retry after it is back
+        ledger.connectionErrors++
       }
       if (!replay) ledger.pending.push(batch)
       await new Promise((r) => setTimeout(r, 20))
