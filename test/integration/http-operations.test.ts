@@ -121,9 +121,17 @@ describe('operations routes', () => {
     }
     const project = await server.inject({ url: '/api/v1/project', headers: bearer(t.otherKeys.read) })
     expect(project.json()).toMatchObject({ id: 'other', settings: { enforcement: 'allow' } })
-    const missing = await server.inject({ url: '/api/v1/stats/overview', headers: bearer(KEYS.read) })
-    expect(missing.statusCode).toBe(400)
-    expect(missing.json().error.code).toBe('validation_failed')
+    // Without a range a statistic covers the last 7 days up to now.
+    const defaulted = await server.inject({ url: '/api/v1/stats/overview', headers: bearer(KEYS.read) })
+    expect(defaulted.statusCode).toBe(200)
+    const span = Date.parse(defaulted.json().to) - Date.parse(defaulted.json().from)
+    expect(span).toBe(7 * 86_400_000)
+    const reversed = await server.inject({
+      url: `/api/v1/stats/overview?from=${to}&to=${from}`,
+      headers: bearer(KEYS.read),
+    })
+    expect(reversed.statusCode).toBe(400)
+    expect(reversed.json().error.code).toBe('validation_failed')
     const writeKey = await server.inject({
       url: `/api/v1/stats/overview?from=${from}&to=${to}`,
       headers: bearer(KEYS.write),
