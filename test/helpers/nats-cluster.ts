@@ -34,6 +34,7 @@ interface NodeSpec {
   name: string
   clientPort: number
   clusterPort: number
+  monitorPort: number
   storeDir: string
   configPath: string
   logPath: string
@@ -49,6 +50,11 @@ export interface NatsCluster {
   /** Starts node `i` again on the same ports and store directory. */
   restart(i: number): Promise<void>
   isRunning(i: number): boolean
+  /**
+   * Node `i`'s OWN copy of a stream, from its monitoring endpoint (/jsz) — not the leader's view, which
+   * nats-server 2.9 may report as current for a replica that stayed behind. Undefined when it has none.
+   */
+  streamState(i: number, stream: string): Promise<{ messages: number; lastSeq: number } | undefined>
   stop(): Promise<void>
 }
 
@@ -67,6 +73,7 @@ export async function startNatsCluster(size = 3, binary = findNatsServer()): Pro
       name: `n${i}`,
       clientPort: await freePort(),
       clusterPort: await freePort(),
+      monitorPort: await freePort(),
       storeDir,
       configPath: join(root, `n${i}.conf`),
       logPath: join(root, `n${i}.log`),
@@ -82,6 +89,7 @@ export async function startNatsCluster(size = 3, binary = findNatsServer()): Pro
       [
         `server_name: ${node.name}`,
         `listen: 127.0.0.1:${node.clientPort}`,
+        `http: 127.0.0.1:${node.monitorPort}`,
         `jetstream { store_dir: "${node.storeDir}", max_memory_store: 256MB, max_file_store: 2GB }`,
         // A single server needs no cluster block (with one and no routes it did not come up here).
         size > 1
@@ -112,6 +120,21 @@ export async function startNatsCluster(size = 3, binary = findNatsServer()): Pro
     },
     restart: start,
     isRunning: (i) => procs[i] !== undefined,
+    async streamState(i, stream) {
+      const res = await fetch(`http://127.0.0.1:${nodes[i].monitorPort}/jsz?accounts=true&streams=true`)
+      const jsz = (await res.json()) as {
+        account_details?: {
+          stream_detail?: { name: string; state: { messages: number; last_seq: number } }[]
+        }[]
+      }
+      for (const account of jsz.account_details ?? []) {
+        for (const detail of account.stream_detail ?? []) {
+          if (detail.name === stream)
+            return { messages: detail.state.messages, lastSeq: detail.state.last_seq }
+        }
+      }
+      return undefined
+    },
     async stop() {
       await Promise.all(
         procs.map(

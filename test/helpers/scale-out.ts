@@ -80,7 +80,7 @@ export async function startTallyChild(
   argv: string[],
   env: Record<string, string>,
   ready: RegExp,
-  timeoutMs = 30_000,
+  timeoutMs = 60_000,
 ): Promise<TallyChild> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...argv], {
     env: { PATH: process.env.PATH ?? '', ...env },
