@@ -23,12 +23,21 @@ export const ERROR_CODES = {
   // ── capacity and dependencies ───────────────────────────────────────────────────────────────────
   rate_limited: { statusCode: 429, message: 'Too many requests; retry after the indicated delay' },
   overloaded: { statusCode: 503, message: 'Ingest queue is full; retry after the indicated delay' },
-  store_unavailable: { statusCode: 503, message: 'The database is unavailable; retry after the indicated delay' },
+  store_unavailable: {
+    statusCode: 503,
+    message: 'The database is unavailable; retry after the indicated delay',
+  },
   // ── schema registry ──────────────────────────────────────────────────────────────────────────────
   schema_invalid: { statusCode: 400, message: 'The JSON Schema is not valid' },
-  schema_version_invalid: { statusCode: 400, message: 'Schema versions are SchemaVer: MODEL-REVISION-ADDITION' },
+  schema_version_invalid: {
+    statusCode: 400,
+    message: 'Schema versions are SchemaVer: MODEL-REVISION-ADDITION',
+  },
   schema_version_exists: { statusCode: 409, message: 'That schema version is already registered' },
-  schema_version_not_newer: { statusCode: 409, message: 'A new schema version must be greater than the latest' },
+  schema_version_not_newer: {
+    statusCode: 409,
+    message: 'A new schema version must be greater than the latest',
+  },
   // ── startup and usage ────────────────────────────────────────────────────────────────────────────
   config_invalid: { statusCode: 500, message: 'The configuration is invalid' },
   usage: { statusCode: 400, message: 'Invalid command-line usage' },

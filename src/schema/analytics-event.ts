@@ -20,7 +20,9 @@ export const AnalyticsEventSchema = Type.Object(
     projectId: Type.String({ description: 'Project the event belongs to.' }),
     type: Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))),
     name: Nullable(Type.String({ description: 'Event name, metric, action or "METHOD route".' })),
-    messageId: Type.String({ description: "Client's idempotency key (generated when the client sent none)." }),
+    messageId: Type.String({
+      description: "Client's idempotency key (generated when the client sent none).",
+    }),
     userId: Nullable(Type.String()),
     anonymousId: Nullable(Type.String()),
     sessionId: Nullable(Type.String()),
@@ -45,7 +47,7 @@ export const AnalyticsEventSchema = Type.Object(
       Type.Null(),
     ]),
     violations: Type.Array(ValidationIssueSchema, {
-      description: "Warnings recorded in `warn` mode or by enrichment (e.g. a timestamp from the future).",
+      description: 'Warnings recorded in `warn` mode or by enrichment (e.g. a timestamp from the future).',
     }),
   },
   { $id: 'tally/AnalyticsEvent', additionalProperties: false },

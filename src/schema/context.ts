@@ -77,7 +77,12 @@ export const EventContextSchema = Type.Object(
      */
     schema: Type.Optional(
       Type.Object(
-        { version: Type.String({ maxLength: 32, description: 'SchemaVer MODEL-REVISION-ADDITION, e.g. 1-0-2.' }) },
+        {
+          version: Type.String({
+            maxLength: 32,
+            description: 'SchemaVer MODEL-REVISION-ADDITION, e.g. 1-0-2.',
+          }),
+        },
         { additionalProperties: false, description: 'Pins a tracking-plan schema version.' },
       ),
     ),

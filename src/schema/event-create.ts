@@ -1,6 +1,12 @@
 import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox'
 import { EventContextSchema } from './context.js'
-import { EVENT_TYPES, type EventType, HTTP_METHODS, PERFORMANCE_RATINGS, PERFORMANCE_UNITS } from './event-types.js'
+import {
+  EVENT_TYPES,
+  type EventType,
+  HTTP_METHODS,
+  PERFORMANCE_RATINGS,
+  PERFORMANCE_UNITS,
+} from './event-types.js'
 import { Identifier, JsonObject, MAX_NAME_LENGTH, PlainString, Timestamp } from './primitives.js'
 
 /**
@@ -29,14 +35,20 @@ const commonFields = {
   originalTimestamp: Type.Optional(Timestamp('Uncorrected client timestamp (Segment).')),
   context: Type.Optional(EventContextSchema),
   /** Segment's per-destination switches. Accepted so Segment SDKs validate unchanged; Tally has no destinations, so they are not stored. */
-  integrations: Type.Optional(JsonObject('Segment destination switches; accepted for compatibility, not stored.')),
+  integrations: Type.Optional(
+    JsonObject('Segment destination switches; accepted for compatibility, not stored.'),
+  ),
 }
 
 const name = (description: string) => PlainString(MAX_NAME_LENGTH, description)
 const properties = JsonObject('Event properties.')
 const traits = JsonObject('User or group traits.')
 
-function variant<T extends EventType, P extends Record<string, TSchema>>(type: T, fields: P, description: string) {
+function variant<T extends EventType, P extends Record<string, TSchema>>(
+  type: T,
+  fields: P,
+  description: string,
+) {
   return Type.Object(
     { type: Type.Literal(type, { description: 'Event type.' }), ...commonFields, ...fields },
     { additionalProperties: false, description, $id: `tally/event/${type}` },
@@ -92,14 +104,19 @@ export const PerformancePropertiesSchema = Type.Object(
         { description: "web.dev's rating; computed from the thresholds when absent." },
       ),
     ),
-    navigationType: Type.Optional(Type.String({ maxLength: 64, description: 'navigate, reload, back-forward, …' })),
+    navigationType: Type.Optional(
+      Type.String({ maxLength: 64, description: 'navigate, reload, back-forward, …' }),
+    ),
   },
   { additionalProperties: true, description: 'A metric value.' },
 )
 /** A web vital (LCP, INP, CLS, FCP, TTFB) or a custom timing; `name` is the metric. */
 export const PerformanceEventSchema = variant(
   'performance',
-  { name: name('Metric name: LCP, INP, CLS, FCP, TTFB or a custom name.'), properties: PerformancePropertiesSchema },
+  {
+    name: name('Metric name: LCP, INP, CLS, FCP, TTFB or a custom name.'),
+    properties: PerformancePropertiesSchema,
+  },
   'A performance measurement.',
 )
 
@@ -109,7 +126,9 @@ export const InteractionTargetSchema = Type.Object(
     selector: Type.Optional(Type.String({ maxLength: 1024, description: 'Stable CSS selector.' })),
     tag: Type.Optional(Type.String({ maxLength: 64, description: 'Lower-case tag name.' })),
     id: Type.Optional(Type.String({ maxLength: 256, description: 'Element id.' })),
-    text: Type.Optional(Type.String({ maxLength: 4096, description: 'Visible text; trimmed and capped at 256.' })),
+    text: Type.Optional(
+      Type.String({ maxLength: 4096, description: 'Visible text; trimmed and capped at 256.' }),
+    ),
     href: Type.Optional(Type.String({ maxLength: 8192, description: 'Link target.' })),
   },
   { additionalProperties: true, description: 'The element acted on.' },
@@ -122,7 +141,10 @@ export const InteractionPropertiesSchema = Type.Object(
 /** A click, submit, change, scroll or view; `name` is the action. */
 export const InteractionEventSchema = variant(
   'interaction',
-  { name: name('The action: click, submit, change, input, scroll, view, …'), properties: InteractionPropertiesSchema },
+  {
+    name: name('The action: click, submit, change, input, scroll, view, …'),
+    properties: InteractionPropertiesSchema,
+  },
   'A user interaction with an element.',
 )
 

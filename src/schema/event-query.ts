@@ -31,7 +31,9 @@ export const PropertyPredicateSchema = Type.Object(
         Type.Number(),
         Type.Boolean(),
         Type.Null(),
-        Type.Array(Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean()]), { maxItems: 100 }),
+        Type.Array(Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean()]), {
+          maxItems: 100,
+        }),
       ]),
     ),
   },
@@ -53,13 +55,23 @@ export const EventQuerySchema = Type.Object(
     userId: Type.Optional(Type.String({ maxLength: 255 })),
     anonymousId: Type.Optional(Type.String({ maxLength: 255 })),
     sessionId: Type.Optional(Type.String({ maxLength: 255 })),
-    status: Type.Optional(Type.Array(Type.Union(EVENT_STATUSES.map((s) => Type.Literal(s))), { maxItems: 4 })),
-    from: Type.Optional(Type.String({ format: 'date-time', description: 'Inclusive lower bound on timestamp.' })),
-    to: Type.Optional(Type.String({ format: 'date-time', description: 'Exclusive upper bound on timestamp.' })),
+    status: Type.Optional(
+      Type.Array(Type.Union(EVENT_STATUSES.map((s) => Type.Literal(s))), { maxItems: 4 }),
+    ),
+    from: Type.Optional(
+      Type.String({ format: 'date-time', description: 'Inclusive lower bound on timestamp.' }),
+    ),
+    to: Type.Optional(
+      Type.String({ format: 'date-time', description: 'Exclusive upper bound on timestamp.' }),
+    ),
     where: Type.Optional(Type.Array(PropertyPredicateSchema, { maxItems: 20 })),
     order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_QUERY_LIMIT, default: DEFAULT_QUERY_LIMIT })),
-    cursor: Type.Optional(Type.String({ maxLength: 512, description: 'Opaque; from a previous nextCursor.' })),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_QUERY_LIMIT, default: DEFAULT_QUERY_LIMIT }),
+    ),
+    cursor: Type.Optional(
+      Type.String({ maxLength: 512, description: 'Opaque; from a previous nextCursor.' }),
+    ),
   },
   { $id: 'tally/EventQuery', additionalProperties: false },
 )

@@ -27,7 +27,17 @@ export type PerformanceRating = (typeof PERFORMANCE_RATINGS)[number]
 export const WEB_VITALS = ['LCP', 'INP', 'CLS', 'FCP', 'TTFB', 'FID'] as const
 
 /** HTTP methods an `api_request` event may record (upper case). */
-export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const
+export const HTTP_METHODS = [
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+  'TRACE',
+  'CONNECT',
+] as const
 export type HttpMethod = (typeof HTTP_METHODS)[number]
 
 /** Processing status of a stored event, advanced by downstream consumers (claim/ack). */

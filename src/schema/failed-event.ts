@@ -18,7 +18,9 @@ export const FailedEventSchema = Type.Object(
     replayState: Type.Union(REPLAY_STATES.map((s) => Type.Literal(s))),
     replayAttempts: Type.Integer({ minimum: 0 }),
     lastReplayAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    replayedEventId: Type.Union([Type.String(), Type.Null()], { description: 'Stored event id once replayed.' }),
+    replayedEventId: Type.Union([Type.String(), Type.Null()], {
+      description: 'Stored event id once replayed.',
+    }),
   },
   { $id: 'tally/FailedEvent', additionalProperties: false },
 )

@@ -37,6 +37,5 @@ export const Timestamp = (description: string) =>
   Type.String({ format: 'iso-date-time', maxLength: 64, description })
 
 /** A free-form JSON object (properties, traits, context extras). Keys and depth are bounded by the limits. */
-export const JsonObject = (description: string) =>
-  Type.Record(Type.String(), Type.Unknown(), { description })
+export const JsonObject = (description: string) => Type.Record(Type.String(), Type.Unknown(), { description })
 export type JsonObject = Static<ReturnType<typeof JsonObject>>
