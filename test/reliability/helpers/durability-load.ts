@@ -33,6 +33,8 @@ export class Ledger {
   readonly otherStatuses = new Map<number, number>()
   /** An `accepted` for a messageId acknowledged before: a duplicate the server did not notice. */
   doubleAccepts = 0
+  /** Error codes of the non-2xx answers. */
+  readonly errorCodes = new Map<string, number>()
   /** 429/503 answers without a Retry-After header. */
   missingRetryAfter = 0
   /** Requests that failed without an HTTP answer (refused, reset, or no answer within 10 s). */
@@ -126,7 +128,12 @@ export async function runLoad(
           options.onAck?.()
           continue
         }
-        await res.arrayBuffer()
+        const text = await res.text()
+        let code = 'unknown'
+        try {
+          code = (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? 'unknown'
+        } catch {}
+        ledger.errorCodes.set(code, (ledger.errorCodes.get(code) ?? 0) + 1)
         if (!res.headers.get('retry-after')) ledger.missingRetryAfter++
         ledger.otherStatuses.set(res.status, (ledger.otherStatuses.get(res.status) ?? 0) + 1)
       } catch {
