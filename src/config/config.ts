@@ -73,9 +73,9 @@ export const ConfigSchema = Type.Object(
         'SQLite commit durability (TALLY_SQLITE_SYNCHRONOUS): "full" survives a power loss; "normal" skips the fsync per commit and survives a process crash only (docs/storage.md).',
     }),
     sqliteWriteWorker: Type.Boolean({
-      default: false,
+      default: true,
       description:
-        'SQLite files: write group commits in a worker thread with its own connection (TALLY_SQLITE_WRITE_WORKER).',
+        'SQLite files: write group commits in a worker thread with its own connection, so the commit (fsync) never blocks request handling (TALLY_SQLITE_WRITE_WORKER; docs/storage.md).',
     }),
     requestTimeoutMs: Type.Integer({
       minimum: 1000,
