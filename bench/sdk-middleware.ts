@@ -90,7 +90,7 @@ function recordOnly() {
     route: '/users/:id',
     url: '/users/1',
     statusCode: 200,
-    startNs: process.hrtime.bigint(),
+    durationMs: 1.25,
     requestBytes: undefined,
     responseBytes: '12',
     error: undefined,

@@ -64,7 +64,8 @@ export interface FinishedRequest {
   route: string
   url: string
   statusCode: number
-  startNs: bigint
+  /** Time to respond, ms (high resolution: Fastify's `reply.elapsedTime`, `process.hrtime` in Express). */
+  durationMs: number
   requestBytes: unknown
   responseBytes: unknown
   error: unknown
@@ -92,7 +93,7 @@ export function recordApiRequest<Req>(
   request: Req,
   done: FinishedRequest,
 ): void {
-  const durationMs = Number(process.hrtime.bigint() - done.startNs) / 1e6
+  const durationMs = done.durationMs
   const method = done.method.toUpperCase()
   if (o.ignoreMethods.has(method) || o.exact.has(done.route)) return
   for (const pattern of o.patterns) if (pattern.test(done.route)) return

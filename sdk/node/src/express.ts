@@ -58,7 +58,7 @@ export function tallyExpress(tally: Tally, options: ApiRequestOptions<Request> =
         route: routeOf(),
         url: req.originalUrl,
         statusCode: res.statusCode,
-        startNs,
+        durationMs: Number(process.hrtime.bigint() - startNs) / 1e6,
         requestBytes: req.headers['content-length'],
         responseBytes: res.getHeader('content-length'),
         error: res.writableFinished ? (res.statusCode >= 500 ? req[ERROR] : undefined) : 'aborted',
