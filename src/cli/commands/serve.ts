@@ -52,8 +52,8 @@ export function formatStartBanner(url: string, databaseUrl: string, bootstrap: B
     if (key.source === 'generated') anyNew = true
     lines.push(`  ${key.role.padEnd(5)}  ${shown}${note}`)
   }
-  if (anyNew) lines.push('Create more keys with POST /api/v1/keys (admin key). Docs: ' + `${url}/docs`)
-  else lines.push(`Docs: ${url}/docs`)
+  if (anyNew) lines.push('Create more keys with POST /api/v1/keys or `tally keys create` (admin).')
+  lines.push(`Dashboard: ${url}/ (log in with the read or admin key)   API docs: ${url}/docs`)
   return lines.join('\n')
 }
 
