@@ -1,8 +1,7 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely'
+import { composePredicate } from '../../query/compose-predicate.js'
 import type { CheckedPredicate, PredicateScalar } from '../../query/property-path.js'
 import { sqliteJsonPath } from './sqlite-dialect.js'
-
-const CMP = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const
 
 /**
  * A property predicate as SQLite SQL over a JSON TEXT column. The JSON path and every value are bound
@@ -15,36 +14,20 @@ export function sqlitePredicate(column: string, pred: CheckedPredicate): RawBuil
   const type = sql`json_type(${c}, ${p})`
   const value = sql`json_extract(${c}, ${p})`
 
-  const eq = (v: PredicateScalar): RawBuilder<SqlBool> => {
-    if (v === null) return sql<SqlBool>`coalesce(${type} = 'null', false)`
-    if (typeof v === 'boolean') return sql<SqlBool>`coalesce(${type} = ${v ? 'true' : 'false'}, false)`
-    if (typeof v === 'number')
-      return sql<SqlBool>`coalesce(${type} in ('integer', 'real') and ${value} = ${v}, false)`
-    return sql<SqlBool>`coalesce(${type} = 'text' and ${value} = ${v}, false)`
-  }
-
-  switch (pred.op) {
-    case 'eq':
-      return eq(pred.value as PredicateScalar)
-    case 'ne':
-      return sql<SqlBool>`not ${eq(pred.value as PredicateScalar)}`
-    case 'in': {
-      const list = pred.value as PredicateScalar[]
-      if (list.length === 0) return sql<SqlBool>`false`
-      return sql<SqlBool>`(${sql.join(list.map(eq), sql` or `)})`
-    }
-    case 'gt':
-    case 'gte':
-    case 'lt':
-    case 'lte': {
-      const op = sql.raw(CMP[pred.op])
-      const v = pred.value as string | number
+  return composePredicate(pred, {
+    eq(v: PredicateScalar) {
+      if (v === null) return sql<SqlBool>`coalesce(${type} = 'null', false)`
+      if (typeof v === 'boolean') return sql<SqlBool>`coalesce(${type} = ${v ? 'true' : 'false'}, false)`
+      if (typeof v === 'number')
+        return sql<SqlBool>`coalesce(${type} in ('integer', 'real') and ${value} = ${v}, false)`
+      return sql<SqlBool>`coalesce(${type} = 'text' and ${value} = ${v}, false)`
+    },
+    compare(op, v) {
       if (typeof v === 'number')
         return sql<SqlBool>`coalesce(${type} in ('integer', 'real') and ${value} ${op} ${v}, false)`
       return sql<SqlBool>`coalesce(${type} = 'text' and ${value} ${op} ${v}, false)`
-    }
-    case 'contains': {
-      const v = pred.value as string | number | boolean
+    },
+    contains(v) {
       const member =
         typeof v === 'string'
           ? sql`j.type = 'text' and j.value = ${v}`
@@ -53,8 +36,7 @@ export function sqlitePredicate(column: string, pred: CheckedPredicate): RawBuil
             : sql`j.type = ${v ? 'true' : 'false'}`
       const text = typeof v === 'string' ? sql`when 'text' then instr(${value}, ${v}) > 0` : sql``
       return sql<SqlBool>`coalesce(case ${type} ${text} when 'array' then exists (select 1 from json_each(${c}, ${p}) as j where ${member}) else false end, false)`
-    }
-    case 'exists':
-      return pred.value === false ? sql<SqlBool>`${type} is null` : sql<SqlBool>`${type} is not null`
-  }
+    },
+    exists: () => sql<SqlBool>`${type} is not null`,
+  })
 }
