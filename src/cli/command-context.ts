@@ -43,6 +43,15 @@ export function usageError(message: string): AppError {
   return new AppError('usage', message)
 }
 
+/** The usage error of a command with sub-actions when the action is missing or unknown. */
+export function unknownActionError(action: string | undefined, actions: string): AppError {
+  return usageError(
+    action === undefined
+      ? `missing action: ${actions}`
+      : `unknown action ${JSON.stringify(action)}; ${actions}`,
+  )
+}
+
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>
 /** What `parseCommandArgs` returns for options `O`. */
 export type ParsedCommandArgs<O extends OptionsConfig> = ReturnType<

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { FastifyBaseLogger } from 'fastify'
 import { createApp, type TallyApp } from '../../src/app/create-app.js'
 import { loadConfig } from '../../src/config/config.js'
 import { createApiKeyRecord } from '../../src/http/auth/api-keys.js'
@@ -23,8 +24,11 @@ export interface TestApp {
 }
 
 /** A fresh app on SQLite in a temp dir, with the default project (KEYS) and project "other". */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const dir = mkdtempSync(join(tmpdir(), 'tally-http-'))
+export async function createTestApp(
+  env: Record<string, string> = {},
+  options: { logger?: FastifyBaseLogger; dirPrefix?: string } = {},
+): Promise<TestApp> {
+  const dir = mkdtempSync(join(tmpdir(), options.dirPrefix ?? 'tally-http-'))
   const config = loadConfig({
     TALLY_DATABASE_URL: `sqlite:${join(dir, 'tally.db')}`,
     TALLY_LOG_LEVEL: 'silent',
@@ -34,7 +38,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     TALLY_PORT: '0',
     ...env,
   })
-  const app = await createApp(config)
+  const app = await createApp(config, options.logger ? { logger: options.logger } : {})
   await app.store.createProject({
     id: 'other',
     name: 'Other',

@@ -9,6 +9,7 @@ import {
   parseCommandArgs,
   printJson,
   runCommand,
+  unknownActionError,
   usageError,
   withDatabase,
 } from '../command-context.js'
@@ -116,11 +117,7 @@ export async function failedCommand(argv: string[], io: CliIo): Promise<number> 
         return 0
       })
     }
-    throw usageError(
-      action === undefined
-        ? 'missing action: list or replay'
-        : `unknown action ${JSON.stringify(action)}; list or replay`,
-    )
+    throw unknownActionError(action, 'list or replay')
   })
 }
 

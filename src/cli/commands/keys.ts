@@ -10,6 +10,7 @@ import {
   parseCommandArgs,
   printJson,
   runCommand,
+  unknownActionError,
   usageError,
   withDatabase,
 } from '../command-context.js'
@@ -92,11 +93,7 @@ export async function keysCommand(argv: string[], io: CliIo): Promise<number> {
         return 0
       })
     }
-    throw usageError(
-      action === undefined
-        ? 'missing action: create, list or revoke'
-        : `unknown action ${JSON.stringify(action)}; create, list or revoke`,
-    )
+    throw unknownActionError(action, 'create, list or revoke')
   })
 }
 

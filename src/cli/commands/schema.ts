@@ -12,6 +12,7 @@ import {
   parseCommandArgs,
   printJson,
   runCommand,
+  unknownActionError,
   usageError,
   withDatabase,
 } from '../command-context.js'
@@ -137,11 +138,7 @@ export async function schemaCommand(argv: string[], io: CliIo): Promise<number> 
         return 0
       })
     }
-    throw usageError(
-      action === undefined
-        ? 'missing action: add, list or show'
-        : `unknown action ${JSON.stringify(action)}; add, list or show`,
-    )
+    throw unknownActionError(action, 'add, list or show')
   })
 }
 
