@@ -37,6 +37,16 @@ describe('createStore (sqlite)', () => {
     await again.close()
   })
 
+  it('should wait for another writer (busy_timeout 5 s) when createStore is given no timeout', async () => {
+    // Regression: `busyTimeoutMs: undefined` from createStore overrode the default and set busy_timeout to
+    // NaN (0): a delete on the server's main connection failed at once while the write worker committed.
+    const store = await createStore(`sqlite:${join(dir, 'busy', 'x.db')}`, { busyTimeoutMs: undefined })
+    const { sql } = await import('kysely')
+    const r = await sql<{ timeout: number }>`pragma busy_timeout`.execute(store.db)
+    expect(Number(r.rows[0]?.timeout)).toBe(5000)
+    await store.close()
+  })
+
   it('should refuse to ping before migrations ran', async () => {
     const store = await createStore('sqlite::memory:')
     await expect(store.ping()).rejects.toMatchObject({ code: 'store_unavailable' })

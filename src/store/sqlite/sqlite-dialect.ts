@@ -66,13 +66,16 @@ export class SqliteStoreDialect extends StoreDialectBase {
 
   constructor(config: SqliteDialectConfig) {
     super()
+    // Options passed as `undefined` (createStore forwards its own optional fields) keep the default: a plain
+    // spread would turn `busyTimeoutMs: undefined` into `busy_timeout = NaN`, i.e. no waiting at all.
+    const given = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined))
     this.#config = Object.freeze({
       busyTimeoutMs: 5_000,
       cacheSizeKib: 65_536,
       synchronous: 'full' as const,
       walAutocheckpointPages: 10_000,
-      ...config,
-    })
+      ...given,
+    } as Required<SqliteDialectConfig>)
   }
 
   override get capabilities(): StoreCapabilities {
