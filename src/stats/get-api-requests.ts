@@ -6,6 +6,7 @@ import type { ApiRequestsParams } from './params.js'
 import { readRollupInputs } from './read-raw-events.js'
 import type { ApiRequestsResult } from './results.js'
 import { aggregateEvents } from './rollups/aggregate-events.js'
+import { ensureRollupsCurrent } from './rollups/catch-up-rollups.js'
 import type { StatsTables } from './rollups/rollup-tables.js'
 import { DEFAULT_RELATIVE_ACCURACY, LogHistogram } from './sketch/log-histogram.js'
 import { asBytes, num, parseRange, planRange } from './stats-range.js'
@@ -34,6 +35,7 @@ export async function getApiRequests(
   params: ApiRequestsParams,
 ): Promise<ApiRequestsResult> {
   const { fromMs, toMs } = parseRange(params)
+  await ensureRollupsCurrent(db, dialect) // deferred rollups (SQLite): count every acknowledged event
   const plan = planRange(fromMs, toMs)
   const routes = new Map<string, RouteAcc>()
   const acc = (method: string, route: string): RouteAcc => {

@@ -5,6 +5,7 @@ import type { InteractionsParams } from './params.js'
 import { readRollupInputs } from './read-raw-events.js'
 import type { InteractionsResult } from './results.js'
 import { aggregateEvents } from './rollups/aggregate-events.js'
+import { ensureRollupsCurrent } from './rollups/catch-up-rollups.js'
 import type { StatsTables } from './rollups/rollup-tables.js'
 import { HyperLogLog } from './sketch/hyper-log-log.js'
 import { asBytes, num, parseRange, planRange } from './stats-range.js'
@@ -26,6 +27,7 @@ export async function getInteractions(
   params: InteractionsParams,
 ): Promise<InteractionsResult> {
   const { fromMs, toMs } = parseRange(params)
+  await ensureRollupsCurrent(db, dialect) // deferred rollups (SQLite): count every acknowledged event
   const plan = planRange(fromMs, toMs)
   const sdb = db.withTables<StatsTables>()
   const actions = params.actions?.length ? new Set(params.actions) : null

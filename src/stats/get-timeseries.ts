@@ -5,6 +5,7 @@ import type { StoreDialect } from '../store/dialect.js'
 import type { TimeseriesParams } from './params.js'
 import type { MsRange } from './read-raw-events.js'
 import type { TimeseriesResult } from './results.js'
+import { ensureRollupsCurrent } from './rollups/catch-up-rollups.js'
 import type { StatsTables } from './rollups/rollup-tables.js'
 import { assertScanRange, bucketIndex, num, parseRange } from './stats-range.js'
 import { assertTimeZone, bucketEdges, HOUR_MS } from './time/time-buckets.js'
@@ -35,6 +36,7 @@ export async function getTimeseries(
 ): Promise<TimeseriesResult> {
   // A minute series over the default 7 days would be 10,080 buckets: default to the last 6 hours instead.
   const { fromMs, toMs } = parseRange(params, params.unit === 'minute' ? 6 * HOUR_MS : undefined)
+  await ensureRollupsCurrent(db, dialect) // deferred rollups (SQLite): count every acknowledged event
   const timeZone = params.timeZone ?? 'UTC'
   assertTimeZone(timeZone)
   if (params.groupBy === 'property' && !params.property) {

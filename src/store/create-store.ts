@@ -1,6 +1,9 @@
+import type { Kysely } from 'kysely'
 import { AppError } from '../errors/app-error.js'
+import { catchUpRollups, resetRollupWatermark } from '../stats/rollups/catch-up-rollups.js'
 import { rebuildRollups } from '../stats/rollups/rebuild-rollups.js'
 import { writeRollups } from '../stats/rollups/write-rollups.js'
+import type { Database } from './database.js'
 import type { StoreDialect } from './dialect.js'
 import { KyselyEventStore } from './kysely-event-store.js'
 import { PostgresStoreDialect } from './postgres/postgres-dialect.js'
@@ -34,6 +37,13 @@ export interface CreateStoreOptions {
    * for PostgreSQL, and with a custom `rollupWriter` (a function cannot be sent to a thread).
    */
   readonly writeWorker?: boolean
+  /**
+   * SQLite with the default rollup writer: maintain rollups after the insert transaction, many commits at a
+   * time, instead of inside it (src/stats/rollups/catch-up-rollups.ts). Default true; statistics stay exact.
+   */
+  readonly deferRollups?: boolean
+  /** Deferred rollups: how long after a commit the catch-up runs. Default 1,000 ms. */
+  readonly rollupDelayMs?: number
 }
 
 // The statistics stage's writer: rollups are maintained in the same transaction as the events.
@@ -108,9 +118,24 @@ export async function createStore(url: string, options: CreateStoreOptions = {})
         busyTimeoutMs: options.busyTimeoutMs,
         synchronous: options.synchronous,
         rollups: rollupWriter !== undefined,
+        rollupDelayMs: options.rollupDelayMs,
       })
     : undefined
-  const store = new KyselyEventStore(db, dialect, { rollupWriter, rollupRebuilder, batchWriter })
+  const rollupWatermark =
+    dialect.name === 'sqlite' && rollupWriter
+      ? {
+          catchUp: (target: Kysely<Database>) => catchUpRollups(target, dialect),
+          resetWatermark: resetRollupWatermark,
+          defer: options.deferRollups !== false && rollupWriter === DEFAULT_ROLLUP_WRITER,
+          delayMs: options.rollupDelayMs,
+        }
+      : undefined
+  const store = new KyselyEventStore(db, dialect, {
+    rollupWriter,
+    rollupRebuilder,
+    batchWriter,
+    rollupWatermark,
+  })
   if (options.migrate) {
     try {
       await store.migrate()

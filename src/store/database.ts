@@ -98,6 +98,12 @@ export interface ApiKeysTable {
  * @example
  * const rows = await db.selectFrom('events').select(['id', 'type']).where('project_id', '=', p).execute()
  */
+/** One row (`id = 1`): the highest events rowid counted in the rollups (SQLite, deferred rollups). */
+export interface RollupWatermarkTable {
+  id: number
+  last_rowid: number
+}
+
 export interface Database {
   events: EventsTable
   event_dedupe: EventDedupeTable
@@ -105,4 +111,5 @@ export interface Database {
   schemas: SchemasTable
   projects: ProjectsTable
   api_keys: ApiKeysTable
+  rollup_watermark: RollupWatermarkTable
 }

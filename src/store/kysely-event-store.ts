@@ -43,6 +43,24 @@ export interface KyselyEventStoreOptions {
    * and the same rollup writer). Default: none, group commits run on this store's connection.
    */
   readonly batchWriter?: BatchWriter
+  /**
+   * SQLite: the rollup watermark (src/stats/rollups/catch-up-rollups.ts). With `defer`, rollups are left out
+   * of the insert transaction and brought up to date afterwards, many commits at a time; without it they
+   * are written in the transaction and the watermark follows. Either way statistics are exact. Needs
+   * `rollupWriter` and `rollupRebuilder`.
+   */
+  readonly rollupWatermark?: {
+    /** Adds every event above the watermark to the rollups; in the caller's transaction when given one. */
+    catchUp: (db: Kysely<Database>) => Promise<number>
+    /** After a delete or an in-transaction rollup write: the watermark becomes the largest rowid. */
+    resetWatermark: (trx: Transaction<Database>) => Promise<void>
+    /** Leave rollups out of the insert transaction. */
+    defer: boolean
+    /** How long after a commit the catch-up runs. Default 1,000 ms. */
+    delayMs?: number
+    /** Events waiting that start a catch-up at once. Default 5,000. */
+    maxPending?: number
+  }
 }
 
 const clampLimit = (limit: number | undefined, fallback: number, max: number) =>
@@ -63,6 +81,12 @@ export class KyselyEventStore implements EventStore {
   readonly #failed: FailedEventRepository
   readonly #projects: ProjectRepository
   readonly #batchWriter: BatchWriter | undefined
+  readonly #watermark: KyselyEventStoreOptions['rollupWatermark']
+  readonly #deferred: KyselyEventStoreOptions['rollupWatermark']
+  /** Deferred rollups: events committed since the last catch-up, the timer and the catch-up running. */
+  #pendingRollupRows = 0
+  #catchUpTimer: NodeJS.Timeout | undefined
+  #catchUpRunning: Promise<void> | undefined
   #closed = false
 
   constructor(db: Kysely<Database>, dialect: StoreDialect, options: KyselyEventStoreOptions = {}) {
@@ -73,6 +97,8 @@ export class KyselyEventStore implements EventStore {
     this.#rollupWriter = options.rollupWriter
     this.#rollupRebuilder = options.rollupRebuilder
     this.#batchWriter = options.batchWriter
+    this.#watermark = options.rollupWriter ? options.rollupWatermark : undefined
+    this.#deferred = this.#watermark?.defer ? this.#watermark : undefined
     this.#failed = new FailedEventRepository(db, dialect)
     this.#projects = new ProjectRepository(db, dialect)
   }
@@ -136,6 +162,7 @@ export class KyselyEventStore implements EventStore {
     this.#closed = true
     try {
       await this.#batchWriter?.close() // answers every write already posted first
+      await this.#finishRollups()
     } finally {
       await this.#db.destroy()
     }
@@ -148,11 +175,92 @@ export class KyselyEventStore implements EventStore {
     if (events.length === 0 && failed.length === 0) return Promise.resolve([])
     const writer = this.#batchWriter
     if (writer) return this.#guard(() => writer.insertBatch(events, failed))
+    const deferred = this.#deferred
+    const watermark = this.#watermark
+    if (deferred) {
+      return this.#guard(async () => {
+        const outcomes = await this.#db
+          .transaction()
+          .execute((trx) => insertBatchInTransaction(trx, this.#sd, events, failed, undefined))
+        this.#noteCommitted(outcomes.length)
+        return outcomes
+      })
+    }
     return this.#guard(() =>
-      this.#db
-        .transaction()
-        .execute((trx) => insertBatchInTransaction(trx, this.#sd, events, failed, this.#rollupWriter)),
+      this.#db.transaction().execute(async (trx) => {
+        // Rollups in the transaction on SQLite: anything a deferred writer left is counted first, and the
+        // watermark then covers these rows too, so statistics' catch-up never counts them twice.
+        if (watermark) await watermark.catchUp(trx)
+        const outcomes = await insertBatchInTransaction(trx, this.#sd, events, failed, this.#rollupWriter)
+        if (watermark) await watermark.resetWatermark(trx)
+        return outcomes
+      }),
     )
+  }
+
+  /**
+   * Brings deferred rollups up to date now (statistics do this themselves; the CLI calls it after an
+   * import). A no-op when rollups are maintained in the insert transaction.
+   */
+  refreshRollups(): Promise<number> {
+    const watermark = this.#watermark
+    if (!watermark) return Promise.resolve(0)
+    return this.#guard(() => watermark.catchUp(this.#db))
+  }
+
+  /** Deferred rollups: counts a commit and starts a catch-up soon (or at once past `maxPending`). */
+  #noteCommitted(rows: number): void {
+    const deferred = this.#deferred!
+    this.#pendingRollupRows += rows
+    if (this.#catchUpRunning) return // it re-checks the backlog when it ends
+    if (this.#pendingRollupRows >= (deferred.maxPending ?? 5000)) {
+      this.#startCatchUp()
+      return
+    }
+    if (this.#catchUpTimer === undefined) {
+      this.#catchUpTimer = setTimeout(() => this.#startCatchUp(), deferred.delayMs ?? 1000)
+      this.#catchUpTimer.unref()
+    }
+  }
+
+  #startCatchUp(): void {
+    clearTimeout(this.#catchUpTimer)
+    this.#catchUpTimer = undefined
+    if (this.#catchUpRunning || this.#closed) return
+    this.#pendingRollupRows = 0
+    this.#catchUpRunning = this.#deferred!.catchUp(this.#db)
+      .then(
+        () => undefined,
+        // Nothing is lost: the events are committed, and the next catch-up (a later commit, a statistics
+        // query, close or the next start) resumes from the watermark.
+        () => undefined,
+      )
+      .finally(() => {
+        this.#catchUpRunning = undefined
+        if (this.#pendingRollupRows > 0 && !this.#closed) this.#noteCommitted(0)
+      })
+  }
+
+  /** At close: wait for a running catch-up and run a last one, so a clean shutdown leaves none pending. */
+  async #finishRollups(): Promise<void> {
+    if (!this.#deferred) return
+    clearTimeout(this.#catchUpTimer)
+    this.#catchUpTimer = undefined
+    await this.#catchUpRunning
+    try {
+      await this.#deferred.catchUp(this.#db)
+    } catch {
+      // The next start catches up from the watermark.
+    }
+  }
+
+  /** In a delete transaction, before deleting: count everything first (see `resetWatermark`). */
+  async #beforeDelete(trx: Transaction<Database>): Promise<void> {
+    if (this.#watermark) await this.#watermark.catchUp(trx)
+  }
+
+  async #afterDelete(trx: Transaction<Database>): Promise<void> {
+    if (this.#watermark) await this.#watermark.resetWatermark(trx)
   }
 
   getEvent(projectId: string, id: string): Promise<AnalyticsEvent | undefined> {
@@ -214,6 +322,7 @@ export class KyselyEventStore implements EventStore {
   deleteEvent(projectId: string, id: string): Promise<boolean> {
     return this.#guard(() =>
       this.#db.transaction().execute(async (trx) => {
+        await this.#beforeDelete(trx)
         const row = await trx
           .deleteFrom('events')
           .where('project_id', '=', projectId)
@@ -227,6 +336,7 @@ export class KyselyEventStore implements EventStore {
           .where('message_id', '=', row.message_id)
           .execute()
         await this.#rebuildRollups(trx, projectId, [Date.parse(this.#sd.fromDbTime(row.timestamp))])
+        await this.#afterDelete(trx)
         return true
       }),
     )
@@ -241,6 +351,7 @@ export class KyselyEventStore implements EventStore {
     }
     return this.#guard(() =>
       this.#db.transaction().execute(async (trx) => {
+        await this.#beforeDelete(trx)
         const person = (eb: any) =>
           eb.or([
             ...(filter.userId ? [eb('user_id', '=', filter.userId)] : []),
@@ -270,6 +381,7 @@ export class KyselyEventStore implements EventStore {
           projectId,
           hours.map((h) => Number(h.hour)),
         )
+        await this.#afterDelete(trx)
         const failedEvents = await this.#failed.deleteForPerson(trx, projectId, filter)
         return { events: Number(ev.numDeletedRows), failedEvents }
       }),
@@ -279,6 +391,7 @@ export class KyselyEventStore implements EventStore {
   purgeOlderThan(cutoff: Date, projectId?: string): Promise<{ events: number; failedEvents: number }> {
     return this.#guard(() =>
       this.#db.transaction().execute(async (trx) => {
+        await this.#beforeDelete(trx)
         const before = this.#sd.toDbTime(cutoff)
         let old = trx.selectFrom('events').select('id').where('received_at', '<', before)
         if (projectId !== undefined) old = old.where('project_id', '=', projectId)
@@ -302,6 +415,7 @@ export class KyselyEventStore implements EventStore {
           hoursByProject.set(a.project_id, list)
         }
         for (const [project, hours] of hoursByProject) await this.#rebuildRollups(trx, project, hours)
+        await this.#afterDelete(trx)
         const failedEvents = await this.#failed.purgeOlderThan(trx, cutoff, projectId)
         return { events: Number(ev.numDeletedRows), failedEvents }
       }),

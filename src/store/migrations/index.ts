@@ -2,6 +2,7 @@ import { initialMigration } from './0001-initial.js'
 import { rollupsMigration } from './0002-rollups.js'
 import { auditMigration } from './0003-audit.js'
 import { userIndexMigration } from './0004-user-index.js'
+import { rollupWatermarkMigration } from './0005-rollup-watermark.js'
 import type { StoreMigration } from './store-migration.js'
 
 /**
@@ -13,4 +14,5 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   rollupsMigration, // 0002: rollup tables, owned by the statistics stage
   auditMigration, // 0003: audit log of admin actions, owned by src/audit
   userIndexMigration, // 0004: events by user (queries, GDPR erasure)
+  rollupWatermarkMigration, // 0005: deferred rollups on SQLite, owned by the statistics stage
 ]

@@ -22,6 +22,7 @@ try {
     busyTimeoutMs: data.busyTimeoutMs,
     synchronous: data.synchronous,
     rollupWriter: data.rollups ? undefined : null,
+    rollupDelayMs: data.rollupDelayMs,
     writeWorker: false,
   })
   // Messages are handled strictly in order: a group commit starts only after the previous one answered.

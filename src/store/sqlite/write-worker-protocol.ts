@@ -9,6 +9,8 @@ export interface WriteWorkerData {
   synchronous?: SqliteSynchronous
   /** Maintain the rollups in each group commit (the default writer). */
   rollups: boolean
+  /** Deferred rollups: how long after a commit the worker catches up. Default 1,000 ms. */
+  rollupDelayMs?: number
 }
 
 /**
