@@ -5,7 +5,8 @@
  * machine's two cores. In the same run, against the same server:
  *  1. parse-only route: the ingest body parser (same bytes, same content type) and nothing else — the baseline;
  *  2. POST /api/v1/events with batches of 100 realistic events (auth, validate, enrich, group commit to SQLite);
- *  3. single-event POST /api/v1/events requests from 10 connections (what browser trackers send).
+ *  3. single-event POST /api/v1/events requests from 10 connections (what browser trackers send), after the
+ *     same single-event body sent to the parse-only route (its per-request baseline).
  * Every request carries fresh random messageIds, as real SDKs do, so nothing is skipped as a duplicate.
  *
  *   npx tsx bench/http.ts [--duration 10] [--connections 32] [--only parse,batch,single] [--postgres URL]
@@ -282,6 +283,9 @@ async function main(): Promise<void> {
       )
     }
     if (only.has('single')) {
+      // The same single-event body to the parse-only route: what Fastify + the body parser cost per request
+      // on this machine, next to which the full single-event figure can be read.
+      runs.push(await load('parse only (1/req), 10 conns', `${base}/bench/parse`, single, 1, 10, duration))
       runs.push(
         await load(
           `single event/req, 10 conns → ${target}`,
@@ -306,7 +310,7 @@ async function main(): Promise<void> {
     }
     const parse = runs.find((r) => r.name.startsWith('parse only'))
     const ingest = runs.find((r) => r.name.includes('(100/req)') && !r.name.startsWith('parse'))
-    const single1 = runs.find((r) => r.name.includes('10 conns'))
+    const single1 = runs.find((r) => r.name.startsWith('single event'))
     if (parse && ingest) {
       console.log(
         `\ningest / parse-only = ${(ingest.eventsPerSec / parse.eventsPerSec).toFixed(2)}× (target ≥ 0.30×)`,
