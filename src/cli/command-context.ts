@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { DEFAULT_PROJECT_ID } from '../app/bootstrap.js'
+import { type AuditAction, AuditLog, cliActor } from '../audit/audit-log.js'
 import { loadConfig } from '../config/config.js'
 import { createEventFormatter } from '../enrich/event-formatter.js'
 import { AppError, isAppError } from '../errors/app-error.js'
@@ -157,6 +158,18 @@ export function createPipelineDeps(store: KyselyEventStore): ReplayDeps {
     formatter: createEventFormatter(),
     projects: new ProjectRuntimeCache(store),
   }
+}
+
+/**
+ * Records an admin action done from the CLI in the project's audit log (src/audit), as the HTTP routes do
+ * for the same actions with the key that acted: the actor is `cli` with the OS user.
+ */
+export async function recordCliAudit(
+  store: KyselyEventStore,
+  io: CliIo,
+  entry: { projectId: string; action: AuditAction; target: string | null; details?: Record<string, unknown> },
+): Promise<void> {
+  await new AuditLog(store.db).record({ ...entry, actor: cliActor(io.env) })
 }
 
 /** Writes a JSON document (2-space indented) and a newline. */

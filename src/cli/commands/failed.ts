@@ -8,6 +8,7 @@ import {
   expectPositionals,
   parseCommandArgs,
   printJson,
+  recordCliAudit,
   runCommand,
   unknownActionError,
   usageError,
@@ -109,6 +110,12 @@ export async function failedCommand(argv: string[], io: CliIo): Promise<number> 
         const report = await replayFailedEvents(createPipelineDeps(store), projectId, {
           ...filter,
           ...(max === undefined ? {} : { max }),
+        })
+        await recordCliAudit(store, io, {
+          projectId,
+          action: 'failed_events.replayed',
+          target: null,
+          details: { filter: { ...filter, ...(max === undefined ? {} : { max }) }, ...report },
         })
         await printJson(io, report)
         io.stderr.write(

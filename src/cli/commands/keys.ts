@@ -9,6 +9,7 @@ import {
   expectPositionals,
   parseCommandArgs,
   printJson,
+  recordCliAudit,
   runCommand,
   unknownActionError,
   usageError,
@@ -67,6 +68,12 @@ export async function keysCommand(argv: string[], io: CliIo): Promise<number> {
       return withDatabase(values, io, async ({ store, projectId }) => {
         const { secret, record } = createApiKeyRecord(projectId, role, { name: values.name ?? null })
         await store.saveApiKey(record)
+        await recordCliAudit(store, io, {
+          projectId,
+          action: 'key.created',
+          target: record.id,
+          details: { role: record.role, name: record.name, prefix: record.prefix },
+        })
         await printJson(io, { ...publicView(record), secret })
         io.stderr.write('tally keys: the secret is shown only now; only its hash is stored\n')
         return 0
@@ -89,6 +96,7 @@ export async function keysCommand(argv: string[], io: CliIo): Promise<number> {
         if (!(await store.revokeApiKey(projectId, id))) {
           throw new AppError('not_found', `no active key ${JSON.stringify(id)} in project ${projectId}`)
         }
+        await recordCliAudit(store, io, { projectId, action: 'key.revoked', target: id })
         io.stderr.write(`tally keys: revoked ${id}\n`)
         return 0
       })

@@ -1,4 +1,3 @@
-import { AuditLog, cliActor } from '../../audit/audit-log.js'
 import type { KyselyEventStore } from '../../store/kysely-event-store.js'
 import type { CliCommand, CliIo } from '../cli-io.js'
 import {
@@ -7,6 +6,7 @@ import {
   expectPositionals,
   parseCommandArgs,
   printJson,
+  recordCliAudit,
   runCommand,
   usageError,
   withDatabase,
@@ -49,12 +49,10 @@ async function recordPurge(
   scope: string | undefined,
   details: Record<string, unknown>,
 ): Promise<void> {
-  const audit = new AuditLog(store.db)
   const projects = scope === undefined ? (await store.listProjects()).map((p) => p.id) : [scope]
   for (const projectId of projects) {
-    await audit.record({
+    await recordCliAudit(store, io, {
       projectId,
-      actor: cliActor(io.env),
       action: 'events.purged',
       target: null,
       details: { ...details, allProjects: scope === undefined },

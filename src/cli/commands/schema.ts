@@ -11,6 +11,7 @@ import {
   expectPositionals,
   parseCommandArgs,
   printJson,
+  recordCliAudit,
   runCommand,
   unknownActionError,
   usageError,
@@ -101,6 +102,12 @@ export async function schemaCommand(argv: string[], io: CliIo): Promise<number> 
           jsonSchema,
         })
         await store.saveSchema(stored)
+        await recordCliAudit(store, io, {
+          projectId,
+          action: 'schema.registered',
+          target: `${type}/${name}/${version}`,
+          details: { compatibility: compatibility ?? null },
+        })
         await printJson(io, { schema: withoutProject(stored), compatibility })
         io.stderr.write(
           `tally schema: registered ${type}/${name} ${version} — ${describeCompatibility(compatibility)}\n`,
