@@ -80,6 +80,46 @@ describe('TrackingPlan.register', () => {
     expect(plan.size).toBe(0)
   })
 
+  it('should refuse regexes that can backtrack exponentially, and still load such a schema once stored', () => {
+    const plan = new TrackingPlan()
+    const register = (jsonSchema: Record<string, unknown>, version = '1-0-0') =>
+      plan.register({ eventType: 'track', eventName: 'X', version, jsonSchema })
+    try {
+      register({ type: 'object', properties: { sku: { type: 'string', pattern: '^(a+)+$' } } })
+      expect.unreachable()
+    } catch (err) {
+      expect(err).toMatchObject({
+        code: 'schema_invalid',
+        message: expect.stringContaining('/properties/sku/pattern'),
+        details: { unsafePatterns: [{ path: '/properties/sku/pattern', pattern: '^(a+)+$' }] },
+      })
+    }
+    expect(codeOf(() => register({ type: 'object', patternProperties: { '^(\\w+\\s?)*$': {} } }))).toBe(
+      'schema_invalid',
+    )
+    // Ordinary patterns, and data that merely contains a "pattern" key, are fine.
+    register({
+      type: 'object',
+      properties: {
+        sku: { type: 'string', pattern: '^SKU-[0-9]{6}$' },
+        email: { type: 'string', pattern: '^[a-z0-9._%+-]+@[a-z0-9.-]+\\.[a-z]{2,}$' },
+        word: { type: 'string', pattern: '^\\p{L}+$' },
+        shape: { type: 'object', default: { pattern: '(a+)+' } },
+      },
+    })
+    expect(plan.size).toBe(1)
+    // A schema stored before the check (it is in the database already) keeps loading: ingest must not break.
+    const stored: StoredSchema = {
+      projectId: 'default',
+      eventType: 'track',
+      eventName: 'Legacy',
+      version: '1-0-0',
+      jsonSchema: { type: 'object', properties: { v: { type: 'string', pattern: '^(a+)+$' } } },
+      createdAt: '2026-01-01T00:00:00.000Z',
+    }
+    expect(TrackingPlan.fromStoredSchemas([stored]).size).toBe(1)
+  })
+
   it('should refuse unknown event types and names on nameless types', () => {
     const plan = new TrackingPlan()
     expect(

@@ -9,6 +9,7 @@ import { formatAjvErrors } from '../validate/format-errors.js'
 import type { IssueList } from '../validate/issue-list.js'
 import { type CompatibilityReport, checkCompatibility } from './compatibility.js'
 import { UserSchemaCompiler } from './compile-user-schema.js'
+import { assertSafePatterns } from './safe-patterns.js'
 import { compareSchemaVer, parseSchemaVer, type SchemaVer } from './schema-ver.js'
 
 /** The event name a schema registers under to cover every event of its type (and nameless types). */
@@ -90,13 +91,16 @@ export class TrackingPlan {
       return va && vb ? compareSchemaVer(va, vb) : 0
     })
     for (const s of sorted) {
-      plan.register({
-        eventType: s.eventType as EventType,
-        eventName: s.eventName,
-        version: s.version,
-        jsonSchema: s.jsonSchema,
-        createdAt: s.createdAt,
-      })
+      plan.register(
+        {
+          eventType: s.eventType as EventType,
+          eventName: s.eventName,
+          version: s.version,
+          jsonSchema: s.jsonSchema,
+          createdAt: s.createdAt,
+        },
+        { stored: true },
+      )
     }
     return plan
   }
@@ -110,7 +114,7 @@ export class TrackingPlan {
    * Adds a version. Throws `AppError`: `validation_failed` (unknown type, bad name), `schema_version_invalid`
    * (not SchemaVer), `schema_version_exists`, `schema_version_not_newer`, `schema_invalid` (Ajv's message).
    */
-  register(input: RegisterSchemaInput): RegisteredSchema {
+  register(input: RegisterSchemaInput, options: { stored?: boolean } = {}): RegisteredSchema {
     const { eventType, eventName, version } = input
     if (!(EVENT_TYPES as readonly string[]).includes(eventType)) {
       throw new AppError('validation_failed', `unknown event type ${JSON.stringify(eventType)}`, {
@@ -151,6 +155,8 @@ export class TrackingPlan {
       )
     }
     const jsonSchema = JSON.parse(JSON.stringify(input.jsonSchema ?? null)) as Record<string, unknown>
+    // New schemas only: one already in the database (registered before this check) keeps loading.
+    if (!options.stored) assertSafePatterns(jsonSchema)
     const validate = this.#compiler.compile(jsonSchema)
     const stored: StoredSchema = {
       projectId: this.projectId,
