@@ -3,6 +3,7 @@ import { rollupsMigration } from './0002-rollups.js'
 import { auditMigration } from './0003-audit.js'
 import { userIndexMigration } from './0004-user-index.js'
 import { rollupWatermarkMigration } from './0005-rollup-watermark.js'
+import { typeTimeIndexMigration } from './0006-type-time-index.js'
 import type { StoreMigration } from './store-migration.js'
 
 /**
@@ -15,4 +16,5 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   auditMigration, // 0003: audit log of admin actions, owned by src/audit
   userIndexMigration, // 0004: events by user (queries, GDPR erasure)
   rollupWatermarkMigration, // 0005: deferred rollups on SQLite, owned by the statistics stage
+  typeTimeIndexMigration, // 0006: PostgreSQL, newest events of one type
 ]
