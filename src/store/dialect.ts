@@ -61,6 +61,12 @@ export interface StoreDialect {
   /** Opens the connection (pool) and wraps it in Kysely. Call once; `db.destroy()` closes it. */
   createKysely(): Kysely<Database>
   /**
+   * SQLite: called before a write once a write failed with a full disk. Checkpoints the write-ahead log
+   * into the database and truncates it, and from then on checkpoints it early; returns true when the log
+   * was emptied (otherwise the store tries again before the next write). Absent on PostgreSQL.
+   */
+  relieveFullDisk?(): boolean
+  /**
    * Start of the bucket that holds `column` (a time column), as epoch milliseconds (a JS number on both
    * dialects). `offsetMinutes` shifts bucket edges for a fixed UTC offset (e.g. 120 for UTC+2).
    */

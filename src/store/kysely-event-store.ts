@@ -63,6 +63,24 @@ export interface KyselyEventStoreOptions {
   }
 }
 
+/**
+ * SQLITE_FULL, or what hides it: SQLite rolls a transaction back by itself on a full disk, and Kysely's own
+ * ROLLBACK then fails with "no transaction is active", replacing the original error.
+ */
+function isDiskFull(err: unknown): boolean {
+  for (
+    let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, i = 0;
+    e && i < 4;
+    i++
+  ) {
+    if (e.code === 'SQLITE_FULL') return true
+    if (typeof e.message === 'string' && /database or disk is full|no transaction is active/.test(e.message))
+      return true
+    e = e.cause as typeof e
+  }
+  return false
+}
+
 const clampLimit = (limit: number | undefined, fallback: number, max: number) =>
   Math.min(max, Math.max(1, Math.trunc(limit ?? fallback)))
 
@@ -87,6 +105,8 @@ export class KyselyEventStore implements EventStore {
   #pendingRollupRows = 0
   #catchUpTimer: NodeJS.Timeout | undefined
   #catchUpRunning: Promise<void> | undefined
+  /** A write failed with a full disk (SQLite): relieve the WAL before the next one. */
+  #diskFull = false
   #closed = false
 
   constructor(db: Kysely<Database>, dialect: StoreDialect, options: KyselyEventStoreOptions = {}) {
@@ -177,25 +197,29 @@ export class KyselyEventStore implements EventStore {
     if (writer) return this.#guard(() => writer.insertBatch(events, failed))
     const deferred = this.#deferred
     const watermark = this.#watermark
-    if (deferred) {
-      return this.#guard(async () => {
-        const outcomes = await this.#db
-          .transaction()
-          .execute((trx) => insertBatchInTransaction(trx, this.#sd, events, failed, undefined))
-        this.#noteCommitted(outcomes.length)
-        return outcomes
-      })
-    }
-    return this.#guard(() =>
-      this.#db.transaction().execute(async (trx) => {
-        // Rollups in the transaction on SQLite: anything a deferred writer left is counted first, and the
-        // watermark then covers these rows too, so statistics' catch-up never counts them twice.
-        if (watermark) await watermark.catchUp(trx)
-        const outcomes = await insertBatchInTransaction(trx, this.#sd, events, failed, this.#rollupWriter)
-        if (watermark) await watermark.resetWatermark(trx)
-        return outcomes
-      }),
-    )
+    return this.#guard(async () => {
+      if (this.#diskFull) this.#diskFull = !(this.#sd.relieveFullDisk?.() ?? true)
+      try {
+        if (deferred) {
+          const outcomes = await this.#db
+            .transaction()
+            .execute((trx) => insertBatchInTransaction(trx, this.#sd, events, failed, undefined))
+          this.#noteCommitted(outcomes.length)
+          return outcomes
+        }
+        return await this.#db.transaction().execute(async (trx) => {
+          // Rollups in the transaction on SQLite: anything a deferred writer left is counted first, and the
+          // watermark then covers these rows too, so statistics' catch-up never counts them twice.
+          if (watermark) await watermark.catchUp(trx)
+          const outcomes = await insertBatchInTransaction(trx, this.#sd, events, failed, this.#rollupWriter)
+          if (watermark) await watermark.resetWatermark(trx)
+          return outcomes
+        })
+      } catch (err) {
+        if (this.#sd.relieveFullDisk && isDiskFull(err)) this.#diskFull = true
+        throw err
+      }
+    })
   }
 
   /**

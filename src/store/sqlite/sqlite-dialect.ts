@@ -166,6 +166,28 @@ export class SqliteStoreDialect extends StoreDialectBase {
     return rows.map((row) => stmt.run(row).changes === 1)
   }
 
+  /**
+   * After SQLITE_FULL. The WAL is checkpointed only every `walAutocheckpointPages` (10,000 pages, ~40 MB, for
+   * ingest throughput): on a disk with less room than that, the WAL alone refilled any space freed after a
+   * full disk and the store never recovered (RELIABILITY.md, suite 2). So: copy the WAL into the database
+   * and truncate it now, and checkpoint at SQLite's default 1,000 pages from now on.
+   */
+  relieveFullDisk(): boolean {
+    const db = this.#connection
+    if (db === undefined || !db.open || db.inTransaction) return false
+    try {
+      db.pragma(`wal_autocheckpoint = ${SMALL_DISK_AUTOCHECKPOINT_PAGES}`)
+      const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as {
+        busy: number
+        log: number
+        checkpointed: number
+      }[]
+      return r !== undefined && r.busy === 0 && r.log === 0
+    } catch {
+      return false // still no room: the next write tries again
+    }
+  }
+
   timeBucket(column: string, unit: TimeUnit, offsetMinutes = 0): RawBuilder<number> {
     const width = UNIT_MS[unit]
     const origin = (unit === 'week' ? WEEK_ORIGIN_MS : 0) - Math.trunc(offsetMinutes) * 60_000
@@ -208,6 +230,9 @@ export class SqliteStoreDialect extends StoreDialectBase {
     return typeof value === 'string' ? JSON.parse(value) : value
   }
 }
+
+/** The WAL checkpoint threshold after a full disk: SQLite's default. */
+const SMALL_DISK_AUTOCHECKPOINT_PAGES = 1000
 
 /** Most SQL texts kept prepared per connection; the cache is emptied when it fills up. */
 const STATEMENT_CACHE_SIZE = 500
