@@ -13,6 +13,34 @@ export interface ReadRawOptions {
   withProperties?: boolean
 }
 
+/** The events columns a rollup reads, as selected (`ts` is the timestamp in epoch ms). */
+export interface RollupRow {
+  type: string
+  name: string | null
+  ts: number | string
+  user_id: string | null
+  anonymous_id: string | null
+  session_id: string | null
+}
+
+/** A selected row as a rollup input; `properties` already decoded (or null when not read). */
+export function toRollupInput(
+  projectId: string,
+  r: RollupRow,
+  properties: Record<string, unknown> | null,
+): RollupInput {
+  return {
+    projectId,
+    type: r.type,
+    name: r.name,
+    timestamp: Number(r.ts),
+    userId: r.user_id,
+    anonymousId: r.anonymous_id,
+    sessionId: r.session_id,
+    properties,
+  }
+}
+
 /**
  * Reads the events of `projectId` in `ranges` as rollup inputs — the raw side of a statistic: a query's
  * partial edge hours, or a rollup rebuild. Uses the `(project_id, timestamp, id)` index.
@@ -47,16 +75,7 @@ export async function readRollupInputs(
       const props = withProperties
         ? (dialect.fromDbJson((r as { properties?: unknown }).properties) as Record<string, unknown>)
         : null
-      out.push({
-        projectId,
-        type: r.type,
-        name: r.name,
-        timestamp: Number(r.ts),
-        userId: r.user_id,
-        anonymousId: r.anonymous_id,
-        sessionId: r.session_id,
-        properties: props,
-      })
+      out.push(toRollupInput(projectId, r, props))
     }
   }
   return out

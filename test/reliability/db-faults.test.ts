@@ -6,6 +6,7 @@ import BetterSqlite3 from 'better-sqlite3'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createFreshPostgresDatabase, IN_CI, isPostgresReachable, TEST_PG_URL } from '../helpers/dialects.js'
+import { canMountTmpfs } from './helpers/can-mount.js'
 import { compare, Ledger, readStored, runLoad } from './helpers/durability-load.js'
 import { recordFigures } from './helpers/figures.js'
 import { SERVE_KEYS, type ServeProcess, startServe } from './helpers/serve-process.js'
@@ -148,20 +149,7 @@ describe.skipIf(!pgUp && !IN_CI)('database faults: PostgreSQL', () => {
   )
 })
 
-/** True when this process may mount a tmpfs (root on Linux); the SQLite volume tests need one. */
-function canMount(): boolean {
-  const probe = mkdtempSync(join(tmpdir(), 'tally-mount-probe-'))
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'ignore' })
-    execFileSync('umount', [probe], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  } finally {
-    rmSync(probe, { recursive: true, force: true })
-  }
-}
-const mountable = process.platform === 'linux' && canMount()
+const mountable = canMountTmpfs()
 
 describe.skipIf(!mountable)('database faults: SQLite volume', () => {
   const mnt = mkdtempSync(join(tmpdir(), 'tally-vol-'))

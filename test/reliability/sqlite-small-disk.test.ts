@@ -6,24 +6,12 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createStore } from '../../src/store/create-store.js'
 import type { KyselyEventStore } from '../../src/store/kysely-event-store.js'
 import { makeEvent } from '../helpers/store-conformance.js'
+import { canMountTmpfs } from './helpers/can-mount.js'
 
 // Regression for RELIABILITY.md suite 2's finding: on a disk with less room than the WAL's checkpoint
 // threshold (10,000 pages ≈ 40 MB), the WAL refilled the space freed after a full disk and the store never
 // recovered. The store now checkpoints and truncates the WAL after SQLITE_FULL and checkpoints early from
 // then on. Needs a tmpfs (root on Linux), like the rest of suite 2.
-
-function canMount(): boolean {
-  const probe = mkdtempSync(join(tmpdir(), 'tally-mount-probe-'))
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'ignore' })
-    execFileSync('umount', [probe], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  } finally {
-    rmSync(probe, { recursive: true, force: true })
-  }
-}
 
 const BATCH = 200
 const batch = () =>
@@ -34,7 +22,7 @@ const batch = () =>
     }),
   )
 
-describe.skipIf(!(process.platform === 'linux' && canMount()))('SQLite on a small disk', () => {
+describe.skipIf(!canMountTmpfs())('SQLite on a small disk', () => {
   const mnt = mkdtempSync(join(tmpdir(), 'tally-small-disk-'))
   let store: KyselyEventStore | undefined
   afterAll(async () => {

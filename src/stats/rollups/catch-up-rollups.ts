@@ -1,7 +1,8 @@
 import { type Kysely, sql } from 'kysely'
 import type { Database } from '../../store/database.js'
 import type { StoreDialect } from '../../store/dialect.js'
-import { aggregateEvents, type RollupInput } from './aggregate-events.js'
+import { type RollupRow, toRollupInput } from '../read-raw-events.js'
+import { aggregateEvents } from './aggregate-events.js'
 import { writeAggregate } from './write-rollups.js'
 
 /**
@@ -54,30 +55,19 @@ async function catchUpChunk(trx: Kysely<Database>, dialect: StoreDialect, maxRow
   await sql`update rollup_watermark set last_rowid = last_rowid where id = 1`.execute(trx) // take the lock
   const { mark } = await rollupBacklog(trx)
   const wanted = sql.join(TYPES_WITH_ROLLUP_PROPERTIES.map((t) => sql.lit(t)))
-  const rows = await sql<{
-    rid: number
-    project_id: string
-    type: string
-    name: string | null
-    ts: number
-    user_id: string | null
-    anonymous_id: string | null
-    session_id: string | null
-    properties: string | null
-  }>`select rowid as rid, project_id, type, name, timestamp as ts, user_id, anonymous_id, session_id,
+  const rows = await sql<
+    RollupRow & { rid: number; project_id: string; properties: string | null }
+  >`select rowid as rid, project_id, type, name, timestamp as ts, user_id, anonymous_id, session_id,
        case when type in (${wanted}) then properties end as properties
      from events where rowid > ${mark} order by rowid limit ${maxRows}`.execute(trx)
   if (rows.rows.length === 0) return 0
-  const inputs: RollupInput[] = rows.rows.map((r) => ({
-    projectId: r.project_id,
-    type: r.type,
-    name: r.name,
-    timestamp: Number(r.ts),
-    userId: r.user_id,
-    anonymousId: r.anonymous_id,
-    sessionId: r.session_id,
-    properties: r.properties === null ? null : (dialect.fromDbJson(r.properties) as Record<string, unknown>),
-  }))
+  const inputs = rows.rows.map((r) =>
+    toRollupInput(
+      r.project_id,
+      r,
+      r.properties === null ? null : (dialect.fromDbJson(r.properties) as Record<string, unknown>),
+    ),
+  )
   await writeAggregate(trx, dialect, aggregateEvents(inputs))
   const last = rows.rows[rows.rows.length - 1].rid
   await sql`update rollup_watermark set last_rowid = ${last} where id = 1`.execute(trx)
