@@ -1,4 +1,5 @@
-import type { Tally } from './tally.js'
+import { fragment } from './batch.js'
+import { BEGIN_EVENT, END_EVENT, type Tally } from './tally.js'
 import type { Message } from './types.js'
 
 /** Route recorded for requests no route matched (404s), so raw paths never become routes. */
@@ -38,6 +39,8 @@ export interface ResolvedApiRequestOptions<Req> {
   includePath: boolean
   identify: ((request: Req) => { userId?: string; anonymousId?: string } | undefined) | undefined
   random: () => number
+  /** Route template → `,"route":<JSON>,"statusCode":` as bytes, or null when ignored; filled as routes are seen. */
+  routes: Map<string, Buffer | null>
 }
 
 export function resolveApiRequestOptions<Req>(
@@ -55,23 +58,50 @@ export function resolveApiRequestOptions<Req>(
     includePath: options.includePath ?? false,
     identify: options.identify,
     random: options.random ?? Math.random,
+    routes: new Map(),
   }
 }
 
-/** What one finished request was, as the frameworks expose it. */
-export interface FinishedRequest {
-  method: string
-  route: string
-  url: string
-  statusCode: number
-  /** Time to respond, ms (high resolution: Fastify's `reply.elapsedTime`, `process.hrtime` in Express). */
-  durationMs: number
-  requestBytes: unknown
-  responseBytes: unknown
-  error: unknown
+/** Most route templates whose ignore decision and JSON are kept (apps have tens; this bounds a misuse). */
+const MAX_CACHED_ROUTES = 10_000
+
+/** A method's `,"properties":{"method":"GET"`, and the same after the event's head and the server identity. */
+interface MethodFragments {
+  properties: Buffer
+  withServerHead: Buffer
+}
+const METHODS: Record<string, MethodFragments | undefined> = Object.create(null)
+for (const m of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'])
+  METHODS[m] = methodFragments(m)
+function methodFragments(method: string): MethodFragments {
+  const properties = `,"properties":{"method":${JSON.stringify(method)}`
+  return {
+    properties: fragment(properties),
+    // The default identity: who made the request is "the server".
+    withServerHead: fragment(`{"type":"api_request","anonymousId":"server"${properties}`),
+  }
 }
 
-const SERVER_IDENTITY = { anonymousId: 'server' }
+const EVENT_HEAD = fragment('{"type":"api_request"')
+const DURATION = fragment(',"durationMs":')
+const PATH = fragment(',"path":')
+const REQUEST_BYTES = fragment(',"requestBytes":')
+const RESPONSE_BYTES = fragment(',"responseBytes":')
+const ERROR = fragment(',"error":')
+const CLOSE = fragment('}')
+
+type ApiMethod = Message<'api_request'>['properties']['method']
+
+/** `,"route":<JSON>,"statusCode":` of `route`, or null when the options ignore it; decided once per template. */
+function routeFragment<Req>(o: ResolvedApiRequestOptions<Req>, route: string): Buffer | null {
+  let cached = o.routes.get(route)
+  if (cached !== undefined) return cached
+  cached = fragment(`,"route":${JSON.stringify(route)},"statusCode":`)
+  if (o.exact.has(route)) cached = null
+  else for (const pattern of o.patterns) if (pattern.test(route)) cached = null
+  if (o.routes.size < MAX_CACHED_ROUTES) o.routes.set(route, cached)
+  return cached
+}
 
 function byteCount(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : undefined
@@ -82,39 +112,105 @@ function byteCount(value: unknown): number | undefined {
 
 function errorClass(error: unknown): string | undefined {
   if (error == null) return undefined
+  if (typeof error === 'string') return error
   if (error instanceof Error)
     return error.constructor?.name && error.constructor.name !== 'Error' ? error.constructor.name : error.name
   return typeof error
 }
 
-/** Applies ignore, sampling and identity, and queues the `api_request` event. */
+/**
+ * `,"userId":…,"anonymousId":…` of what `identify` returned, or null when it names no one or holds something
+ * other than strings and numbers (the object path then reports or serialises it). Made before the event is
+ * begun, so nothing can fail half-way through writing it.
+ */
+function identityJson(who: { userId?: unknown; anonymousId?: unknown }): string | null {
+  const userId = idJson(who.userId)
+  const anonymousId = idJson(who.anonymousId)
+  if (userId === null || anonymousId === null || (userId === '' && anonymousId === '')) return null
+  return (userId && `,"userId":${userId}`) + (anonymousId && `,"anonymousId":${anonymousId}`)
+}
+
+/** An id as JSON; '' when absent, null when it is neither a string nor a finite number. */
+function idJson(id: unknown): string | null {
+  if (id == null) return ''
+  if (typeof id === 'string') return JSON.stringify(id)
+  if (typeof id === 'number' && Number.isFinite(id)) return `${id}`
+  return null
+}
+
+/**
+ * Applies ignore, sampling and identity, and queues the `api_request` event
+ * `{ method, route, statusCode, durationMs, path?, requestBytes?, responseBytes?, error? }`. The event is
+ * written as JSON straight into the client's batch buffer: fixed parts are pre-encoded bytes (a route's once,
+ * when first seen), numbers are written digit by digit, and only strings that vary per request (path, ids,
+ * error class) go through `JSON.stringify`. Positional arguments, so the hooks allocate nothing to call it.
+ *
+ * @param url the raw URL, recorded as `path` (without the query) when `includePath` is on
+ * @param durationMs time to respond, ms (high resolution; recorded to the microsecond)
+ * @param requestBytes Content-Length of the request (string or number; anything else is left out)
+ * @param responseBytes Content-Length of the response
+ * @param error the error of a failed request: its class is recorded (a string is recorded as it is)
+ */
 export function recordApiRequest<Req>(
   o: ResolvedApiRequestOptions<Req>,
   request: Req,
-  done: FinishedRequest,
+  method: string,
+  route: string,
+  url: string,
+  statusCode: number,
+  durationMs: number,
+  requestBytes: unknown,
+  responseBytes: unknown,
+  error: unknown,
 ): void {
-  const durationMs = done.durationMs
-  const method = done.method.toUpperCase()
-  if (o.ignoreMethods.has(method) || o.exact.has(done.route)) return
-  for (const pattern of o.patterns) if (pattern.test(done.route)) return
-  const isError = done.statusCode >= 500
-  if (o.sampleRate < 1 && !(isError && o.alwaysRecordErrors) && o.random() >= o.sampleRate) return
-  const identity = (o.identify ? o.identify(request) : undefined) ?? SERVER_IDENTITY
-  const properties: Message<'api_request'>['properties'] = {
-    method: method as Message<'api_request'>['properties']['method'],
-    route: done.route,
-    statusCode: done.statusCode,
-    durationMs,
+  let methodBytes = METHODS[method]
+  if (methodBytes === undefined) {
+    method = String(method).toUpperCase()
+    methodBytes = METHODS[method] ?? methodFragments(method)
   }
+  if (o.ignoreMethods.has(method)) return
+  const routeBytes = routeFragment(o, route)
+  if (routeBytes === null) return
+  if (o.sampleRate < 1 && !(statusCode >= 500 && o.alwaysRecordErrors) && o.random() >= o.sampleRate) return
+  const who = o.identify === undefined ? undefined : o.identify(request)
+  const identity = who == null ? undefined : identityJson(who)
+  const batch = identity === null ? undefined : o.tally[BEGIN_EVENT]()
+  if (identity === null || batch === undefined) {
+    // Names no one, holds odd ids, or the client is closed or full: the object path reports or handles it.
+    const properties = { method: method as ApiMethod, route, statusCode, durationMs }
+    o.tally.apiRequest({ ...(who ?? { anonymousId: 'server' }), properties })
+    return
+  }
+  if (identity === undefined) batch.bytes(methodBytes.withServerHead)
+  else {
+    batch.bytes(EVENT_HEAD)
+    batch.text(identity)
+    batch.bytes(methodBytes.properties)
+  }
+  batch.bytes(routeBytes)
+  batch.number(statusCode)
+  batch.bytes(DURATION)
+  batch.millis(durationMs)
   if (o.includePath) {
-    const q = done.url.indexOf('?')
-    properties.path = q === -1 ? done.url : done.url.slice(0, q)
+    const q = url.indexOf('?')
+    batch.bytes(PATH)
+    batch.string(q === -1 ? url : url.slice(0, q))
   }
-  const requestBytes = byteCount(done.requestBytes)
-  if (requestBytes !== undefined) properties.requestBytes = requestBytes
-  const responseBytes = byteCount(done.responseBytes)
-  if (responseBytes !== undefined) properties.responseBytes = responseBytes
-  const error = errorClass(done.error)
-  if (error !== undefined) properties.error = error
-  o.tally.apiRequest({ ...identity, properties })
+  const reqBytes = byteCount(requestBytes)
+  if (reqBytes !== undefined) {
+    batch.bytes(REQUEST_BYTES)
+    batch.number(reqBytes)
+  }
+  const resBytes = byteCount(responseBytes)
+  if (resBytes !== undefined) {
+    batch.bytes(RESPONSE_BYTES)
+    batch.number(resBytes)
+  }
+  const errorName = errorClass(error)
+  if (errorName !== undefined) {
+    batch.bytes(ERROR)
+    batch.string(errorName)
+  }
+  batch.bytes(CLOSE)
+  o.tally[END_EVENT](batch)
 }

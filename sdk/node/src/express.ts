@@ -53,16 +53,18 @@ export function tallyExpress(tally: Tally, options: ApiRequestOptions<Request> =
     const routeOf = captureRoute(req)
     // 'close' follows 'finish' for every response, and alone when the client went away first.
     res.once('close', function tallyRecord() {
-      recordApiRequest(o, req, {
-        method: req.method,
-        route: routeOf(),
-        url: req.originalUrl,
-        statusCode: res.statusCode,
-        durationMs: Number(process.hrtime.bigint() - startNs) / 1e6,
-        requestBytes: req.headers['content-length'],
-        responseBytes: res.getHeader('content-length'),
-        error: res.writableFinished ? (res.statusCode >= 500 ? req[ERROR] : undefined) : 'aborted',
-      })
+      recordApiRequest(
+        o,
+        req,
+        req.method,
+        routeOf(),
+        req.originalUrl,
+        res.statusCode,
+        Number(process.hrtime.bigint() - startNs) / 1e6,
+        req.headers['content-length'],
+        res.getHeader('content-length'),
+        res.writableFinished ? (res.statusCode >= 500 ? req[ERROR] : undefined) : 'aborted',
+      )
     })
     next()
   }

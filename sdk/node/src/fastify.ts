@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import {
   type ApiRequestOptions,
   recordApiRequest,
@@ -35,17 +35,20 @@ export const tallyFastify: FastifyPluginCallback<TallyFastifyOptions> = function
     request[ERROR] = error
     next()
   })
-  fastify.addHook('onResponse', function tallyRecord(request: Marked, reply, next) {
-    recordApiRequest(o, request, {
-      method: request.method,
-      route: request.routeOptions.url ?? UNMATCHED_ROUTE,
-      url: request.url,
-      statusCode: reply.statusCode,
-      durationMs: reply.elapsedTime,
-      requestBytes: request.headers['content-length'],
-      responseBytes: reply.getHeader('content-length'),
-      error: reply.statusCode >= 500 ? request[ERROR] : undefined,
-    })
+  fastify.addHook('onResponse', function tallyRecord(request: Marked, reply: FastifyReply, next) {
+    const statusCode = reply.statusCode
+    recordApiRequest(
+      o,
+      request,
+      request.method,
+      request.routeOptions.url ?? UNMATCHED_ROUTE,
+      request.url,
+      statusCode,
+      reply.elapsedTime,
+      request.headers['content-length'],
+      reply.getHeader('content-length'),
+      statusCode >= 500 ? request[ERROR] : undefined,
+    )
     next()
   })
   done()

@@ -1,13 +1,32 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { BatchBuffer, fragment } from './batch.js'
+import { isoTime } from './clock.js'
 import { sendBatch } from './transport.js'
 import { type EventCreate, type Message, TallySdkError } from './types.js'
 
 /** The version reported in `context.library`. */
 export const SDK_VERSION = '0.1.0'
 const LIBRARY = { name: '@tally/node', version: SDK_VERSION }
-/** The server refuses bodies over 500 KB; batches are cut well below that. */
+/** The server refuses bodies over 500 KB (UTF-8, after decompression); batches are cut well below that. */
 const MAX_BATCH_BYTES = 400 * 1024
+/** First capacity of a batch's buffer; later batches start at the size the previous one reached. */
+const MIN_BATCH_CAPACITY = 16 * 1024
+
+const MESSAGE_ID = fragment(',"messageId":"')
+const TIMESTAMP = fragment('","timestamp":"')
+const CONTEXT_END = fragment(`","context":${JSON.stringify({ library: LIBRARY })}}`)
+
+/**
+ * The middlewares' fast path: `[BEGIN_EVENT]()` returns the batch to write an event into (or undefined when
+ * the client is closed or full: then use the object path, which reports it), the caller writes `{` and its
+ * fields, and `[END_EVENT](batch)` adds messageId, timestamp, context.library and the closing brace.
+ * Not part of the public API.
+ * @internal
+ */
+export const BEGIN_EVENT: unique symbol = Symbol('tally.beginEvent')
+/** @internal */
+export const END_EVENT: unique symbol = Symbol('tally.endEvent')
 
 /**
  * Options of `new Tally()`. Only `host` and `writeKey` are required.
@@ -56,7 +75,13 @@ export class Tally {
   readonly #onError: (error: TallySdkError) => void
   readonly #fetch: typeof fetch
   readonly #endpoint: string
-  #queue: EventCreate[] = []
+  /** The batch events are written into; sealed (moved to `#batches`) at flushAt events or MAX_BATCH_BYTES. */
+  #open: BatchBuffer | undefined
+  /** Sealed batches waiting to be sent, oldest first. */
+  #batches: BatchBuffer[] = []
+  /** Events in `#open` and `#batches`. */
+  #queued = 0
+  #nextCapacity = MIN_BATCH_CAPACITY
   #timer: NodeJS.Timeout | undefined
   #draining: Promise<void> = Promise.resolve()
   /** A drain is queued or running; it sends until the queue is empty, so one is enough. */
@@ -92,7 +117,7 @@ export class Tally {
 
   /** Events waiting to be sent. */
   get queueSize(): number {
-    return this.#queue.length
+    return this.#queued
   }
 
   /** A user action. */
@@ -134,13 +159,12 @@ export class Tally {
 
   /**
    * Queues any event. Fills `messageId` (a UUID; the server stores a retried event once), `timestamp` and
-   * `context.library`. Problems go to `onError`; this never throws.
+   * `context.library`, and serialises it at once (later changes to the objects passed in are not sent).
+   * Problems go to `onError`; this never throws.
    */
   enqueue(event: EventCreate): void {
     if (this.#closed) {
-      this.#onError(
-        new TallySdkError('closed', 'Tally.close() was called; the event was dropped', { events: [event] }),
-      )
+      this.#reportClosed(event)
       return
     }
     if (event.userId == null && (event.type === 'alias' || event.anonymousId == null)) {
@@ -151,41 +175,129 @@ export class Tally {
       )
       return
     }
-    if (this.#queue.length >= this.#options.maxQueueSize) {
-      if (!this.#overflowReported) {
-        this.#overflowReported = true
-        this.#onError(
-          new TallySdkError(
-            'queue_full',
-            `More than ${this.#options.maxQueueSize} events queued; dropping new ones`,
-            {
-              events: [event],
-            },
-          ),
-        )
-      }
+    if (this.#queued >= this.#options.maxQueueSize) {
+      this.#reportFull(event)
       return
     }
-    this.#queue.push({
-      ...event,
-      messageId: event.messageId ?? randomUUID(),
-      timestamp: event.timestamp ?? new Date().toISOString(),
-      context: event.context?.library ? event.context : { ...event.context, library: LIBRARY },
-    })
-    if (this.#queue.length >= this.#options.flushAt) {
-      if (!this.#drainPending) void this.flush()
-    } else if (this.#timer === undefined) {
+    let text: string
+    try {
+      text = JSON.stringify({
+        ...event,
+        messageId: event.messageId ?? randomUUID(),
+        timestamp: event.timestamp ?? isoTime(),
+        context: event.context?.library ? event.context : { ...event.context, library: LIBRARY },
+      })
+    } catch (err) {
+      this.#onError(
+        new TallySdkError('invalid_event', `The event cannot be serialised as JSON: ${String(err)}`, {
+          events: [event],
+        }),
+      )
+      return
+    }
+    const batch = this.#batch()
+    batch.begin()
+    batch.text(text)
+    this.#commit(batch)
+  }
+
+  /**
+   * Fast path of the middlewares (see BEGIN_EVENT): the open batch with an event begun, or undefined when
+   * the event must take the object path (closed, queue full).
+   * @internal
+   */
+  [BEGIN_EVENT](): BatchBuffer | undefined {
+    if (this.#closed || this.#queued >= this.#options.maxQueueSize) return undefined
+    const batch = this.#batch()
+    batch.begin()
+    return batch
+  }
+
+  /**
+   * Ends an event begun by BEGIN_EVENT: `,"messageId":"<uuid>","timestamp":"<now>","context":{…}}`.
+   * @internal
+   */
+  [END_EVENT](batch: BatchBuffer): void {
+    batch.bytes(MESSAGE_ID)
+    batch.uuid()
+    batch.bytes(TIMESTAMP)
+    batch.iso(Date.now())
+    batch.bytes(CONTEXT_END)
+    this.#commit(batch)
+  }
+
+  #batch(): BatchBuffer {
+    if (this.#open === undefined) this.#open = new BatchBuffer(this.#nextCapacity)
+    return this.#open
+  }
+
+  /**
+   * Counts the event written last. A batch is sent when it holds flushAt events (or MAX_BATCH_BYTES), else
+   * when the flush timer fires, flushInterval after the batch's first event: batches are bounded by size and
+   * by time, and under load they are full (a partial batch is not sent just because the previous send
+   * finished).
+   */
+  #commit(batch: BatchBuffer): void {
+    batch.commit()
+    this.#queued++
+    if (batch.len > MAX_BATCH_BYTES && batch.count > 1) {
+      // The event pushed the batch over the size limit: it starts the next one.
+      this.#open = batch.splitLast(this.#nextCapacity)
+      this.#seal(batch)
+      if (this.#open.count >= this.#options.flushAt) this.#seal(this.#open)
+      this.#startDrain()
+    } else if (batch.count >= this.#options.flushAt) {
+      this.#seal(batch)
+      this.#startDrain()
+    }
+    if (this.#open === undefined) this.#clearTimer()
+    else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => void this.flush(), this.#options.flushInterval)
       this.#timer.unref()
     }
   }
 
-  /** Sends everything queued so far; resolves when it was delivered or given up on (see `onError`). */
-  flush(): Promise<void> {
+  #clearTimer(): void {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer)
       this.#timer = undefined
     }
+  }
+
+  #seal(batch: BatchBuffer): void {
+    if (batch === this.#open) this.#open = undefined
+    this.#batches.push(batch)
+    this.#nextCapacity = Math.max(MIN_BATCH_CAPACITY, Math.min(batch.len + (batch.len >> 2), MAX_BATCH_BYTES))
+  }
+
+  #reportClosed(event: EventCreate): void {
+    this.#onError(
+      new TallySdkError('closed', 'Tally.close() was called; the event was dropped', { events: [event] }),
+    )
+  }
+
+  /** Reported once per overflow: the first event dropped, then nothing until a batch leaves the queue. */
+  #reportFull(event: EventCreate): void {
+    if (this.#overflowReported) return
+    this.#overflowReported = true
+    this.#onError(
+      new TallySdkError(
+        'queue_full',
+        `More than ${this.#options.maxQueueSize} events queued; dropping new ones`,
+        { events: [event] },
+      ),
+    )
+  }
+
+  /** Sends everything queued so far; resolves when it was delivered or given up on (see `onError`). */
+  flush(): Promise<void> {
+    this.#clearTimer()
+    if (this.#open !== undefined) this.#seal(this.#open)
+    return this.#startDrain()
+  }
+
+  /** Sends the sealed batches, one request at a time; one drain runs at most (it sends until none is left). */
+  #startDrain(): Promise<void> {
     if (!this.#drainPending) {
       this.#drainPending = true
       this.#draining = this.#draining.then(() => this.#drain())
@@ -200,10 +312,12 @@ export class Tally {
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const { events, json } = this.#takeBatch()
+    for (;;) {
+      const batch = this.#batches.shift()
+      if (batch === undefined) break
+      this.#queued -= batch.count
       this.#overflowReported = false
-      const error = await sendBatch(events, json, {
+      const error = await sendBatch(batch, {
         endpoint: this.#endpoint,
         writeKey: this.#options.writeKey,
         timeoutMs: this.#options.timeoutMs,
@@ -223,22 +337,6 @@ export class Tally {
       }
     }
     this.#drainPending = false
-  }
-
-  /**
-   * Up to `flushAt` events and MAX_BATCH_BYTES of JSON (at least one event, so nothing gets stuck), each
-   * serialised once: the JSON is reused for every attempt.
-   */
-  #takeBatch(): { events: EventCreate[]; json: string[] } {
-    let bytes = 0
-    const json: string[] = []
-    while (json.length < this.#queue.length && json.length < this.#options.flushAt) {
-      const text = JSON.stringify(this.#queue[json.length])
-      bytes += text.length + 1
-      if (json.length > 0 && bytes > MAX_BATCH_BYTES) break
-      json.push(text)
-    }
-    return { events: this.#queue.splice(0, json.length), json }
   }
 }
 

@@ -1,9 +1,16 @@
 import { promisify } from 'node:util'
 import { gzip as gzipCb } from 'node:zlib'
 import { isRetryableStatus, type RetryPolicy, retryAfterMs, retryDelayMs } from '../../shared/retry.js'
+import type { BatchBuffer } from './batch.js'
+import { isoTime } from './clock.js'
 import { type EventCreate, TallySdkError } from './types.js'
 
 const gzip = promisify(gzipCb)
+/**
+ * zlib level 1: on batches of api_request events it compresses within ~2% of the default level 6 at half
+ * the CPU (100 events, 32 KB: 2.1 KB in 54 µs vs 2.1 KB in 109 µs).
+ */
+const GZIP_OPTIONS = { level: 1 }
 
 /** What `sendBatch` needs. */
 export interface TransportOptions extends RetryPolicy {
@@ -28,38 +35,37 @@ interface BatchAnswer {
 /**
  * POSTs one batch, retrying network errors, 408/429/5xx with backoff (honouring Retry-After). Every retry keeps
  * the events' messageIds (the server stores a retried event once), refreshes `sentAt` and says `X-Retry-Count`.
- * `json` holds each event already serialised. Resolves in every case; what could not be delivered comes back as a TallySdkError.
+ * The batch holds its events already serialised. Resolves in every case; what could not be delivered comes
+ * back as a TallySdkError whose `details.events` are parsed back from the batch.
  */
-export async function sendBatch(
-  events: EventCreate[],
-  json: string[],
-  o: TransportOptions,
-): Promise<TallySdkError | undefined> {
-  const eventsJson = json.join(',')
+export async function sendBatch(batch: BatchBuffer, o: TransportOptions): Promise<TallySdkError | undefined> {
   let lastError: unknown
   let lastStatus: number | undefined
   for (let attempt = 0; attempt <= o.maxRetries; attempt++) {
-    const body0 = `{"events":[${eventsJson}],"sentAt":"${new Date().toISOString()}"}`
+    // The first attempt sends a view of the batch's buffer; a retry a copy, in case the previous attempt's
+    // body is still referenced (a timed-out request, a custom fetch).
+    const view = batch.body(isoTime())
+    const body0 = attempt === 0 ? view : Buffer.from(view)
     const headers: Record<string, string> = {
       authorization: `Bearer ${o.writeKey}`,
       'content-type': 'application/json',
     }
     if (attempt > 0) headers['x-retry-count'] = String(attempt)
-    let body: string | Uint8Array = body0
+    let body: Uint8Array = body0
     if (o.gzipAbove > 0 && body0.length > o.gzipAbove) {
-      body = await gzip(body0)
+      body = await gzip(body0, GZIP_OPTIONS)
       headers['content-encoding'] = 'gzip'
     }
     let retryAfter: number | undefined
+    // As AbortSignal.timeout(), but the timer is cleared once the answer is read (AbortSignal.timeout's
+    // stays pending until it fires, one per batch).
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(timeoutError()), o.timeoutMs)
+    timer.unref()
     try {
-      const res = await o.fetch(o.endpoint, {
-        method: 'POST',
-        headers,
-        body,
-        signal: AbortSignal.timeout(o.timeoutMs),
-      })
+      const res = await o.fetch(o.endpoint, { method: 'POST', headers, body, signal: controller.signal })
       const text = await res.text()
-      if (res.ok) return rejectedEvents(events, text)
+      if (res.ok) return rejectedEvents(batch, text)
       lastStatus = res.status
       if (!isRetryableStatus(res.status)) {
         return new TallySdkError(
@@ -67,7 +73,7 @@ export async function sendBatch(
           `Tally refused the batch: HTTP ${res.status} ${text.slice(0, 500)}`,
           {
             status: res.status,
-            events,
+            events: events(batch),
             body: parseJson(text),
           },
         )
@@ -77,15 +83,31 @@ export async function sendBatch(
     } catch (err) {
       lastError = err
       lastStatus = undefined
+    } finally {
+      clearTimeout(timer)
     }
     if (attempt < o.maxRetries) await o.sleep(retryDelayMs(attempt, o, retryAfter))
   }
   return new TallySdkError(
     'delivery_failed',
-    `Could not deliver ${events.length} event(s) after ${o.maxRetries + 1} attempts: ${String(lastError)}`,
-    { status: lastStatus, events },
+    `Could not deliver ${batch.count} event(s) after ${o.maxRetries + 1} attempts: ${String(lastError)}`,
+    { status: lastStatus, events: events(batch) },
     { cause: lastError },
   )
+}
+
+/** What AbortSignal.timeout() aborts with. */
+function timeoutError(): DOMException {
+  return new DOMException('The operation was aborted due to timeout', 'TimeoutError')
+}
+
+/** The events of a batch, parsed back for an error report. */
+function events(batch: BatchBuffer): EventCreate[] {
+  try {
+    return batch.events() as EventCreate[]
+  } catch {
+    return []
+  }
 }
 
 function parseJson(text: string): unknown {
@@ -97,13 +119,14 @@ function parseJson(text: string): unknown {
 }
 
 /** A 200 can still reject single events (validation); those are reported, not retried (they would fail again). */
-function rejectedEvents(events: EventCreate[], text: string): TallySdkError | undefined {
+function rejectedEvents(batch: BatchBuffer, text: string): TallySdkError | undefined {
   const answer = parseJson(text) as BatchAnswer
   if (!answer || typeof answer !== 'object' || !(answer.rejected > 0)) return undefined
   const rejected = (answer.results ?? []).filter((r) => r.status === 'rejected')
+  const all = events(batch)
   return new TallySdkError('events_rejected', `Tally rejected ${answer.rejected} event(s) as invalid`, {
     status: 200,
-    events: rejected.map((r) => events[r.index]).filter((e) => e !== undefined),
+    events: rejected.map((r) => all[r.index]).filter((e) => e !== undefined),
     body: rejected,
   })
 }

@@ -12,6 +12,7 @@ export type Message<T extends EventCreate['type']> = Omit<EventOf<T>, 'type'>
 /** Stable codes of the problems the SDK reports through `onError` (a tracking call never throws). */
 export const SDK_ERROR_CODES = [
   'missing_identity',
+  'invalid_event',
   'queue_full',
   'closed',
   'batch_refused',
