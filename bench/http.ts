@@ -62,12 +62,15 @@ async function serve(dbUrl: string): Promise<void> {
   })
   // BENCH_MAX_WAIT_MS overrides the group-commit wait, to compare settings in otherwise equal runs.
   // BENCH_WRITE_CONCURRENCY overrides the store's group commits in flight (PostgreSQL default 4, SQLite 1).
+  // BENCH_MAX_GROUP_EVENTS overrides the largest group commit (default 1,000 events).
   const wait = process.env.BENCH_MAX_WAIT_MS
   const concurrency = process.env.BENCH_WRITE_CONCURRENCY
+  const maxGroup = process.env.BENCH_MAX_GROUP_EVENTS
   const app = await createApp(config, {
     ingest: {
       ...(wait === undefined ? {} : { maxWaitMs: Number(wait) }),
       ...(concurrency === undefined ? {} : { writeConcurrency: Number(concurrency) }),
+      ...(maxGroup === undefined ? {} : { maxGroupEvents: Number(maxGroup) }),
     },
   })
   await app.server.register(async function parseOnly(scope) {
