@@ -288,6 +288,99 @@ describe('api_request middleware', () => {
     for (const e of events) expect(e.properties.durationMs).toBeGreaterThan(0)
   })
 
+  it('should record Express templates under routers mounted twice and sub-apps, and aborted requests', async () => {
+    const tally = new Tally({ host, writeKey: KEYS.write, flushInterval: 60_000 })
+    const app = express()
+    app.use(tallyExpress(tally, { identify: () => ({ anonymousId: 'express-mounts' }) }))
+    const router = express.Router()
+    // The handler reads req.route itself: the SDK's accessor must leave it working.
+    router.get('/users/:id', (req, res) => {
+      res.json({ path: req.route.path })
+    })
+    app.use('/v1', router)
+    app.use('/v2', router)
+    const sub = express()
+    sub.get('/items/:id', (_req, res) => {
+      res.send('item')
+    })
+    app.use('/sub', sub)
+    let release: () => void = () => {}
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    app.get('/slow', async (_req, res) => {
+      await released
+      if (!res.writableEnded) res.send('late')
+    })
+    const server = app.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    expect(await (await fetch(`${base}/v1/users/1`)).json()).toEqual({ path: '/users/:id' })
+    await fetch(`${base}/v2/users/2`)
+    await fetch(`${base}/v1/users/3`)
+    await fetch(`${base}/sub/items/4`)
+    const client = new AbortController()
+    const slow = fetch(`${base}/slow`, { signal: client.signal }).catch(() => undefined)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    client.abort()
+    await slow
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    release()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    server.close()
+    await tally.close()
+
+    const events = await readEvents('api_request', (e) => e.anonymousId === 'express-mounts')
+    expect(events.map((e) => [e.properties.route, e.properties.error ?? null])).toEqual([
+      ['/v1/users/:id', null],
+      ['/v2/users/:id', null],
+      ['/v1/users/:id', null],
+      ['/sub/items/:id', null],
+      ['/slow', 'aborted'],
+    ])
+  })
+
+  it('should record a request once when the app ends it twice, with the middleware in two apps or outside Express', async () => {
+    const tally = new Tally({ host, writeKey: KEYS.write, flushInterval: 60_000 })
+    const options = { identify: () => ({ anonymousId: 'express-once' }) }
+    const app = express()
+    app.use(tallyExpress(tally, options))
+    app.get('/twice', (_req, res) => {
+      res.end('one')
+      res.end()
+    })
+    const sub = express()
+    sub.use(tallyExpress(tally, options))
+    sub.get('/inner', (_req, res) => {
+      res.send('inner')
+    })
+    app.use('/sub', sub)
+    const server = app.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    await fetch(`${base}/twice`)
+    await fetch(`${base}/sub/inner`)
+    server.close()
+    // A plain Node server calling the middleware itself: no Express prototypes to extend.
+    const middleware = tallyExpress(tally, options)
+    const plain = createServer((req, res) => {
+      middleware(req as never, res as never, () => {
+        res.statusCode = 204
+        res.end()
+      })
+    })
+    await fetch(`${await listen(plain)}/plain`)
+    plain.close()
+    await tally.close()
+
+    const events = await readEvents('api_request', (e) => e.anonymousId === 'express-once')
+    expect(events.map((e) => [e.properties.route, e.properties.statusCode])).toEqual([
+      ['/twice', 200],
+      ['/sub/inner', 200],
+      ['(unmatched)', 204],
+    ])
+  })
+
   it('should sample requests but keep every 5xx, and skip ignored patterns', async () => {
     const tally = new Tally({ host, writeKey: KEYS.write, flushInterval: 60_000 })
     const app = Fastify()
