@@ -39,7 +39,10 @@ export interface TallyOptions {
   host: string
   /** A write key of the project (`tly_w_…`). */
   writeKey: string
-  /** Send once this many events are queued. Default 100. */
+  /**
+   * Send a batch once it holds this many events. Default 500: each request (and the server's answer) has a
+   * fixed cost, and a batch of 500 api_request events is ~170 KB (batches are also cut at 400 KB).
+   */
   flushAt?: number
   /** Send queued events at least this often, ms. Default 5,000. */
   flushInterval?: number
@@ -101,7 +104,7 @@ export class Tally {
     this.#options = {
       host: options.host.replace(/\/+$/, ''),
       writeKey: options.writeKey,
-      flushAt: Math.max(1, options.flushAt ?? 100),
+      flushAt: Math.max(1, options.flushAt ?? 500),
       flushInterval: options.flushInterval ?? 5000,
       maxQueueSize: options.maxQueueSize ?? 10_000,
       maxRetries: options.maxRetries ?? 5,
