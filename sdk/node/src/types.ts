@@ -1,7 +1,16 @@
-import type { EventCreate } from '../../../src/schema/event-create.js'
+import type { EventCreate } from '../../shared/event-types.js'
 
-/** Event shapes are the server's own (types only: nothing of the server is loaded at run time). */
-export type { EventCreate }
+/**
+ * Event shapes: sdk/shared/event-types.ts, kept equal to the server's own types by a type test
+ * (sdk/node/test/event-types.test.ts), so the package needs nothing of the server.
+ */
+export type {
+  ApiRequestEvent,
+  EventContext,
+  EventCreate,
+  HttpMethod,
+  Identifier,
+} from '../../shared/event-types.js'
 
 /** The event of one `type`, e.g. `EventOf<'api_request'>`. */
 export type EventOf<T extends EventCreate['type']> = Extract<EventCreate, { type: T }>
