@@ -1,5 +1,5 @@
 import { fragment } from './batch.js'
-import { BEGIN_EVENT, END_EVENT, type Tally } from './tally.js'
+import { RECORD_API_REQUEST, type Tally } from './tally.js'
 import type { Message } from './types.js'
 
 /** Route recorded for requests no route matched (404s), so raw paths never become routes. */
@@ -82,14 +82,6 @@ function methodFragments(method: string): MethodFragments {
   }
 }
 
-const EVENT_HEAD = fragment('{"type":"api_request"')
-const DURATION = fragment(',"durationMs":')
-const PATH = fragment(',"path":')
-const REQUEST_BYTES = fragment(',"requestBytes":')
-const RESPONSE_BYTES = fragment(',"responseBytes":')
-const ERROR = fragment(',"error":')
-const CLOSE = fragment('}')
-
 type ApiMethod = Message<'api_request'>['properties']['method']
 
 /** `,"route":<JSON>,"statusCode":` of `route`, or null when the options ignore it; decided once per template. */
@@ -140,10 +132,11 @@ function idJson(id: unknown): string | null {
 
 /**
  * Applies ignore, sampling and identity, and queues the `api_request` event
- * `{ method, route, statusCode, durationMs, path?, requestBytes?, responseBytes?, error? }`. The event is
- * written as JSON straight into the client's batch buffer: fixed parts are pre-encoded bytes (a route's once,
- * when first seen), numbers are written digit by digit, and only strings that vary per request (path, ids,
- * error class) go through `JSON.stringify`. Positional arguments, so the hooks allocate nothing to call it.
+ * `{ method, route, statusCode, durationMs, path?, requestBytes?, responseBytes?, error? }` as its parts:
+ * pre-encoded fragments for the method and the route (a route's made once, when first seen), the numbers,
+ * and JSON only for what varies per request and is rare (identity from `identify`, path, error class).
+ * The batch writes the JSON when it is sent (PendingBatch.format). Positional arguments, so the hooks
+ * allocate nothing to call it.
  *
  * @param url the raw URL, recorded as `path` (without the query) when `includePath` is on
  * @param durationMs time to respond, ms (high resolution; recorded to the microsecond)
@@ -174,43 +167,27 @@ export function recordApiRequest<Req>(
   if (o.sampleRate < 1 && !(statusCode >= 500 && o.alwaysRecordErrors) && o.random() >= o.sampleRate) return
   const who = o.identify === undefined ? undefined : o.identify(request)
   const identity = who == null ? undefined : identityJson(who)
-  const batch = identity === null ? undefined : o.tally[BEGIN_EVENT]()
-  if (identity === null || batch === undefined) {
-    // Names no one, holds odd ids, or the client is closed or full: the object path reports or handles it.
-    const properties = { method: method as ApiMethod, route, statusCode, durationMs }
-    o.tally.apiRequest({ ...(who ?? { anonymousId: 'server' }), properties })
-    return
+  if (identity !== null) {
+    let extra: string | undefined
+    if (o.includePath) {
+      const q = url.indexOf('?')
+      extra = `,"path":${JSON.stringify(q === -1 ? url : url.slice(0, q))}`
+    }
+    const errorName = errorClass(error)
+    if (errorName !== undefined) extra = `${extra ?? ''},"error":${JSON.stringify(errorName)}`
+    const queued = o.tally[RECORD_API_REQUEST](
+      identity === undefined ? methodBytes.withServerHead : methodBytes.properties,
+      identity,
+      routeBytes,
+      statusCode,
+      durationMs,
+      byteCount(requestBytes) ?? -1,
+      byteCount(responseBytes) ?? -1,
+      extra,
+    )
+    if (queued) return
   }
-  if (identity === undefined) batch.bytes(methodBytes.withServerHead)
-  else {
-    batch.bytes(EVENT_HEAD)
-    batch.text(identity)
-    batch.bytes(methodBytes.properties)
-  }
-  batch.bytes(routeBytes)
-  batch.number(statusCode)
-  batch.bytes(DURATION)
-  batch.millis(durationMs)
-  if (o.includePath) {
-    const q = url.indexOf('?')
-    batch.bytes(PATH)
-    batch.string(q === -1 ? url : url.slice(0, q))
-  }
-  const reqBytes = byteCount(requestBytes)
-  if (reqBytes !== undefined) {
-    batch.bytes(REQUEST_BYTES)
-    batch.number(reqBytes)
-  }
-  const resBytes = byteCount(responseBytes)
-  if (resBytes !== undefined) {
-    batch.bytes(RESPONSE_BYTES)
-    batch.number(resBytes)
-  }
-  const errorName = errorClass(error)
-  if (errorName !== undefined) {
-    batch.bytes(ERROR)
-    batch.string(errorName)
-  }
-  batch.bytes(CLOSE)
-  o.tally[END_EVENT](batch)
+  // Names no one, holds odd ids, or the client is closed or full: the object path reports or handles it.
+  const properties = { method: method as ApiMethod, route, statusCode, durationMs }
+  o.tally.apiRequest({ ...(who ?? { anonymousId: 'server' }), properties })
 }

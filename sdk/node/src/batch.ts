@@ -1,10 +1,10 @@
 import { randomFillSync } from 'node:crypto'
 
 /**
- * One request body being filled: `{"events":[e1,e2,…` as UTF-8 bytes in a growing Buffer, closed with
- * `],"sentAt":"…"}` when it is sent. Events are written straight into it — by `JSON.stringify` for events
- * handed to the client, field by field for the api_request middlewares — so a queued event is bytes in a
- * buffer, not objects or strings the garbage collector has to copy while they wait.
+ * One request body: `{"events":[e1,e2,…` as UTF-8 bytes in a growing Buffer, closed with `],"sentAt":"…"}`
+ * when it is sent (again, with a new sentAt, on a retry). PendingBatch.format() writes the events: JSON
+ * text as it is, api_request events field by field — pre-encoded fragments, numbers digit by digit, no
+ * intermediate strings.
  */
 export class BatchBuffer {
   buf: Buffer
@@ -12,8 +12,6 @@ export class BatchBuffer {
   len: number
   /** Events written. */
   count = 0
-  /** Where the event being written starts (its leading comma included). */
-  #eventStart = 0
 
   constructor(capacity: number) {
     this.buf = Buffer.allocUnsafe(Math.max(capacity, 256))
@@ -22,7 +20,6 @@ export class BatchBuffer {
 
   /** Starts an event (the separating comma). */
   begin(): void {
-    this.#eventStart = this.len
     if (this.count > 0) {
       this.reserve(1)
       this.buf[this.len++] = COMMA
@@ -32,21 +29,6 @@ export class BatchBuffer {
   /** Ends the event begun last. */
   commit(): void {
     this.count++
-  }
-
-  /**
-   * Takes the event committed last out of this batch (it made the batch too large) and returns a batch
-   * holding only that event.
-   */
-  splitLast(capacity: number): BatchBuffer {
-    const start = this.#eventStart + 1 // after the comma
-    const next = new BatchBuffer(Math.max(capacity, this.len - start + PREFIX.length))
-    next.begin()
-    next.len += this.buf.copy(next.buf, next.len, start, this.len)
-    next.commit()
-    this.len = this.#eventStart
-    this.count--
-    return next
   }
 
   /** Room for `n` more bytes. */
@@ -165,6 +147,9 @@ export class BatchBuffer {
 }
 
 const PREFIX = '{"events":['
+/** Bytes of the body around the events: `{"events":[` and `],"sentAt":"<toISOString>"}` at most. */
+export const PREFIX_BYTES = PREFIX.length
+export const SUFFIX_BYTES = '],"sentAt":""}'.length + 30
 const COMMA = 0x2c
 const DOT = 0x2e
 const DASH = 0x2d

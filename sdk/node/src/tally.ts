@@ -1,32 +1,22 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { BatchBuffer, fragment } from './batch.js'
 import { isoTime } from './clock.js'
+import { LIBRARY, PendingBatch, SDK_VERSION } from './pending.js'
 import { sendBatch } from './transport.js'
 import { type EventCreate, type Message, TallySdkError } from './types.js'
 
-/** The version reported in `context.library`. */
-export const SDK_VERSION = '0.1.0'
-const LIBRARY = { name: '@tally/node', version: SDK_VERSION }
+export { SDK_VERSION }
+
 /** The server refuses bodies over 500 KB (UTF-8, after decompression); batches are cut well below that. */
 const MAX_BATCH_BYTES = 400 * 1024
-/** First capacity of a batch's buffer; later batches start at the size the previous one reached. */
-const MIN_BATCH_CAPACITY = 16 * 1024
-
-const MESSAGE_ID = fragment(',"messageId":"')
-const TIMESTAMP = fragment('","timestamp":"')
-const CONTEXT_END = fragment(`","context":${JSON.stringify({ library: LIBRARY })}}`)
 
 /**
- * The middlewares' fast path: `[BEGIN_EVENT]()` returns the batch to write an event into (or undefined when
- * the client is closed or full: then use the object path, which reports it), the caller writes `{` and its
- * fields, and `[END_EVENT](batch)` adds messageId, timestamp, context.library and the closing brace.
- * Not part of the public API.
+ * The middlewares' fast path: `[RECORD_API_REQUEST](…)` queues an api_request event as its parts (see
+ * PendingBatch.addApiRequest), or returns false when the client is closed or full — then the caller takes
+ * the object path (`apiRequest()`), which reports it. Not part of the public API.
  * @internal
  */
-export const BEGIN_EVENT: unique symbol = Symbol('tally.beginEvent')
-/** @internal */
-export const END_EVENT: unique symbol = Symbol('tally.endEvent')
+export const RECORD_API_REQUEST: unique symbol = Symbol('tally.recordApiRequest')
 
 /**
  * Options of `new Tally()`. Only `host` and `writeKey` are required.
@@ -78,13 +68,12 @@ export class Tally {
   readonly #onError: (error: TallySdkError) => void
   readonly #fetch: typeof fetch
   readonly #endpoint: string
-  /** The batch events are written into; sealed (moved to `#batches`) at flushAt events or MAX_BATCH_BYTES. */
-  #open: BatchBuffer | undefined
+  /** The batch events are added to; sealed (moved to `#batches`) at flushAt events or MAX_BATCH_BYTES. */
+  #open: PendingBatch | undefined
   /** Sealed batches waiting to be sent, oldest first. */
-  #batches: BatchBuffer[] = []
+  #batches: PendingBatch[] = []
   /** Events in `#open` and `#batches`. */
   #queued = 0
-  #nextCapacity = MIN_BATCH_CAPACITY
   #timer: NodeJS.Timeout | undefined
   #draining: Promise<void> = Promise.resolve()
   /** A drain is queued or running; it sends until the queue is empty, so one is enough. */
@@ -198,63 +187,72 @@ export class Tally {
       )
       return
     }
-    const batch = this.#batch()
-    batch.begin()
-    batch.text(text)
-    this.#commit(batch)
+    const bytes = Buffer.byteLength(text)
+    this.#batch(bytes + 1).addText(text, bytes)
+    this.#commit()
   }
 
   /**
-   * Fast path of the middlewares (see BEGIN_EVENT): the open batch with an event begun, or undefined when
-   * the event must take the object path (closed, queue full).
+   * Fast path of the middlewares (see RECORD_API_REQUEST): false when the event must take the object path.
    * @internal
    */
-  [BEGIN_EVENT](): BatchBuffer | undefined {
-    if (this.#closed || this.#queued >= this.#options.maxQueueSize) return undefined
-    const batch = this.#batch()
-    batch.begin()
-    return batch
+  [RECORD_API_REQUEST](
+    head: Uint8Array,
+    identity: string | undefined,
+    route: Uint8Array,
+    statusCode: number,
+    durationMs: number,
+    requestBytes: number,
+    responseBytes: number,
+    extra: string | undefined,
+  ): boolean {
+    if (this.#closed || this.#queued >= this.#options.maxQueueSize) return false
+    const bytes = PendingBatch.apiRequestBytes(head, identity, route, extra)
+    this.#batch(bytes).addApiRequest(
+      head,
+      identity,
+      route,
+      statusCode,
+      durationMs,
+      Date.now(),
+      requestBytes,
+      responseBytes,
+      extra,
+      bytes,
+    )
+    this.#commit()
+    return true
   }
 
-  /**
-   * Ends an event begun by BEGIN_EVENT: `,"messageId":"<uuid>","timestamp":"<now>","context":{…}}`.
-   * @internal
-   */
-  [END_EVENT](batch: BatchBuffer): void {
-    batch.bytes(MESSAGE_ID)
-    batch.uuid()
-    batch.bytes(TIMESTAMP)
-    batch.iso(Date.now())
-    batch.bytes(CONTEXT_END)
-    this.#commit(batch)
-  }
-
-  #batch(): BatchBuffer {
-    if (this.#open === undefined) this.#open = new BatchBuffer(this.#nextCapacity)
-    return this.#open
-  }
-
-  /**
-   * Counts the event written last. A batch is sent when it holds flushAt events (or MAX_BATCH_BYTES), else
-   * when the flush timer fires, flushInterval after the batch's first event: batches are bounded by size and
-   * by time, and under load they are full (a partial batch is not sent just because the previous send
-   * finished).
-   */
-  #commit(batch: BatchBuffer): void {
-    batch.commit()
-    this.#queued++
-    if (batch.len > MAX_BATCH_BYTES && batch.count > 1) {
-      // The event pushed the batch over the size limit: it starts the next one.
-      this.#open = batch.splitLast(this.#nextCapacity)
-      this.#seal(batch)
-      if (this.#open.count >= this.#options.flushAt) this.#seal(this.#open)
+  /** The open batch, sealed first when an event of `bytes` would take it past MAX_BATCH_BYTES. */
+  #batch(bytes: number): PendingBatch {
+    let open = this.#open
+    if (open !== undefined && open.count > 0 && open.bytes + bytes > MAX_BATCH_BYTES) {
+      this.#seal(open)
       this.#startDrain()
-    } else if (batch.count >= this.#options.flushAt) {
-      this.#seal(batch)
-      this.#startDrain()
+      open = undefined
     }
-    if (this.#open === undefined) this.#clearTimer()
-    else if (this.#timer === undefined) {
+    if (open === undefined) {
+      open = new PendingBatch()
+      this.#open = open
+    }
+    return open
+  }
+
+  /**
+   * Counts the event added last. A batch is sent when it holds flushAt events (or would pass
+   * MAX_BATCH_BYTES with the next), else when the flush timer fires, flushInterval after the batch's first
+   * event: batches are bounded by size and by time, and under load they are full (a partial batch is not
+   * sent just because the previous send finished).
+   */
+  #commit(): void {
+    this.#queued++
+    const open = this.#open!
+    if (open.count >= this.#options.flushAt) {
+      this.#seal(open)
+      this.#startDrain()
+      this.#clearTimer()
+    } else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => void this.flush(), this.#options.flushInterval)
       this.#timer.unref()
     }
@@ -267,10 +265,9 @@ export class Tally {
     }
   }
 
-  #seal(batch: BatchBuffer): void {
+  #seal(batch: PendingBatch): void {
     if (batch === this.#open) this.#open = undefined
     this.#batches.push(batch)
-    this.#nextCapacity = Math.max(MIN_BATCH_CAPACITY, Math.min(batch.len + (batch.len >> 2), MAX_BATCH_BYTES))
   }
 
   #reportClosed(event: EventCreate): void {
@@ -316,11 +313,11 @@ export class Tally {
 
   async #drain(): Promise<void> {
     for (;;) {
-      const batch = this.#batches.shift()
-      if (batch === undefined) break
-      this.#queued -= batch.count
+      const pending = this.#batches.shift()
+      if (pending === undefined) break
+      this.#queued -= pending.count
       this.#overflowReported = false
-      const error = await sendBatch(batch, {
+      const error = await sendBatch(pending.format(), {
         endpoint: this.#endpoint,
         writeKey: this.#options.writeKey,
         timeoutMs: this.#options.timeoutMs,
