@@ -5,7 +5,7 @@ export const SDK_VERSION = '0.1.0'
 export const LIBRARY = { name: '@tally/node', version: SDK_VERSION }
 
 /** `{"type":"api_request"`: an api_request event named by `identify`; its identity JSON follows. */
-export const EVENT_HEAD = fragment('{"type":"api_request"')
+const EVENT_HEAD = fragment('{"type":"api_request"')
 const DURATION = fragment(',"durationMs":')
 const REQUEST_BYTES = fragment(',"requestBytes":')
 const RESPONSE_BYTES = fragment(',"responseBytes":')
