@@ -1,4 +1,5 @@
 import { fragment } from './batch.js'
+import { PendingBatch, type RareParts, registerFragment } from './pending.js'
 import { RECORD_API_REQUEST, type Tally } from './tally.js'
 import type { Message } from './types.js'
 
@@ -39,8 +40,8 @@ export interface ResolvedApiRequestOptions<Req> {
   includePath: boolean
   identify: ((request: Req) => { userId?: string; anonymousId?: string } | undefined) | undefined
   random: () => number
-  /** Route template → `,"route":<JSON>,"statusCode":` as bytes, or null when ignored; filled as routes are seen. */
-  routes: Map<string, Buffer | null>
+  /** Route template → its fragment, or null when ignored; filled as routes are seen. */
+  routes: Map<string, Fragment | null>
 }
 
 export function resolveApiRequestOptions<Req>(
@@ -65,34 +66,48 @@ export function resolveApiRequestOptions<Req>(
 /** Most route templates whose ignore decision and JSON are kept (apps have tens; this bounds a misuse). */
 const MAX_CACHED_ROUTES = 10_000
 
+/** Pre-encoded JSON and its number in the batches' fragment table (-1: not registered, carried instead). */
+interface Fragment {
+  id: number
+  bytes: Buffer
+}
+function newFragment(text: string, register: boolean): Fragment {
+  const bytes = fragment(text)
+  return { id: register ? registerFragment(bytes) : -1, bytes }
+}
+
 /** A method's `,"properties":{"method":"GET"`, and the same after the event's head and the server identity. */
 interface MethodFragments {
-  properties: Buffer
-  withServerHead: Buffer
+  properties: Fragment
+  withServerHead: Fragment
 }
-const METHODS: Record<string, MethodFragments | undefined> = Object.create(null)
+const METHODS = new Map<string, MethodFragments>()
 for (const m of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'])
-  METHODS[m] = methodFragments(m)
-function methodFragments(method: string): MethodFragments {
+  METHODS.set(m, methodFragments(m, true))
+function methodFragments(method: string, register: boolean): MethodFragments {
   const properties = `,"properties":{"method":${JSON.stringify(method)}`
   return {
-    properties: fragment(properties),
+    properties: newFragment(properties, register),
     // The default identity: who made the request is "the server".
-    withServerHead: fragment(`{"type":"api_request","anonymousId":"server"${properties}`),
+    withServerHead: newFragment(`{"type":"api_request","anonymousId":"server"${properties}`, register),
   }
 }
 
 type ApiMethod = Message<'api_request'>['properties']['method']
 
-/** `,"route":<JSON>,"statusCode":` of `route`, or null when the options ignore it; decided once per template. */
-function routeFragment<Req>(o: ResolvedApiRequestOptions<Req>, route: string): Buffer | null {
-  let cached = o.routes.get(route)
+/**
+ * `,"route":<JSON>,"statusCode":` of `route`, or null when the options ignore it; decided and registered
+ * once per template (past MAX_CACHED_ROUTES a fragment is made per request and carried with the event).
+ */
+function routeFragment<Req>(o: ResolvedApiRequestOptions<Req>, route: string): Fragment | null {
+  const cached = o.routes.get(route)
   if (cached !== undefined) return cached
-  cached = fragment(`,"route":${JSON.stringify(route)},"statusCode":`)
-  if (o.exact.has(route)) cached = null
-  else for (const pattern of o.patterns) if (pattern.test(route)) cached = null
-  if (o.routes.size < MAX_CACHED_ROUTES) o.routes.set(route, cached)
-  return cached
+  const cache = o.routes.size < MAX_CACHED_ROUTES
+  let result: Fragment | null = null
+  if (!o.exact.has(route) && !o.patterns.some((pattern) => pattern.test(route)))
+    result = newFragment(`,"route":${JSON.stringify(route)},"statusCode":`, cache)
+  if (cache) o.routes.set(route, result)
+  return result
 }
 
 function byteCount(value: unknown): number | undefined {
@@ -156,10 +171,10 @@ export function recordApiRequest<Req>(
   responseBytes: unknown,
   error: unknown,
 ): void {
-  let methodBytes = METHODS[method]
+  let methodBytes = METHODS.get(method)
   if (methodBytes === undefined) {
     method = String(method).toUpperCase()
-    methodBytes = METHODS[method] ?? methodFragments(method)
+    methodBytes = METHODS.get(method) ?? methodFragments(method, false)
   }
   if (o.ignoreMethods.has(method)) return
   const routeBytes = routeFragment(o, route)
@@ -175,15 +190,22 @@ export function recordApiRequest<Req>(
     }
     const errorName = errorClass(error)
     if (errorName !== undefined) extra = `${extra ?? ''},"error":${JSON.stringify(errorName)}`
+    const head = identity === undefined ? methodBytes.withServerHead : methodBytes.properties
+    let rare: RareParts | undefined
+    if (identity !== undefined || extra !== undefined || head.id < 0 || routeBytes.id < 0) {
+      rare = { identity, extra }
+      if (head.id < 0) rare.head = head.bytes
+      if (routeBytes.id < 0) rare.route = routeBytes.bytes
+    }
     const queued = o.tally[RECORD_API_REQUEST](
-      identity === undefined ? methodBytes.withServerHead : methodBytes.properties,
-      identity,
-      routeBytes,
+      head.id,
+      routeBytes.id,
       statusCode,
       durationMs,
       byteCount(requestBytes) ?? -1,
       byteCount(responseBytes) ?? -1,
-      extra,
+      rare,
+      PendingBatch.apiRequestBytes(head.bytes, routeBytes.bytes, identity, extra),
     )
     if (queued) return
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isoTime } from './clock.js'
-import { LIBRARY, PendingBatch, SDK_VERSION } from './pending.js'
+import { LIBRARY, PendingBatch, type RareParts, SDK_VERSION } from './pending.js'
 import { sendBatch } from './transport.js'
 import { type EventCreate, type Message, TallySdkError } from './types.js'
 
@@ -11,9 +11,9 @@ export { SDK_VERSION }
 const MAX_BATCH_BYTES = 400 * 1024
 
 /**
- * The middlewares' fast path: `[RECORD_API_REQUEST](…)` queues an api_request event as its parts (see
- * PendingBatch.addApiRequest), or returns false when the client is closed or full — then the caller takes
- * the object path (`apiRequest()`), which reports it. Not part of the public API.
+ * The middlewares' fast path: `[RECORD_API_REQUEST](…)` queues an api_request event as a row of numbers
+ * (see PendingBatch.addApiRequest), or returns false when the client is closed or full — then the caller
+ * takes the object path (`apiRequest()`), which reports it. Not part of the public API.
  * @internal
  */
 export const RECORD_API_REQUEST: unique symbol = Symbol('tally.recordApiRequest')
@@ -197,27 +197,25 @@ export class Tally {
    * @internal
    */
   [RECORD_API_REQUEST](
-    head: Uint8Array,
-    identity: string | undefined,
-    route: Uint8Array,
+    head: number,
+    route: number,
     statusCode: number,
     durationMs: number,
     requestBytes: number,
     responseBytes: number,
-    extra: string | undefined,
+    rare: RareParts | undefined,
+    bytes: number,
   ): boolean {
     if (this.#closed || this.#queued >= this.#options.maxQueueSize) return false
-    const bytes = PendingBatch.apiRequestBytes(head, identity, route, extra)
     this.#batch(bytes).addApiRequest(
       head,
-      identity,
       route,
       statusCode,
       durationMs,
       Date.now(),
       requestBytes,
       responseBytes,
-      extra,
+      rare,
       bytes,
     )
     this.#commit()
@@ -233,7 +231,7 @@ export class Tally {
       open = undefined
     }
     if (open === undefined) {
-      open = new PendingBatch()
+      open = new PendingBatch(this.#options.flushAt)
       this.#open = open
     }
     return open

@@ -175,6 +175,18 @@ describe('recordApiRequest', () => {
     ])
   })
 
+  it('should record routes past the route cache correctly (their JSON made per request)', async () => {
+    const { tally, events } = capturingTally({ flushAt: 1000, maxQueueSize: 20_000 })
+    const o = resolveApiRequestOptions(tally, { ignore: [/^\/skip/] })
+    for (let i = 0; i < 10_005; i++) record(o, done({ route: `/r/${i}` }))
+    record(o, done({ route: '/skip/1' }))
+    await tally.close()
+    expect(o.routes.size).toBe(10_000)
+    const routes = events().map((e) => e.properties.route)
+    expect(routes).toHaveLength(10_005)
+    expect(routes.slice(-3)).toEqual(['/r/10002', '/r/10003', '/r/10004'])
+  })
+
   it('should sample, and keep 5xx sampled out unless alwaysRecordErrors is false', async () => {
     const { tally, events } = capturingTally()
     let r = 0

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { fragment } from '../src/batch.js'
-import { PendingBatch } from '../src/pending.js'
+import { PendingBatch, type RareParts, registerFragment } from '../src/pending.js'
 
 const number = fc.oneof(
   fc.integer({ min: 0, max: 2 ** 31 - 1 }),
@@ -28,6 +28,7 @@ describe('PendingBatch', () => {
         { nil: undefined },
       ),
       time: fc.integer({ min: -8.64e15, max: 8.64e15 }),
+      registered: fc.boolean(),
     })
     const entry = fc.oneof(
       apiRequest,
@@ -35,7 +36,7 @@ describe('PendingBatch', () => {
     )
     fc.assert(
       fc.property(fc.array(entry, { minLength: 1, maxLength: 30 }), (entries) => {
-        const p = new PendingBatch()
+        const p = new PendingBatch(4) // grows
         for (const e of entries) {
           if ('text' in e) p.addText(e.text, Buffer.byteLength(e.text))
           else {
@@ -47,17 +48,21 @@ describe('PendingBatch', () => {
                 : properties,
             )
             const route = fragment(e.route)
+            // Fragments by number, or carried with the event (unknown methods, routes past the cache).
+            const rare: RareParts = { identity: e.identity, extra: e.extra }
+            const headId = e.registered ? registerFragment(head) : -1
+            const routeId = e.registered ? registerFragment(route) : -1
+            if (!e.registered) Object.assign(rare, { head, route })
             p.addApiRequest(
-              head,
-              e.identity,
-              route,
+              headId,
+              routeId,
               e.statusCode,
               e.durationMs,
               e.time,
               e.requestBytes,
               e.responseBytes,
-              e.extra,
-              PendingBatch.apiRequestBytes(head, e.identity, route, e.extra),
+              e.identity === undefined && e.extra === undefined && e.registered ? undefined : rare,
+              PendingBatch.apiRequestBytes(head, route, e.identity, e.extra),
             )
           }
         }
