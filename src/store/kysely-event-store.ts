@@ -100,7 +100,6 @@ export class KyselyEventStore implements EventStore {
   readonly #projects: ProjectRepository
   readonly #batchWriter: BatchWriter | undefined
   readonly #watermark: KyselyEventStoreOptions['rollupWatermark']
-  readonly #deferred: KyselyEventStoreOptions['rollupWatermark']
   /** Deferred rollups: events committed since the last catch-up, the timer and the catch-up running. */
   #pendingRollupRows = 0
   #catchUpTimer: NodeJS.Timeout | undefined
@@ -118,7 +117,6 @@ export class KyselyEventStore implements EventStore {
     this.#rollupRebuilder = options.rollupRebuilder
     this.#batchWriter = options.batchWriter
     this.#watermark = options.rollupWriter ? options.rollupWatermark : undefined
-    this.#deferred = this.#watermark?.defer ? this.#watermark : undefined
     this.#failed = new FailedEventRepository(db, dialect)
     this.#projects = new ProjectRepository(db, dialect)
   }
@@ -195,26 +193,22 @@ export class KyselyEventStore implements EventStore {
     if (events.length === 0 && failed.length === 0) return Promise.resolve([])
     const writer = this.#batchWriter
     if (writer) return this.#guard(() => writer.insertBatch(events, failed))
-    const deferred = this.#deferred
     const watermark = this.#watermark
+    const defer = watermark?.defer === true
     return this.#guard(async () => {
       if (this.#diskFull) this.#diskFull = !(this.#sd.relieveFullDisk?.() ?? true)
       try {
-        if (deferred) {
-          const outcomes = await this.#db
-            .transaction()
-            .execute((trx) => insertBatchInTransaction(trx, this.#sd, events, failed, undefined))
-          this.#noteCommitted(outcomes.length)
-          return outcomes
-        }
-        return await this.#db.transaction().execute(async (trx) => {
+        const outcomes = await this.#db.transaction().execute(async (trx) => {
+          if (defer) return insertBatchInTransaction(trx, this.#sd, events, failed, undefined)
           // Rollups in the transaction on SQLite: anything a deferred writer left is counted first, and the
           // watermark then covers these rows too, so statistics' catch-up never counts them twice.
           if (watermark) await watermark.catchUp(trx)
-          const outcomes = await insertBatchInTransaction(trx, this.#sd, events, failed, this.#rollupWriter)
+          const written = await insertBatchInTransaction(trx, this.#sd, events, failed, this.#rollupWriter)
           if (watermark) await watermark.resetWatermark(trx)
-          return outcomes
+          return written
         })
+        if (defer) this.#noteCommitted(outcomes.length)
+        return outcomes
       } catch (err) {
         if (this.#sd.relieveFullDisk && isDiskFull(err)) this.#diskFull = true
         throw err
@@ -234,7 +228,7 @@ export class KyselyEventStore implements EventStore {
 
   /** Deferred rollups: counts a commit and starts a catch-up soon (or at once past `maxPending`). */
   #noteCommitted(rows: number): void {
-    const deferred = this.#deferred!
+    const deferred = this.#watermark!
     this.#pendingRollupRows += rows
     if (this.#catchUpRunning) return // it re-checks the backlog when it ends
     if (this.#pendingRollupRows >= (deferred.maxPending ?? 5000)) {
@@ -252,13 +246,11 @@ export class KyselyEventStore implements EventStore {
     this.#catchUpTimer = undefined
     if (this.#catchUpRunning || this.#closed) return
     this.#pendingRollupRows = 0
-    this.#catchUpRunning = this.#deferred!.catchUp(this.#db)
-      .then(
-        () => undefined,
-        // Nothing is lost: the events are committed, and the next catch-up (a later commit, a statistics
-        // query, close or the next start) resumes from the watermark.
-        () => undefined,
-      )
+    this.#catchUpRunning = this.#watermark!.catchUp(this.#db)
+      .then(() => undefined)
+      // Nothing is lost on failure: the events are committed, and the next catch-up (a later commit, a
+      // statistics query, close or the next start) resumes from the watermark.
+      .catch(() => undefined)
       .finally(() => {
         this.#catchUpRunning = undefined
         if (this.#pendingRollupRows > 0 && !this.#closed) this.#noteCommitted(0)
@@ -267,12 +259,13 @@ export class KyselyEventStore implements EventStore {
 
   /** At close: wait for a running catch-up and run a last one, so a clean shutdown leaves none pending. */
   async #finishRollups(): Promise<void> {
-    if (!this.#deferred) return
+    const watermark = this.#watermark
+    if (!watermark?.defer) return
     clearTimeout(this.#catchUpTimer)
     this.#catchUpTimer = undefined
     await this.#catchUpRunning
     try {
-      await this.#deferred.catchUp(this.#db)
+      await watermark.catchUp(this.#db)
     } catch {
       // The next start catches up from the watermark.
     }
