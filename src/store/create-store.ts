@@ -113,13 +113,17 @@ export async function createStore(url: string, options: CreateStoreOptions = {})
     dialect.filename !== '' &&
     (options.rollupWriter === undefined || options.rollupWriter === null)
   const batchWriter = useWorker
-    ? new WorkerBatchWriter({
-        url,
-        busyTimeoutMs: options.busyTimeoutMs,
-        synchronous: options.synchronous,
-        rollups: rollupWriter !== undefined,
-        rollupDelayMs: options.rollupDelayMs,
-      })
+    ? new WorkerBatchWriter(
+        {
+          url,
+          busyTimeoutMs: options.busyTimeoutMs,
+          synchronous: options.synchronous,
+          rollups: rollupWriter !== undefined,
+          deferRollups: options.deferRollups,
+          rollupDelayMs: options.rollupDelayMs,
+        },
+        dialect,
+      )
     : undefined
   const rollupWatermark =
     dialect.name === 'sqlite' && rollupWriter

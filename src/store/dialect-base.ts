@@ -1,4 +1,5 @@
 import { CompiledQuery, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely'
+import { parseIsoTime } from '../enrich/iso-time.js'
 import type { CheckedPredicate } from '../query/property-path.js'
 import type { Database } from './database.js'
 import type {
@@ -125,10 +126,13 @@ export abstract class StoreDialectBase implements StoreDialect {
   }
 }
 
-/** Epoch ms from an ISO string, Date or number; throws on an unparsable time. */
+/**
+ * Epoch ms from an ISO string, Date or number; throws on an unparsable time. Strings go through
+ * `parseIsoTime` (Date.parse's answer, faster for the canonical form): two per event row written.
+ */
 export function toEpochMs(value: string | Date | number): number {
   const ms =
-    typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : value.getTime()
+    typeof value === 'number' ? value : typeof value === 'string' ? parseIsoTime(value) : value.getTime()
   if (!Number.isFinite(ms)) throw new RangeError(`Not a time: ${String(value)}`)
   return ms
 }

@@ -67,6 +67,82 @@ export function toEventRow(d: StoreDialect, e: AnalyticsEvent): Insertable<Event
   }
 }
 
+/** Column positions in an encoded event row (`EVENT_COLUMNS` order) that the insert itself reads. */
+export const ROW_ID = EVENT_COLUMNS.indexOf('id')
+export const ROW_PROJECT_ID = EVENT_COLUMNS.indexOf('project_id')
+export const ROW_MESSAGE_ID = EVENT_COLUMNS.indexOf('message_id')
+
+/** Columns of `failed_events`, in the order `encodeFailedRow` writes them. */
+export const FAILED_COLUMNS = [
+  'id',
+  'project_id',
+  'received_at',
+  'payload',
+  'errors',
+  'replay_state',
+  'replay_attempts',
+  'last_replay_at',
+  'replayed_event_id',
+] as const satisfies readonly (keyof FailedEventsTable)[]
+
+/**
+ * A group commit as the insert binds it: one array of column values per event (`EVENT_COLUMNS` order) and
+ * per failed event (`FAILED_COLUMNS` order). Plain arrays of strings, numbers and nulls, so a batch
+ * encoded on one thread crosses to another (the SQLite write worker) by a cheap structured clone, and the
+ * JSON columns are serialised exactly once.
+ */
+export interface EncodedBatch {
+  events: unknown[][]
+  failed: unknown[][]
+}
+
+/**
+ * `toEventRow` as bind values in `EVENT_COLUMNS` order, written out rather than mapped from the row object:
+ * it runs for every event on the main thread (bench/worker-encoding.ts).
+ */
+export function encodeEventRow(d: StoreDialect, e: AnalyticsEvent): unknown[] {
+  return [
+    e.id,
+    e.projectId,
+    e.type,
+    e.name ?? null,
+    e.messageId,
+    e.userId ?? null,
+    e.anonymousId ?? null,
+    e.sessionId ?? null,
+    e.groupId ?? null,
+    e.previousId ?? null,
+    d.toDbTime(e.timestamp),
+    e.originalTimestamp ?? null,
+    e.sentAt ?? null,
+    d.toDbTime(e.receivedAt),
+    d.toDbJson(e.properties ?? {}),
+    e.traits == null ? null : d.toDbJson(e.traits),
+    d.toDbJson(e.context ?? {}),
+    e.status ?? 'received',
+    e.error ?? null,
+    e.attempts ?? 0,
+    d.toDbJson(e.tags ?? []),
+    e.schema?.name ?? null,
+    e.schema?.version ?? null,
+    d.toDbJson(e.violations ?? []),
+  ]
+}
+
+/** `toFailedRow` as bind values in `FAILED_COLUMNS` order. */
+export function encodeFailedRow(d: StoreDialect, f: NewFailedEvent): unknown[] {
+  const row = toFailedRow(d, f) as Record<string, unknown>
+  return FAILED_COLUMNS.map((c) => row[c])
+}
+
+export function encodeBatch(
+  d: StoreDialect,
+  events: readonly AnalyticsEvent[],
+  failed: readonly NewFailedEvent[],
+): EncodedBatch {
+  return { events: events.map((e) => encodeEventRow(d, e)), failed: failed.map((f) => encodeFailedRow(d, f)) }
+}
+
 export function fromEventRow(d: StoreDialect, r: EventRow): AnalyticsEvent {
   return {
     id: r.id,

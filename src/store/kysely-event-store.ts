@@ -9,7 +9,7 @@ import type { EventUpdate } from '../schema/event-update.js'
 import type { ValidationIssue } from '../schema/validation-issue.js'
 import type { Database } from './database.js'
 import type { StoreDialect } from './dialect.js'
-import { chunkForParams, EVENT_COLUMNS, fromEventRow } from './event-rows.js'
+import { chunkForParams, type EncodedBatch, EVENT_COLUMNS, encodeBatch, fromEventRow } from './event-rows.js'
 import type {
   ApiKeyRecord,
   ClaimOptions,
@@ -193,27 +193,56 @@ export class KyselyEventStore implements EventStore {
     if (events.length === 0 && failed.length === 0) return Promise.resolve([])
     const writer = this.#batchWriter
     if (writer) return this.#guard(() => writer.insertBatch(events, failed))
+    return this.#guard(() => this.#insert(encodeBatch(this.#sd, events, failed), events))
+  }
+
+  /**
+   * `insertBatch` for a batch already encoded by `encodeBatch` with this store's dialect: what the SQLite
+   * write worker receives from the main thread, which serialised each event's columns once.
+   */
+  insertEncodedBatch(batch: EncodedBatch): Promise<InsertOutcome[]> {
+    if (batch.events.length === 0 && batch.failed.length === 0) return Promise.resolve([])
+    return this.#guard(() => this.#insert(batch, null))
+  }
+
+  /**
+   * One group commit on this connection. Rollups: deferred (the watermark catches up after the commit), or
+   * in the transaction — from `events` when the caller has them, else read back from the rows just
+   * inserted by the watermark's catch-up (same counts, the encoded batch carries no event objects).
+   */
+  async #insert(batch: EncodedBatch, events: readonly AnalyticsEvent[] | null): Promise<InsertOutcome[]> {
     const watermark = this.#watermark
     const defer = watermark?.defer === true
-    return this.#guard(async () => {
-      if (this.#diskFull) this.#diskFull = !(this.#sd.relieveFullDisk?.() ?? true)
-      try {
-        const outcomes = await this.#db.transaction().execute(async (trx) => {
-          if (defer) return insertBatchInTransaction(trx, this.#sd, events, failed, undefined)
-          // Rollups in the transaction on SQLite: anything a deferred writer left is counted first, and the
-          // watermark then covers these rows too, so statistics' catch-up never counts them twice.
-          if (watermark) await watermark.catchUp(trx)
-          const written = await insertBatchInTransaction(trx, this.#sd, events, failed, this.#rollupWriter)
-          if (watermark) await watermark.resetWatermark(trx)
+    const writeRollups = this.#rollupWriter
+    if (this.#diskFull) this.#diskFull = !(this.#sd.relieveFullDisk?.() ?? true)
+    try {
+      const outcomes = await this.#db.transaction().execute(async (trx) => {
+        if (defer || writeRollups === undefined) return insertBatchInTransaction(trx, this.#sd, batch)
+        if (events === null) {
+          if (!watermark) throw new Error('an encoded batch needs deferred rollups or a rollup watermark')
+          const written = await insertBatchInTransaction(trx, this.#sd, batch)
+          await watermark.catchUp(trx)
           return written
-        })
-        if (defer) this.#noteCommitted(outcomes.length)
-        return outcomes
-      } catch (err) {
-        if (this.#sd.relieveFullDisk && isDiskFull(err)) this.#diskFull = true
-        throw err
-      }
-    })
+        }
+        // Rollups in the transaction on SQLite: anything a deferred writer left is counted first, and the
+        // watermark then covers these rows too, so statistics' catch-up never counts them twice.
+        if (watermark) await watermark.catchUp(trx)
+        const written = await insertBatchInTransaction(trx, this.#sd, batch, (accepted) =>
+          writeRollups(
+            trx,
+            this.#sd,
+            accepted.map((i) => events[i]),
+          ),
+        )
+        if (watermark) await watermark.resetWatermark(trx)
+        return written
+      })
+      if (defer) this.#noteCommitted(outcomes.length)
+      return outcomes
+    } catch (err) {
+      if (this.#sd.relieveFullDisk && isDiskFull(err)) this.#diskFull = true
+      throw err
+    }
   }
 
   /**

@@ -118,6 +118,18 @@ describe('sqlite: deferred rollups', () => {
     ])
   })
 
+  it('should write rollups in each worker commit when deferral is off', async () => {
+    // The worker receives encoded rows, not events: it counts them by catching up inside the commit.
+    // (Before, the worker ignored `deferRollups: false` and deferred anyway.)
+    const store = await openStore({ writeWorker: true, deferRollups: false, rollupDelayMs: 60_000 })
+    await store.insertBatch(events(12), [])
+    await store.insertBatch([...events(3), ...events(2, { name: 'Order Completed' })], [])
+    expect(await rolledUp(store)).toBe(17)
+    const { mark, top } = await rollupBacklog(store.db)
+    expect(mark).toBe(top)
+    expect((await getOverview(store.db, store.storeDialect, 'p1', range)).total).toBe(17)
+  })
+
   it('should roll up performance values from the stored properties', async () => {
     const store = await openStore({ rollupDelayMs: 60_000 })
     const vitals = [100, 200, 300, 4000].map((value) =>

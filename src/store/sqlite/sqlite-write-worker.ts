@@ -5,9 +5,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { isAppError } from '../../errors/app-error.js'
-import type { AnalyticsEvent } from '../../schema/analytics-event.js'
 import { createStore } from '../create-store.js'
-import type { NewFailedEvent } from '../event-store.js'
+import { ROW_ID } from '../event-rows.js'
 import { toStoreError } from '../store-errors.js'
 import type { WorkerReply, WorkerRequest, WriteWorkerData } from './write-worker-protocol.js'
 
@@ -22,6 +21,7 @@ try {
     busyTimeoutMs: data.busyTimeoutMs,
     synchronous: data.synchronous,
     rollupWriter: data.rollups ? undefined : null,
+    deferRollups: data.deferRollups,
     rollupDelayMs: data.rollupDelayMs,
     writeWorker: false,
   })
@@ -38,16 +38,15 @@ try {
       return
     }
     try {
-      const events = JSON.parse(msg.events) as AnalyticsEvent[]
-      const failed = JSON.parse(msg.failed) as NewFailedEvent[]
-      const outcomes = await store.insertBatch(events, failed)
+      const events = msg.batch.events
+      const outcomes = await store.insertEncodedBatch(msg.batch)
       // Compact answer: one status letter per event, ids only where they differ from the event's own.
       let statuses = ''
       const ids: (string | null)[] = []
       for (let i = 0; i < outcomes.length; i++) {
         const o = outcomes[i]
         statuses += o.status === 'accepted' ? 'a' : 'd'
-        ids.push(o.id === events[i].id ? null : o.id)
+        ids.push(o.id === events[i][ROW_ID] ? null : o.id)
       }
       reply({ type: 'result', id: msg.id, statuses, ids })
     } catch (err) {

@@ -3,6 +3,8 @@ import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { AppError } from '../../errors/app-error.js'
 import type { AnalyticsEvent } from '../../schema/analytics-event.js'
+import type { StoreDialect } from '../dialect.js'
+import { encodeBatch } from '../event-rows.js'
 import type { InsertOutcome, NewFailedEvent } from '../event-store.js'
 import type { WorkerReply, WorkerRequest, WriteWorkerData } from './write-worker-protocol.js'
 
@@ -37,19 +39,22 @@ const unavailable = (message: string, cause?: unknown) =>
  * (tsx, Vitest) it is started with `--import tsx`.
  *
  * @example
- * const writer = new WorkerBatchWriter({ url: 'sqlite:./data/tally.db', rollups: true })
+ * const writer = new WorkerBatchWriter({ url: 'sqlite:./data/tally.db', rollups: true }, sqliteDialect)
  * const outcomes = await writer.insertBatch(events, [])
  * await writer.close()
  */
 export class WorkerBatchWriter implements BatchWriter {
   readonly #data: WriteWorkerData
+  readonly #dialect: StoreDialect
   #worker: Worker | undefined
   #pending = new Map<number, Pending>()
   #nextId = 1
   #closing: Promise<void> | undefined
 
-  constructor(data: WriteWorkerData) {
+  /** `dialect` encodes the rows as the worker's store would (the same SQLite dialect, on this thread). */
+  constructor(data: WriteWorkerData, dialect: StoreDialect) {
     this.#data = { ...data }
+    this.#dialect = dialect
   }
 
   insertBatch(
@@ -60,14 +65,10 @@ export class WorkerBatchWriter implements BatchWriter {
     if (events.length === 0 && failed.length === 0) return Promise.resolve([])
     let message: WorkerRequest
     try {
-      message = {
-        type: 'insert',
-        id: this.#nextId++,
-        events: JSON.stringify(events),
-        failed: JSON.stringify(failed),
-      }
+      // Encoded here, once: the JSON columns are serialised on this thread, and the worker binds the values.
+      message = { type: 'insert', id: this.#nextId++, batch: encodeBatch(this.#dialect, events, failed) }
     } catch (cause) {
-      return Promise.reject(new AppError('internal', 'Cannot serialise the group commit', { cause }))
+      return Promise.reject(new AppError('internal', 'Cannot encode the group commit', { cause }))
     }
     const worker = this.#start()
     return new Promise<InsertOutcome[]>((resolve, reject) => {

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../../errors/codes.js'
+import type { EncodedBatch } from '../event-rows.js'
 import type { SqliteSynchronous } from './sqlite-dialect-config.js'
 
 /** What the write worker is started with (`workerData`). */
@@ -9,15 +10,19 @@ export interface WriteWorkerData {
   synchronous?: SqliteSynchronous
   /** Maintain the rollups in each group commit (the default writer). */
   rollups: boolean
+  /** Rollups caught up after commits (the default) or in each commit's transaction (`false`). */
+  deferRollups?: boolean
   /** Deferred rollups: how long after a commit the worker catches up. Default 1,000 ms. */
   rollupDelayMs?: number
 }
 
 /**
- * Main → worker. Events and failed events travel as JSON strings: one `JSON.stringify` on the main thread
- * and a string copy are cheaper than structured-cloning thousands of nested objects.
+ * Main → worker. A group commit travels encoded (`encodeBatch`): arrays of column values with the JSON
+ * columns already strings. Structured-cloning those flat arrays is cheap, and each event is serialised once;
+ * sending whole events as JSON cost a `JSON.stringify` here, a `JSON.parse` and the columns' own
+ * `JSON.stringify` in the worker (~2.3× the worker's encoding work, bench/worker-encoding.ts).
  */
-export type WorkerRequest = { type: 'insert'; id: number; events: string; failed: string } | { type: 'close' }
+export type WorkerRequest = { type: 'insert'; id: number; batch: EncodedBatch } | { type: 'close' }
 
 /** Worker → main. */
 export type WorkerReply =
