@@ -8,7 +8,9 @@
  *   (a) JSON.parse of each NDJSON line — the ceiling;
  *   (b) JSON.parse + EventValidator.validate;
  *   (c) JSON.parse + validate + EventFormatter.format — the target is c/a >= 0.5;
- *   (d) as (c) through validateJson (the text path: size and escape facts known from the text).
+ *   (d) as (c) through validateJson (the text path: size and escape facts known from the text);
+ *   (e) JSON.parse + the compiled Ajv schema alone (no hostile-input walk, no cross-field rules, no
+ *       result): the least any Ajv-based validation of the built-in model costs, for scale.
  * Then each enrichment step alone over the already-validated events (what it costs per event, and what
  * share of format() it is), so a change in one step shows where it went.
  *
@@ -31,6 +33,7 @@ import { splitUrl } from '../src/enrich/url-split.js'
 import { createUserAgentParser } from '../src/enrich/user-agent.js'
 import type { EventCreate } from '../src/schema/event-create.js'
 import { DEFAULT_PROJECT_SETTINGS } from '../src/store/project-types.js'
+import { getCompiledEventSchema } from '../src/validate/compile.js'
 import { EventValidator } from '../src/validate/event-validator.js'
 import { generateCorpus } from './corpus.js'
 
@@ -72,6 +75,7 @@ function timeVariants(variants: Record<string, () => number>, expectOk: number |
 }
 
 const formatter = createEventFormatter()
+const ajvOnly = getCompiledEventSchema().validate
 
 // ── whole path ─────────────────────────────────────────────────────────────────────────────────────
 const whole = timeVariants(
@@ -103,6 +107,11 @@ const whole = timeVariants(
         const v = validator.validateJson(line)
         if (v.ok && formatter.format(v.event, ctx).kind !== 'reject') ok++
       }
+      return ok
+    },
+    'e  parse + Ajv schema alone': () => {
+      let ok = 0
+      for (const line of lines) if (ajvOnly(JSON.parse(line))) ok++
       return ok
     },
   },
