@@ -21,6 +21,7 @@ import { registerDashboard } from './plugins/dashboard.js'
 import { registerDocs } from './plugins/docs.js'
 import { registerLoadShedding } from './plugins/load-shedding.js'
 import { createServerMetrics, registerMetrics, type ServerMetrics } from './plugins/metrics.js'
+import { registerStorableTextCheck } from './plugins/storable-text.js'
 import { registerAuditRoutes } from './routes/audit.js'
 import { registerEventRoutes } from './routes/events.js'
 import { registerFailedEventRoutes } from './routes/failed-events.js'
@@ -151,13 +152,18 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
     }
     const scoped = api.withTypeProvider<TypeBoxTypeProvider>()
     await registerIngestRoutes(scoped, routeDeps)
-    registerEventRoutes(scoped, routeDeps)
-    registerFailedEventRoutes(scoped, routeDeps)
-    registerProcessingRoutes(scoped, routeDeps)
-    registerProjectRoutes(scoped, routeDeps)
-    registerSchemaRoutes(scoped, routeDeps)
-    registerStatsRoutes(scoped, routeDeps)
-    registerAuditRoutes(scoped, routeDeps)
+    // Every other API route: text the stores cannot keep is refused up front (ingest rejects it per event).
+    await scoped.register(async function storedTextRoutes(rest) {
+      registerStorableTextCheck(rest)
+      const routes = rest.withTypeProvider<TypeBoxTypeProvider>()
+      registerEventRoutes(routes, routeDeps)
+      registerFailedEventRoutes(routes, routeDeps)
+      registerProcessingRoutes(routes, routeDeps)
+      registerProjectRoutes(routes, routeDeps)
+      registerSchemaRoutes(routes, routeDeps)
+      registerStatsRoutes(routes, routeDeps)
+      registerAuditRoutes(routes, routeDeps)
+    })
   })
   await registerDashboard(app) // `/` and client-side routes; never /api, /v1, /docs, /metrics, …
   return app

@@ -34,3 +34,12 @@ describe('keepablePayload', () => {
     expect(Object.getPrototypeOf(kept)).toBe(Object.prototype)
   })
 })
+
+describe('keepablePayload: text the stores cannot keep', () => {
+  it('should write NUL and lone surrogates in keys and strings as escape text, leaving pairs alone', () => {
+    const payload = JSON.parse('{"type":"track","properties":{"s":"a\\u0000b","k\\u0000":["\\ud800x","😀"]}}')
+    const kept = keepablePayload(payload) as { properties: Record<string, unknown> }
+    expect(kept.properties).toEqual({ s: 'a\\u0000b', 'k\\u0000': ['\\ud800x', '😀'] })
+    expect(payload.properties.s).toBe('a\u0000b') // the input is not changed
+  })
+})

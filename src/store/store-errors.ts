@@ -13,6 +13,10 @@ const NETWORK_CODES = new Set([
 // connections, serialization failure, deadlock, disk full, out of memory.
 const PG_RETRIABLE = /^(08...|57P0[1-3]|53[0-9]{3}|40001|40P01)$/
 const SQLITE_RETRIABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY|NOMEM|PROTOCOL)/
+// PostgreSQL SQLSTATE class 22, data exception: a value the request carried that the column type refuses
+// (NUL in text, an escape jsonb refuses, a number out of range). The HTTP layer refuses known cases first;
+// this keeps any it misses a 400 instead of a 500.
+const PG_DATA_EXCEPTION = /^22[0-9A-Z]{3}$/
 
 /** True when `err` says the database is (temporarily) unreachable or refusing work. */
 export function isStoreUnavailable(err: unknown): boolean {
@@ -30,7 +34,8 @@ export function isStoreUnavailable(err: unknown): boolean {
 
 /**
  * Turns a driver error into an AppError: `store_unavailable` (503, with Retry-After) when the database is
- * down or busy, `internal` otherwise. AppErrors pass through unchanged.
+ * down or busy, `validation_failed` (400) when PostgreSQL refused a value as data, `internal` otherwise.
+ * AppErrors pass through unchanged.
  */
 export function toStoreError(err: unknown): AppError {
   if (err instanceof AppError) return err
@@ -41,5 +46,10 @@ export function toStoreError(err: unknown): AppError {
     })
   }
   const detail = err instanceof Error ? err.message : String(err)
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && PG_DATA_EXCEPTION.test(code))
+    return new AppError('validation_failed', `The database refused a value of the request: ${detail}`, {
+      cause: err,
+    })
   return new AppError('internal', `Storage error: ${detail}`, { cause: err })
 }

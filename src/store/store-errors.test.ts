@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest'
+import { toStoreError } from './store-errors.js'
+
+const pgError = (code: string, message: string) => Object.assign(new Error(message), { code })
+
+describe('toStoreError', () => {
+  it('should answer 400 for a value PostgreSQL refuses as data (SQLSTATE class 22), not 500', () => {
+    const e = toStoreError(pgError('22P05', 'unsupported Unicode escape sequence'))
+    expect([e.code, e.statusCode]).toEqual(['validation_failed', 400])
+    expect(e.message).toContain('unsupported Unicode escape sequence')
+    expect(toStoreError(pgError('22003', 'value out of range')).code).toBe('validation_failed')
+  })
+
+  it('should keep unavailable databases retriable and other failures internal', () => {
+    expect(toStoreError(pgError('57P01', 'terminating connection')).code).toBe('store_unavailable')
+    expect(toStoreError(pgError('SQLITE_BUSY', 'database is locked')).retryAfterSeconds).toBeGreaterThan(0)
+    expect(toStoreError(pgError('42P01', 'relation does not exist')).code).toBe('internal')
+  })
+})
