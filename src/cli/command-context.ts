@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { DEFAULT_PROJECT_ID } from '../app/bootstrap.js'
 import { type AuditAction, AuditLog, cliActor } from '../audit/audit-log.js'
@@ -7,9 +9,10 @@ import { AppError, isAppError } from '../errors/app-error.js'
 import type { ErrorCode } from '../errors/codes.js'
 import { ProjectRuntimeCache } from '../ingest/project-runtime.js'
 import type { ReplayDeps } from '../ingest/replay-failed-events.js'
-import { createStore } from '../store/create-store.js'
+import { createDialect, createStore } from '../store/create-store.js'
 import type { KyselyEventStore } from '../store/kysely-event-store.js'
 import { DEFAULT_PROJECT_SETTINGS } from '../store/project-types.js'
+import { SqliteStoreDialect } from '../store/sqlite/sqlite-dialect.js'
 import { EventValidator } from '../validate/event-validator.js'
 import { type CliIo, usageMessage, writeOut } from './cli-io.js'
 
@@ -108,6 +111,13 @@ export interface OpenOptions {
   migrate?: boolean
   /** Check that the project exists (creating `default` when absent, as `tally serve` would). Default true. */
   project?: boolean
+  /**
+   * Create the database when it does not exist yet (a SQLite file and its directory), as `tally serve`
+   * does. Only commands that add to the database pass true (migrate, import, keys create, schema add);
+   * the others refuse a database that is not there, so a mistyped `--db` cannot leave an empty one behind
+   * and answer "no events". Default false.
+   */
+  create?: boolean
 }
 
 /**
@@ -123,6 +133,7 @@ export async function withDatabase<T>(
   const config = loadConfig(io.env, { db: values.db })
   const projectId = values.project ?? DEFAULT_PROJECT_ID
   if (projectId === '' || projectId.length > 255) throw usageError('--project must be 1–255 characters')
+  if (!options.create) assertDatabaseExists(config.databaseUrl)
   const store = await createStore(config.databaseUrl)
   try {
     if ((options.migrate ?? true) && config.migrateOnStart) await store.migrate()
@@ -131,6 +142,21 @@ export async function withDatabase<T>(
   } finally {
     await store.close()
   }
+}
+
+/**
+ * Throws AppError('store_unavailable') when `url` names a SQLite file that does not exist, without
+ * creating anything. PostgreSQL never creates a database on connect, so it needs no check.
+ */
+function assertDatabaseExists(url: string): void {
+  const dialect = createDialect(url)
+  if (!(dialect instanceof SqliteStoreDialect)) return
+  const file = dialect.filename
+  if (file === ':memory:' || file === '' || existsSync(file)) return
+  throw new AppError(
+    'store_unavailable',
+    `database not found: ${resolve(file)} — run "tally migrate" or "tally serve" first, or check --db`,
+  )
 }
 
 /**

@@ -192,27 +192,32 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     const input = await openInput(file, io)
     const errorsOut = values.errors === undefined ? undefined : await openErrorsFile(values.errors)
     try {
-      return await withDatabase(values, io, async ({ store, projectId }) => {
-        const deps = createPipelineDeps(store)
-        await deps.projects.get(projectId) // fail before reading if the plan cannot load
-        const service = new EventService({ ...deps, maxQueuedEvents: IN_FLIGHT * batchSize * 2 })
-        try {
-          return await runImport({
-            io,
-            service,
-            projectId,
-            input,
-            batchSize,
-            errorsOut,
-            deriveIds: !values['fresh-ids'],
-            segment: values.segment === true,
-            showProgress: !values.quiet && (io.stderr as { isTTY?: boolean }).isTTY === true,
-            maxEventBytes: deps.validator.limits.maxEventBytes,
-          })
-        } finally {
-          await service.close()
-        }
-      })
+      return await withDatabase(
+        values,
+        io,
+        async ({ store, projectId }) => {
+          const deps = createPipelineDeps(store)
+          await deps.projects.get(projectId) // fail before reading if the plan cannot load
+          const service = new EventService({ ...deps, maxQueuedEvents: IN_FLIGHT * batchSize * 2 })
+          try {
+            return await runImport({
+              io,
+              service,
+              projectId,
+              input,
+              batchSize,
+              errorsOut,
+              deriveIds: !values['fresh-ids'],
+              segment: values.segment === true,
+              showProgress: !values.quiet && (io.stderr as { isTTY?: boolean }).isTTY === true,
+              maxEventBytes: deps.validator.limits.maxEventBytes,
+            })
+          } finally {
+            await service.close()
+          }
+        },
+        { create: true },
+      )
     } finally {
       input.stream.destroy()
       if (errorsOut) await closeStream(errorsOut)

@@ -44,6 +44,7 @@ describe('tally keys', () => {
   })
 
   it('should answer exit 1 for an unknown key and exit 2 for bad usage', async () => {
+    await runCli(['migrate', '--db', db.url]) // revoke needs an existing database
     const unknown = await runCli(['keys', 'revoke', 'no-such-id', '--db', db.url])
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toMatch(/no active key "no-such-id"/)

@@ -65,19 +65,24 @@ export async function keysCommand(argv: string[], io: CliIo): Promise<number> {
       if (values.name !== undefined && (values.name.length === 0 || values.name.length > 200)) {
         throw usageError('--name must be 1–200 characters')
       }
-      return withDatabase(values, io, async ({ store, projectId }) => {
-        const { secret, record } = createApiKeyRecord(projectId, role, { name: values.name ?? null })
-        await store.saveApiKey(record)
-        await recordCliAudit(store, io, {
-          projectId,
-          action: 'key.created',
-          target: record.id,
-          details: { role: record.role, name: record.name, prefix: record.prefix },
-        })
-        await printJson(io, { ...publicView(record), secret })
-        io.stderr.write('tally keys: the secret is shown only now; only its hash is stored\n')
-        return 0
-      })
+      return withDatabase(
+        values,
+        io,
+        async ({ store, projectId }) => {
+          const { secret, record } = createApiKeyRecord(projectId, role, { name: values.name ?? null })
+          await store.saveApiKey(record)
+          await recordCliAudit(store, io, {
+            projectId,
+            action: 'key.created',
+            target: record.id,
+            details: { role: record.role, name: record.name, prefix: record.prefix },
+          })
+          await printJson(io, { ...publicView(record), secret })
+          io.stderr.write('tally keys: the secret is shown only now; only its hash is stored\n')
+          return 0
+        },
+        { create: true },
+      )
     }
     if (action === 'list') {
       expectPositionals(args, 0, 0, '')

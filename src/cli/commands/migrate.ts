@@ -39,7 +39,7 @@ export async function migrateCommand(argv: string[], io: CliIo): Promise<number>
         if (applied.length > 0) io.stdout.write(`tally migrate: ${applied.length} migration(s) applied\n`)
         return 0
       },
-      { migrate: false, project: false },
+      { migrate: false, project: false, create: true },
     )
   })
 }

@@ -92,28 +92,33 @@ export async function schemaCommand(argv: string[], io: CliIo): Promise<number> 
       expectPositionals(args, 4, 4, 'TYPE NAME VERSION FILE')
       const [type, name, version, file] = args
       const jsonSchema = await readSchemaFile(file, io)
-      return withDatabase(values, io, async ({ store, projectId }) => {
-        // The plan as stored, so version order holds whoever registered the earlier versions.
-        const plan = TrackingPlan.fromStoredSchemas(await store.listSchemas(projectId), projectId)
-        const { stored, compatibility } = plan.register({
-          eventType: type as EventType,
-          eventName: name,
-          version,
-          jsonSchema,
-        })
-        await store.saveSchema(stored)
-        await recordCliAudit(store, io, {
-          projectId,
-          action: 'schema.registered',
-          target: `${type}/${name}/${version}`,
-          details: { compatibility: compatibility ?? null },
-        })
-        await printJson(io, { schema: withoutProject(stored), compatibility })
-        io.stderr.write(
-          `tally schema: registered ${type}/${name} ${version} — ${describeCompatibility(compatibility)}\n`,
-        )
-        return 0
-      })
+      return withDatabase(
+        values,
+        io,
+        async ({ store, projectId }) => {
+          // The plan as stored, so version order holds whoever registered the earlier versions.
+          const plan = TrackingPlan.fromStoredSchemas(await store.listSchemas(projectId), projectId)
+          const { stored, compatibility } = plan.register({
+            eventType: type as EventType,
+            eventName: name,
+            version,
+            jsonSchema,
+          })
+          await store.saveSchema(stored)
+          await recordCliAudit(store, io, {
+            projectId,
+            action: 'schema.registered',
+            target: `${type}/${name}/${version}`,
+            details: { compatibility: compatibility ?? null },
+          })
+          await printJson(io, { schema: withoutProject(stored), compatibility })
+          io.stderr.write(
+            `tally schema: registered ${type}/${name} ${version} — ${describeCompatibility(compatibility)}\n`,
+          )
+          return 0
+        },
+        { create: true },
+      )
     }
     if (action === 'list') {
       expectPositionals(args, 0, 0, '')

@@ -1,0 +1,71 @@
+import { existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { runCli, tempDatabase } from '../../test/helpers/run-cli.js'
+
+/** Every command that only reads (or only changes what is already there): none may create a database. */
+const NEEDS_EXISTING: string[][] = [
+  ['query'],
+  ['export'],
+  ['stats', 'overview'],
+  ['failed', 'list'],
+  ['failed', 'replay'],
+  ['keys', 'list'],
+  ['keys', 'revoke', 'some-id'],
+  ['schema', 'list'],
+  ['schema', 'show', 'track', 'X'],
+  ['audit'],
+  ['purge', '--older-than', '90d'],
+]
+
+describe('a mistyped --db', () => {
+  let db: ReturnType<typeof tempDatabase>
+  beforeEach(() => {
+    db = tempDatabase()
+  })
+  afterEach(() => db.remove())
+
+  it('should make every read command fail with store_unavailable, creating no file or directory', async () => {
+    const missingDir = join(db.dir, 'nonexistent')
+    const file = join(missingDir, 'dir', 'x.db')
+    for (const argv of NEEDS_EXISTING) {
+      const run = await runCli([...argv, '--db', `sqlite:${file}`])
+      expect(run.code, argv.join(' ')).toBe(1)
+      expect(run.stdout, argv.join(' ')).toBe('')
+      expect(run.stderr).toBe(
+        `tally ${argv[0]}: database not found: ${file} — run "tally migrate" or "tally serve" first, or check --db (store_unavailable)\n`,
+      )
+      expect(existsSync(missingDir), argv.join(' ')).toBe(false)
+    }
+    // Through TALLY_DATABASE_URL too.
+    const env = await runCli(['query'], { env: { TALLY_DATABASE_URL: `sqlite:${file}` } })
+    expect(env.code).toBe(1)
+    expect(env.stderr).toMatch(/database not found/)
+    expect(existsSync(missingDir)).toBe(false)
+  })
+
+  it('should still let the commands that add to the database create it', async () => {
+    const cases: [string[], string?][] = [
+      [['migrate']],
+      [['import', '-'], '{"type":"track","name":"A","userId":"u"}\n'],
+      [['keys', 'create', '--role', 'read']],
+      [['schema', 'add', 'track', 'A', '1-0-0', '-'], '{"type":"object"}'],
+    ]
+    for (const [i, [argv, stdin]] of cases.entries()) {
+      const file = join(db.dir, `new-${i}`, 'tally.db')
+      const run = await runCli([...argv, '--db', `sqlite:${file}`], { stdin })
+      expect(run.code, `${argv.join(' ')}: ${run.stderr}`).toBe(0)
+      expect(existsSync(file), argv.join(' ')).toBe(true)
+      // …after which the read commands work on it.
+      const query = await runCli(['query', '--db', `sqlite:${file}`])
+      expect(query.code, query.stderr).toBe(0)
+    }
+  })
+
+  it('should open an existing file, even an empty one, and leave sqlite::memory: alone', async () => {
+    const file = join(db.dir, 'empty.db')
+    writeFileSync(file, '')
+    expect((await runCli(['query', '--db', `sqlite:${file}`])).code).toBe(0)
+    expect((await runCli(['query', '--db', 'sqlite::memory:'])).code).toBe(0)
+  })
+})
