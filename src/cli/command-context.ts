@@ -72,27 +72,63 @@ export function parseCommandArgs<O extends OptionsConfig>(argv: string[], option
 }
 
 /**
- * Runs a command body and maps what it throws to an exit code: AppError with a usage-type code → 2,
- * any other AppError → 1 (`message (code)`), anything else → 1 with its message only.
+ * An error the command line caused whatever its code — e.g. `validate --schemas DIR` naming an invalid
+ * schema (`schema_invalid`): reported with its own code, but exit 2 like a usage error.
+ */
+export class CommandLineError extends AppError {}
+
+/** `err` as a CommandLineError (exit 2), its message prefixed with `prefix` (e.g. the flag). */
+export function commandLineError(err: AppError, prefix = ''): CommandLineError {
+  return new CommandLineError(err.code, `${prefix}${err.message}`, { cause: err.cause, details: err.details })
+}
+
+/** True when an AppError means "the command line was wrong" (exit 2). */
+export function isUsageType(err: AppError): boolean {
+  return err instanceof CommandLineError || USAGE_CODES.has(err.code)
+}
+
+/**
+ * The one line (without newline) every CLI error is reported as, ending in its stable code from
+ * docs/errors.md: `tally CMD: message (code)`. A usage-type error (`usage` true, exit 2) says where to
+ * look before the code: `tally CMD: message; see "tally CMD --help" (usage)`. An AppError's cause is
+ * added when its message does not already say it (no "schema is invalid: …: schema is invalid: …"); an
+ * error that is not an AppError ends in its errno code when it has one. `command` '' is the `tally` command itself.
+ */
+export function errorLine(command: string, err: unknown, usage: boolean): string {
+  const who = command === '' ? 'tally' : `tally ${command}`
+  const hint = usage ? `; see "${who} --help"` : ''
+  if (isAppError(err)) {
+    const message = oneLine(err.message)
+    const cause = causeSuffix(message, err.cause)
+    return `${who}: ${message}${cause}${hint} (${err.code})`
+  }
+  const e = err as NodeJS.ErrnoException
+  const message = oneLine(String(e?.message ?? err))
+  const code = e?.code && !message.includes(e.code) ? ` (${e.code})` : ''
+  return `${who}: ${message}${hint}${code}`
+}
+
+/**
+ * Runs a command body and maps what it throws to an exit code — a usage-type AppError → 2, anything else
+ * → 1 — writing it as one `errorLine`, never a stack trace.
  */
 export async function runCommand(name: string, io: CliIo, body: () => Promise<number>): Promise<number> {
   try {
     return await body()
   } catch (err) {
-    if (isAppError(err)) {
-      const usage = USAGE_CODES.has(err.code)
-      const hint = err.code === 'usage' ? `  (see "tally ${name} --help")` : ''
-      const cause = err.cause instanceof Error && err.cause.message ? `: ${oneLine(err.cause.message)}` : ''
-      io.stderr.write(
-        `tally ${name}: ${oneLine(err.message)}${cause}${usage ? '' : ` (${err.code})`}${hint}\n`,
-      )
-      return usage ? 2 : 1
-    }
-    const e = err as NodeJS.ErrnoException
-    const detail = e?.code && !String(e.message).includes(e.code) ? ` (${e.code})` : ''
-    io.stderr.write(`tally ${name}: ${oneLine(String(e?.message ?? err))}${detail}\n`)
-    return 1
+    const usage = isAppError(err) && isUsageType(err)
+    io.stderr.write(`${errorLine(name, err, usage)}\n`)
+    return usage ? 2 : 1
   }
+}
+
+/** `: <the cause's message>` unless `message` says it already (the text, or a system error's code). */
+function causeSuffix(message: string, cause: unknown): string {
+  if (!(cause instanceof Error)) return ''
+  const text = oneLine(cause.message)
+  const code = (cause as NodeJS.ErrnoException).code
+  if (text === '' || message.includes(text) || (typeof code === 'string' && message.includes(code))) return ''
+  return `: ${text}`
 }
 
 function oneLine(text: string): string {

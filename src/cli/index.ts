@@ -3,6 +3,7 @@ import { readFileSync, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { isAppError } from '../errors/app-error.js'
 import type { CliCommand, CliIo } from './cli-io.js'
+import { CommandLineError, errorLine, usageError } from './command-context.js'
 import { auditCli } from './commands/audit.js'
 import { exportCli } from './commands/export.js'
 import { failedCli } from './commands/failed.js'
@@ -77,15 +78,17 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
   if (command === undefined) {
-    io.stderr.write(`tally: unknown command "${name}"\n\n${usage()}\n`)
+    io.stderr.write(`${errorLine('', usageError(`unknown command "${name}"`), true)}\n\n${usage()}\n`)
     return 2
   }
   try {
     return await command.run(rest, io)
   } catch (err) {
+    // Commands that do not go through runCommand (serve, worker) throw here.
     if (isAppError(err)) {
-      io.stderr.write(`tally ${name}: ${err.message} (${err.code})\n`)
-      return err.code === 'usage' ? 2 : 1
+      const usage = err.code === 'usage' || err instanceof CommandLineError
+      io.stderr.write(`${errorLine(name, err, usage)}\n`)
+      return usage ? 2 : 1
     }
     io.stderr.write(`tally ${name}: internal error: ${(err as Error)?.stack ?? String(err)}\n`)
     return 1

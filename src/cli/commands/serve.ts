@@ -3,6 +3,8 @@ import type { BootstrapResult } from '../../app/bootstrap.js'
 import { createApp, type TallyApp } from '../../app/create-app.js'
 import { loadConfig } from '../../config/config.js'
 import { isAppError } from '../../errors/app-error.js'
+import { usageMessage } from '../cli-io.js'
+import { errorLine, usageError } from '../command-context.js'
 
 export const SERVE_HELP = `Usage: tally serve [--db URL] [--port N] [--host HOST] [--log-level LEVEL] [--queue URLS] [--ingest-only]
 
@@ -72,7 +74,7 @@ export async function serveCommand(argv: string[], io: ServeIo = {}): Promise<nu
   try {
     flags = parseServeArgs(argv)
   } catch (e) {
-    err(`tally serve: ${(e as Error).message}\n\n${SERVE_HELP}`)
+    err(errorLine('serve', usageError(usageMessage(e)), true))
     return 2
   }
   if (flags.help) {
@@ -91,7 +93,7 @@ export async function serveCommand(argv: string[], io: ServeIo = {}): Promise<nu
     })
     app = await createApp(config)
   } catch (e) {
-    err(`tally serve: ${isAppError(e) ? `${e.code}: ${e.message}` : (e as Error).stack}`)
+    err(isAppError(e) ? errorLine('serve', e, false) : `tally serve: ${(e as Error).stack}`)
     return 1
   }
   let url: string

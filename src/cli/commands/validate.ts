@@ -1,6 +1,5 @@
 import { open } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
-import { parseArgs } from 'node:util'
 import { createEventFormatter } from '../../enrich/event-formatter.js'
 import type { FormatResult } from '../../enrich/types.js'
 import { isAppError } from '../../errors/app-error.js'
@@ -14,7 +13,8 @@ import {
 import { loadSchemaDir } from '../../tracking-plan/load-schema-dir.js'
 import type { TrackingPlan } from '../../tracking-plan/tracking-plan.js'
 import { EventValidator, type ValidationResult } from '../../validate/event-validator.js'
-import { type CliCommand, type CliIo, usageMessage, writeOut } from '../cli-io.js'
+import { type CliCommand, type CliIo, writeOut } from '../cli-io.js'
+import { commandLineError, parseCommandArgs, runCommand, usageError } from '../command-context.js'
 import { readJsonItems } from '../json-input.js'
 
 export const VALIDATE_HELP = `Usage: tally validate [FILE|-] [--schemas DIR] [--mode allow|warn|block] [--enrich]
@@ -96,38 +96,24 @@ async function openInput(file: string | undefined, io: CliIo): Promise<Readable>
 
 /** `tally validate`: see VALIDATE_HELP. */
 export async function validateCommand(argv: string[], io: CliIo): Promise<number> {
-  let values: { schemas?: string; mode?: string; enrich?: boolean; help?: boolean }
-  let positionals: string[]
-  try {
-    ;({ values, positionals } = parseArgs({
-      args: argv,
-      options: {
-        schemas: { type: 'string' },
-        mode: { type: 'string' },
-        enrich: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-      strict: true,
-    }))
-  } catch (err) {
-    io.stderr.write(`tally validate: ${usageMessage(err)}\n\n${VALIDATE_HELP}\n`)
-    return 2
-  }
+  return runCommand('validate', io, () => validateEvents(argv, io))
+}
+
+async function validateEvents(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    schemas: { type: 'string' },
+    mode: { type: 'string' },
+    enrich: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  })
   if (values.help) {
     io.stdout.write(`${VALIDATE_HELP}\n`)
     return 0
   }
-  if (positionals.length > 1) {
-    io.stderr.write(`tally validate: expected at most one FILE, got ${positionals.length}\n`)
-    return 2
-  }
+  if (positionals.length > 1) throw usageError(`expected at most one FILE, got ${positionals.length}`)
   const mode = (values.mode ?? 'allow') as EnforcementMode
   if (!ENFORCEMENT_MODES.includes(mode)) {
-    io.stderr.write(
-      `tally validate: --mode must be one of ${ENFORCEMENT_MODES.join(', ')}, not "${values.mode}"\n`,
-    )
-    return 2
+    throw usageError(`--mode must be one of ${ENFORCEMENT_MODES.join(', ')}, not "${values.mode}"`)
   }
 
   let plan: TrackingPlan | undefined
@@ -135,9 +121,8 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
     try {
       plan = await loadSchemaDir(values.schemas)
     } catch (err) {
-      const message = isAppError(err) ? `${err.message} (${err.code})` : String(err)
-      io.stderr.write(`tally validate: --schemas: ${message}\n`)
-      return 2
+      if (isAppError(err)) throw commandLineError(err, '--schemas: ')
+      throw usageError(`--schemas: ${String(err)}`)
     }
   }
 
@@ -147,8 +132,7 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
     input = await openInput(file, io)
   } catch (err) {
     const e = err as NodeJS.ErrnoException
-    io.stderr.write(`tally validate: cannot read ${file}: ${e.code ?? e.message}\n`)
-    return 2
+    throw usageError(`cannot read ${file}: ${e.code ?? e.message}`)
   }
 
   const validator = new EventValidator()
@@ -213,8 +197,7 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     if (pending.length > 0) io.stdout.write(pending.join(''))
-    io.stderr.write(`tally validate: cannot read ${file ?? 'stdin'}: ${e.code ?? e.message}\n`)
-    return 2
+    throw usageError(`cannot read ${file ?? 'stdin'}: ${e.code ?? e.message}`)
   }
   if (pending.length > 0) await writeOut(io.stdout, pending.join(''))
   io.stderr.write(summary(tally, Number(process.hrtime.bigint() - started) / 1e9))

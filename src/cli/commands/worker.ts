@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/config.js'
-import { AppError } from '../../errors/app-error.js'
 import { queueSettingsOf } from '../../queue/queue-settings.js'
 import { WriterWorker } from '../../queue/writer-worker.js'
 import { createStore } from '../../store/create-store.js'
 import type { CliCommand, CliIo } from '../cli-io.js'
 import { usageMessage } from '../cli-io.js'
+import { errorLine, usageError } from '../command-context.js'
 
 export const WORKER_HELP = `Usage: tally worker --queue nats://h1:4222,h2:4222 --db postgres://… [options]
 
@@ -34,7 +34,7 @@ export async function workerCommand(
   try {
     values = parseWorkerArgs(argv)
   } catch (e) {
-    io.stderr.write(`tally worker: ${usageMessage(e)}\n\n${WORKER_HELP}\n`)
+    io.stderr.write(`${errorLine('worker', usageError(usageMessage(e)), true)}\n`)
     return 2
   }
   if (values.help) {
@@ -44,7 +44,7 @@ export async function workerCommand(
   const concurrency = positiveInt(values.concurrency, '--concurrency', 1)
   const batchSize = positiveInt(values['batch-size'], '--batch-size', 1000)
   const config = loadConfig(io.env, { db: values.db, queue: values.queue })
-  if (config.queueUrl === undefined) throw new AppError('usage', '--queue (or TALLY_QUEUE_URL) is required')
+  if (config.queueUrl === undefined) throw usageError('--queue (or TALLY_QUEUE_URL) is required')
   const settings = queueSettingsOf(config, { batchSize })
   const store = await createStore(config.databaseUrl)
   let worker: WriterWorker
@@ -111,8 +111,7 @@ function parseWorkerArgs(argv: string[]) {
 function positiveInt(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback
   const n = Number(value)
-  if (!Number.isInteger(n) || n < 1 || n > 100_000)
-    throw new AppError('usage', `${flag} must be a positive integer`)
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw usageError(`${flag} must be a positive integer`)
   return n
 }
 
