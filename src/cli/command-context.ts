@@ -98,6 +98,10 @@ export function errorLine(command: string, err: unknown, usage: boolean): string
   const who = command === '' ? 'tally' : `tally ${command}`
   const hint = usage ? `; see "${who} --help"` : ''
   if (isAppError(err)) {
+    if (err.code === 'invalid_cursor') {
+      // The cause is JSON.parse's complaint about whatever bytes the text decoded to: noise, often binary.
+      return `${who}: invalid cursor: ${lowerFirst(oneLine(err.message))}${hint} (${err.code})`
+    }
     const message = oneLine(err.message)
     const cause = causeSuffix(message, err.cause)
     return `${who}: ${message}${cause}${hint} (${err.code})`
@@ -129,6 +133,10 @@ function causeSuffix(message: string, cause: unknown): string {
   const code = (cause as NodeJS.ErrnoException).code
   if (text === '' || message.includes(text) || (typeof code === 'string' && message.includes(code))) return ''
   return `: ${text}`
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1)
 }
 
 function oneLine(text: string): string {

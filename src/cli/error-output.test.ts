@@ -56,6 +56,40 @@ describe('CLI error lines', () => {
     )
   })
 
+  it('should say "invalid cursor" with the API code, never the decoded bytes', async () => {
+    for (const argv of [['query'], ['failed', 'list'], ['audit']]) {
+      const run = await runCli([...argv, '--cursor', 'garbage', '--db', db.url])
+      expect(run.code, argv.join(' ')).toBe(2)
+      expect(run.stderr).toMatch(
+        new RegExp(
+          `^tally ${argv[0]}: invalid cursor: the cursor is malformed[^;\\n]*; see "tally ${argv[0]} --help" \\(invalid_cursor\\)\\n$`,
+        ),
+      )
+    }
+    // A real cursor replayed with other filters.
+    await runCli(['import', '-', '--db', db.url], {
+      stdin:
+        '{"type":"track","name":"A","userId":"u","messageId":"c1"}\n{"type":"track","name":"A","userId":"u","messageId":"c2"}\n',
+    })
+    const page = JSON.parse((await runCli(['query', '--limit', '1', '--db', db.url])).stdout)
+    expect(page.nextCursor).toEqual(expect.any(String))
+    const other = await runCli([
+      'query',
+      '--limit',
+      '1',
+      '--type',
+      'page',
+      '--cursor',
+      page.nextCursor,
+      '--db',
+      db.url,
+    ])
+    expect(other.code).toBe(2)
+    expect(other.stderr).toMatch(
+      /^tally query: invalid cursor: the cursor was issued for a different query; .*\(invalid_cursor\)\n$/,
+    )
+  })
+
   it('should not repeat the schema_invalid message', async () => {
     const run = await runCli(['schema', 'add', 'track', 'A', '1-0-0', '-', '--db', db.url], {
       stdin: '{"type":"object","requried":["plan"]}',
