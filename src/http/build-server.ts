@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import rateLimit from '@fastify/rate-limit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { Ajv } from 'ajv'
+import { Ajv } from 'ajv'
 import ajvFormatsModule from 'ajv-formats'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifySchemaCompiler,
   LogController,
   type RawServerDefault,
 } from 'fastify'
@@ -14,6 +15,7 @@ import { type Config, parseTrustProxy } from '../config/config.js'
 import { AppError } from '../errors/app-error.js'
 import type { Ingestor } from '../ingest/ingest-types.js'
 import type { EventStore } from '../store/event-store.js'
+import { prepareSchema } from '../validate/compile.js'
 import { registerFormats } from '../validate/formats.js'
 import { ApiKeyResolver } from './auth/api-keys.js'
 import { handleClientError, registerErrorHandlers, sendError, toAppError } from './error-handler.js'
@@ -37,9 +39,36 @@ import type { ServerServices } from './server-services.js'
 const addFormats = ((ajvFormatsModule as unknown as { default?: unknown }).default ?? ajvFormatsModule) as (
   ajv: Ajv,
 ) => Ajv
-const addTallyFormats = (ajv: Ajv): Ajv => {
-  registerFormats(ajv)
-  return ajv
+
+/**
+ * Request validation: two Ajv instances that differ only in type coercion. Query strings, route parameters
+ * and headers arrive as text, so they are coerced (`"5"` → 5, one value → `[value]`). JSON bodies arrive
+ * typed and are never coerced: a body's `40` must stay a number — with coercion, a `where` value schema
+ * that allows a string first turned it into `"40"`, and `POST /api/v1/events/query` compared numbers,
+ * booleans and null as strings (found by a user's trial).
+ */
+function createRequestValidatorCompiler(): FastifySchemaCompiler<unknown> {
+  const create = (coerceTypes: 'array' | false) => {
+    // addUsedSchema: false, as Fastify's own compiler: routes share schemas with an `$id` (EventQuery, …).
+    const ajv = new Ajv({
+      removeAdditional: false,
+      useDefaults: true,
+      allErrors: true,
+      strict: false,
+      addUsedSchema: false,
+      coerceTypes,
+    })
+    addFormats(ajv)
+    registerFormats(ajv)
+    return ajv
+  }
+  const text = create('array')
+  const body = create(false)
+  // prepareSchema: TypeBox writes a literal union as `anyOf` of `const`s, which Ajv reports as one "must be
+  // equal to constant" per literal; as an `enum` it is one "must be equal to one of the allowed values"
+  // error listing them.
+  return ({ schema, httpPart }) =>
+    (httpPart === 'body' ? body : text).compile(prepareSchema(schema) as object)
 }
 
 /** The Fastify instance type Tally's routes are written against (TypeBox-typed schemas). */
@@ -99,17 +128,8 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
       disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace',
     }),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
-    ajv: {
-      customOptions: {
-        removeAdditional: false,
-        coerceTypes: 'array',
-        useDefaults: true,
-        allErrors: true,
-        strict: false,
-      },
-      plugins: [addFormats, addTallyFormats],
-    },
   }).withTypeProvider<TypeBoxTypeProvider>()
+  app.setValidatorCompiler(createRequestValidatorCompiler())
 
   // Response schemas document the API (OpenAPI); serialising with JSON.stringify keeps every field the
   // store returns (fast-json-stringify would drop keys the schema does not list, e.g. enrichment extras).

@@ -61,6 +61,36 @@ describe('reading events', () => {
     expect(res.json().events.map((e: { userId: string }) => e.userId)).toEqual(['bob'])
   })
 
+  it('should compare JSON where values with their JSON types (numbers, booleans, null), as the query string does', async () => {
+    // Regression: request bodies were validated with type coercion, which turned `40` into "40" (the value
+    // schema allows a string first), so every numeric, boolean and null comparison matched nothing.
+    await ingest([
+      trackEvent({ name: 'A', properties: { total: 42, paid: true, coupon: null, n: 7 } }),
+      trackEvent({ name: 'B', properties: { total: 10, paid: false, coupon: 'X', n: 8 } }),
+      trackEvent({ name: 'C', properties: { total: '42', paid: 'true', n: '7' } }),
+    ])
+    const names = async (where: unknown[]) => {
+      const res = await call({
+        method: 'POST',
+        url: '/api/v1/events/query',
+        headers: bearer(KEYS.read),
+        payload: { where },
+      })
+      expect(res.statusCode).toBe(200)
+      return res
+        .json()
+        .events.map((e: { name: string }) => e.name)
+        .sort()
+    }
+    expect(await names([{ path: 'properties.total', op: 'gte', value: 40 }])).toEqual(['A'])
+    expect(await names([{ path: 'properties.total', op: 'eq', value: 42 }])).toEqual(['A'])
+    expect(await names([{ path: 'properties.total', op: 'eq', value: '42' }])).toEqual(['C'])
+    expect(await names([{ path: 'properties.paid', op: 'eq', value: true }])).toEqual(['A'])
+    expect(await names([{ path: 'properties.coupon', op: 'eq', value: null }])).toEqual(['A'])
+    expect(await names([{ path: 'properties.n', op: 'in', value: [7, 8] }])).toEqual(['A', 'B'])
+    expect(await names([{ path: 'properties.n', op: 'ne', value: 7 }])).toEqual(['B', 'C'])
+  })
+
   it.each([
     ['/api/v1/events?limit=0', 'validation_failed'],
     ['/api/v1/events?types=nope', 'validation_failed'],
@@ -71,10 +101,19 @@ describe('reading events', () => {
       'validation_failed',
     ],
     ['/api/v1/events?cursor=garbage', 'invalid_cursor'],
+    ['/api/v1/events/export?limit=5', 'validation_failed'], // was accepted and ignored
   ])('should answer 400 with a stable code for %s', async (url, code) => {
     const res = await call({ url, headers: bearer(KEYS.read) })
     expect(res.statusCode).toBe(400)
     expect(res.json().error.code).toBe(code)
+  })
+
+  it('should name the allowed values when a value is not one of them', async () => {
+    const res = await call({ url: '/api/v1/events?types=nope', headers: bearer(KEYS.read) })
+    expect(res.json().error.message).toBe(
+      'querystring /types/0 must be one of: track, page, screen, identify, group, alias, performance, interaction, api_request',
+    )
+    expect(res.json().error.details).toHaveLength(1) // one error, not one per allowed literal
   })
 
   it('should refuse an unknown field in a JSON query with validation details', async () => {

@@ -13,6 +13,12 @@ const run = promisify(execFile)
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 const blocks = [...readme.matchAll(/<!-- readme:run -->\s*```sh\n([\s\S]*?)```/g)].map((m) => m[1])
 
+/** What an example's output must contain, for examples whose point is a result, not just a 2xx. */
+const PROMISED_OUTPUT: [command: string, output: string][] = [
+  // A numeric where-value once matched nothing through the JSON route (bodies were type-coerced).
+  ['"op": "gte", "value": 40', '"name":"Order Completed"'],
+]
+
 describe('README examples', () => {
   let t: TestApp
   let url: string
@@ -46,6 +52,8 @@ describe('README examples', () => {
         },
       })
       expect(stdout.trim().length).toBeGreaterThan(0)
+      for (const [command, output] of PROMISED_OUTPUT)
+        if (block.includes(command)) expect(stdout).toContain(output)
     })
   }
 
