@@ -39,6 +39,17 @@ interface AjvError {
   params?: Record<string, unknown>
 }
 
+/** Ajv's message, with the allowed values spelled out for an enum (Ajv says only "allowed values"). */
+function describeAjvError(v: AjvError): string {
+  const allowed = (v.params as { allowedValues?: unknown } | undefined)?.allowedValues
+  if (v.keyword === 'enum' && Array.isArray(allowed))
+    return `must be one of: ${allowed.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(', ')}`
+  const unknown = (v.params as { additionalProperty?: unknown } | undefined)?.additionalProperty
+  if (v.keyword === 'additionalProperties' && typeof unknown === 'string')
+    return `must not have "${unknown}" (not a known field)`
+  return v.message ?? 'is invalid'
+}
+
 /**
  * Turns any thrown value into an AppError: ours pass through; Fastify's schema, parser and limit errors
  * get our codes; everything else is an internal error (500), which a client input must never reach.
@@ -56,7 +67,7 @@ export function toAppError(err: unknown): AppError {
       in: where,
       path: v.instancePath ?? '',
       keyword: v.keyword,
-      message: v.message ?? 'is invalid',
+      message: describeAjvError(v),
       ...(v.params && Object.keys(v.params).length > 0 ? { params: v.params } : {}),
     }))
     const first = details[0]

@@ -26,9 +26,11 @@ export const EventQueryStringSchema = Type.Object(
 )
 type EventQueryString = Static<typeof EventQueryStringSchema>
 
+// An export is every matching event: no page size, no cursor (both refused, rather than silently ignored).
+const { limit: _limit, cursor: _cursor, ...exportFilters } = EventQueryStringSchema.properties
 const ExportQuerySchema = Type.Object(
   {
-    ...EventQueryStringSchema.properties,
+    ...exportFilters,
     format: Type.Optional(Type.Union([Type.Literal('ndjson'), Type.Literal('csv')], { default: 'ndjson' })),
   },
   { additionalProperties: false },
@@ -142,8 +144,7 @@ export function registerEventRoutes(app: TallyServer, deps: RouteDeps): void {
     },
     async function exportEvents(request, reply) {
       const { format, ...qs } = request.query
-      const { limit: _limit, cursor: _cursor, ...query } = queryFromQueryString(qs)
-      const events = store.exportEvents(authOf(request).projectId, query)
+      const events = store.exportEvents(authOf(request).projectId, queryFromQueryString(qs))
       const csv = format === 'csv'
       reply
         .type(csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
