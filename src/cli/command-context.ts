@@ -62,13 +62,56 @@ export type ParsedCommandArgs<O extends OptionsConfig> = ReturnType<
   typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>
 >
 
-/** `parseArgs` in strict mode; an unknown flag or a missing value becomes AppError('usage'). */
+/**
+ * `parseArgs` in strict mode; an unknown flag or a missing value becomes AppError('usage'). A value that
+ * looks like a negative number (`--older-than -1d`, `--limit -5`) is taken as the option's value, as
+ * `--older-than=-1d` is, so the option's own check can say what is wrong with it: `parseArgs` calls
+ * any value starting with "-" ambiguous, and no option name starts with a digit.
+ */
 export function parseCommandArgs<O extends OptionsConfig>(argv: string[], options: O): ParsedCommandArgs<O> {
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true })
+    return parseArgs({
+      args: joinNegativeValues(argv, options),
+      options,
+      allowPositionals: true,
+      strict: true,
+    })
   } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    const ambiguous = /^Option '(--[^' ]+)' argument is ambiguous/.exec(e?.message ?? '')
+    if (e?.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && ambiguous) {
+      const flag = ambiguous[1]
+      throw usageError(`${flag} is missing its value (for a value starting with "-", write ${flag}=-…)`)
+    }
     throw usageError(usageMessage(err))
   }
+}
+
+/** `--name -1d` → `--name=-1d` for string options (up to a `--` that ends the options). */
+function joinNegativeValues(argv: string[], options: OptionsConfig): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--') {
+      out.push(...argv.slice(i))
+      break
+    }
+    const next = argv[i + 1]
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined
+    if (
+      name !== undefined &&
+      Object.hasOwn(options, name) &&
+      options[name].type === 'string' &&
+      next !== undefined &&
+      /^-\d/.test(next)
+    ) {
+      out.push(`${arg}=${next}`)
+      i++
+    } else {
+      out.push(arg)
+    }
+  }
+  return out
 }
 
 /**

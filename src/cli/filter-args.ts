@@ -182,7 +182,10 @@ export function buildEventQuery(
   set('from', normaliseTime(values.from))
   set('to', normaliseTime(values.to))
   set('where', values.where?.map(parseWherePredicate))
-  set('limit', extra.limit !== undefined && /^\d{1,9}$/.test(extra.limit) ? Number(extra.limit) : extra.limit)
+  set(
+    'limit',
+    extra.limit !== undefined && /^-?\d{1,9}$/.test(extra.limit) ? Number(extra.limit) : extra.limit,
+  )
   set('cursor', extra.cursor)
   set('order', extra.order)
   if (!validateQuery(query)) throw flagError(validateQuery, query)

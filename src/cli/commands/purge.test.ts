@@ -72,4 +72,23 @@ describe('tally purge', () => {
       expect(run.stderr.trim().split('\n')).toHaveLength(1)
     }
   })
+
+  it('should say that a negative duration is invalid, whether written with a space or "="', async () => {
+    for (const argv of [['--older-than', '-1d'], ['--older-than=-1d']]) {
+      const run = await runCli(['purge', ...argv, '--db', db.url])
+      expect(run.code, argv.join(' ')).toBe(2)
+      expect(run.stderr).toBe(
+        'tally purge: --older-than must be a positive duration; "-1d" is negative (e.g. 90d purges what was received more than 90 days ago); see "tally purge --help" (usage)\n',
+      )
+    }
+    // The same rule for every option: a negative number reaches the option's own check…
+    const limit = await runCli(['query', '--limit', '-5', '--db', db.url])
+    expect(limit.stderr).toMatch(/^tally query: --limit must be >= 1 \(got -5\);/)
+    // …and a value that is really missing is named as such, not "ambiguous".
+    const missing = await runCli(['purge', '--older-than', '--all-projects', '--db', db.url])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toBe(
+      'tally purge: --older-than is missing its value (for a value starting with "-", write --older-than=-…); see "tally purge --help" (usage)\n',
+    )
+  })
 })

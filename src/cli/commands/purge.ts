@@ -80,6 +80,11 @@ export async function purgeCommand(
     const text = values['older-than']
     if (text === undefined) throw usageError('--older-than DURATION is required (e.g. 90d)')
     const ms = parseDuration(text)
+    if (ms === null && /^\s*-/.test(text)) {
+      throw usageError(
+        `--older-than must be a positive duration; ${JSON.stringify(text)} is negative (e.g. 90d purges what was received more than 90 days ago)`,
+      )
+    }
     if (ms === null) {
       throw usageError(
         `--older-than must be a positive whole number and a unit s, m, h, d or w (e.g. 90d, 12h); got ${JSON.stringify(text)}`,
