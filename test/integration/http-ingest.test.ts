@@ -106,6 +106,22 @@ describe('POST /api/v1/events', () => {
     expect(unknown.json().error.code).toBe('unsupported_media_type')
   })
 
+  it('should refuse a body that is not UTF-8, or declares another charset, instead of storing it altered', async () => {
+    // Found by a user's trial: invalid bytes became U+FFFD and the event was accepted; utf-16 was read as UTF-8.
+    const event = Buffer.from(JSON.stringify(trackEvent({ properties: { s: 'caf#' } })))
+    const latin1 = Buffer.from(event)
+    latin1[latin1.indexOf('#')] = 0xe9 // "é" in Latin-1: not UTF-8
+    const invalid = await post(latin1, { ...bearer(KEYS.write), 'content-type': 'application/json' })
+    expect([invalid.statusCode, invalid.json().error.code]).toEqual([400, 'invalid_encoding'])
+    const utf16 = await post(event, {
+      ...bearer(KEYS.write),
+      'content-type': 'application/json; charset=utf-16',
+    })
+    expect([utf16.statusCode, utf16.json().error.code]).toEqual([415, 'unsupported_media_type'])
+    const ok = await post(event, { ...bearer(KEYS.write), 'content-type': 'application/json; charset=UTF-8' })
+    expect(ok.json().accepted).toBe(1)
+  })
+
   it('should refuse a body over the limit with 413', async () => {
     const big = JSON.stringify({ events: [trackEvent({ properties: { blob: 'x'.repeat(600 * 1024) } })] })
     const res = await post(big, { ...bearer(KEYS.write), 'content-type': 'application/json' })

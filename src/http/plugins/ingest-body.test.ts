@@ -1,7 +1,13 @@
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../../errors/app-error.js'
-import { decodeBody, MAX_BODY_DEPTH, nestsDeeperThan, parseJsonBody } from './ingest-body.js'
+import {
+  assertUtf8Charset,
+  decodeBody,
+  MAX_BODY_DEPTH,
+  nestsDeeperThan,
+  parseJsonBody,
+} from './ingest-body.js'
 
 async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string | undefined> {
   try {
@@ -48,5 +54,19 @@ describe('decodeBody', () => {
     expect(await codeOf(decodeBody(gzipSync(Buffer.alloc(4096)), 'gzip', 1024))).toBe('payload_too_large')
     expect(await codeOf(decodeBody(Buffer.from('nope'), 'deflate', 1024))).toBe('invalid_encoding')
     expect(await codeOf(decodeBody(Buffer.from('x'), 'compress', 1024))).toBe('unsupported_media_type')
+  })
+})
+
+describe('assertUtf8Charset', () => {
+  it('should accept no charset and UTF-8 in any spelling, and refuse any other charset with 415', async () => {
+    for (const ok of [
+      undefined,
+      'application/json',
+      'application/json; charset=utf-8',
+      'text/plain;charset="UTF8"',
+    ])
+      expect(await codeOf(() => assertUtf8Charset(ok))).toBeUndefined()
+    for (const bad of ['application/json; charset=utf-16', 'text/plain; charset=iso-8859-1'])
+      expect(await codeOf(() => assertUtf8Charset(bad))).toBe('unsupported_media_type')
   })
 })

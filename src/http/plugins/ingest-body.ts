@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import { promisify } from 'node:util'
 import zlib from 'node:zlib'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
@@ -93,6 +94,14 @@ export function parseJsonBody(raw: Buffer): unknown {
   }
 }
 
+/** JSON is UTF-8 (RFC 8259): a `charset` parameter naming anything else is refused (415), not misread. */
+export function assertUtf8Charset(contentType: string | undefined): void {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1]?.toLowerCase()
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new AppError('unsupported_media_type', `charset "${charset}" is not supported; send UTF-8`)
+  }
+}
+
 /**
  * Replaces the content-type parsers of `scope` (an encapsulated plugin holding the ingest routes) with
  * ones for what real clients send: `application/json` (SDKs), `text/plain` (`navigator.sendBeacon`), any
@@ -101,9 +110,12 @@ export function parseJsonBody(raw: Buffer): unknown {
 export function useIngestBodyParser(scope: FastifyInstance, limit: number): void {
   scope.removeAllContentTypeParsers()
   const parser = async function parseIngestBody(request: FastifyRequest, body: Buffer): Promise<unknown> {
+    assertUtf8Charset(request.headers['content-type'])
     const raw = await decodeBody(body, request.headers['content-encoding'], limit)
     if (raw.length > limit)
       throw new AppError('payload_too_large', `The request body is larger than ${limit} bytes`)
+    // Decoding would turn each invalid byte into U+FFFD and store the event altered without a word.
+    if (!isUtf8(raw)) throw new AppError('invalid_encoding', 'The request body is not valid UTF-8')
     return parseJsonBody(raw)
   }
   const options = { parseAs: 'buffer' as const, bodyLimit: limit }
