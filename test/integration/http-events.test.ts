@@ -189,6 +189,8 @@ describe('roles and projects', () => {
       expect(res.statusCode, `${req.method} ${req.url}`).toBe(403)
       expect(res.json().error.code).toBe('forbidden')
     }
+    const keys = await call({ url: '/api/v1/keys', headers: bearer(KEYS.read) })
+    expect(keys.json().error.message).toBe('A read key may not do this; it needs an admin key') // was "a admin"
     expect((await call({ url: `/api/v1/events/${id}`, headers: bearer(KEYS.read) })).statusCode).toBe(200)
   })
 

@@ -43,7 +43,10 @@ async function authorize(
   const auth = await resolver.resolve(secret)
   if (!auth) throw new AppError('unauthorized', 'Unknown or revoked API key')
   if (!ROLE_GRANTS[auth.role].includes(role)) {
-    throw new AppError('forbidden', `A ${auth.role} key may not do this; it needs a ${role} key`)
+    throw new AppError(
+      'forbidden',
+      `${withArticle(auth.role, true)} key may not do this; it needs ${withArticle(role)} key`,
+    )
   }
   return auth
 }
@@ -72,4 +75,10 @@ export function requireSegmentKey(resolver: ApiKeyResolver): preValidationAsyncH
     }
     request.auth = await authorize(resolver, secret, 'write')
   }
+}
+
+/** "a write", "an admin" — capitalised at the start of a sentence. */
+function withArticle(word: string, capital = false): string {
+  const article = /^[aeiou]/i.test(word) ? 'an' : 'a'
+  return `${capital ? article[0].toUpperCase() + article.slice(1) : article} ${word}`
 }
