@@ -207,6 +207,13 @@ export interface OpenOptions {
   create?: boolean
 }
 
+/** The project `--project` names (default `default`); throws AppError('usage') for an impossible id. */
+export function resolveProjectId(values: { project?: string }): string {
+  const projectId = values.project ?? DEFAULT_PROJECT_ID
+  if (projectId === '' || projectId.length > 255) throw usageError('--project must be 1–255 characters')
+  return projectId
+}
+
 /**
  * Opens the database named by `--db` / TALLY_DATABASE_URL (through `loadConfig`, so the URL rules and the
  * default are those of `tally serve`), runs `work`, and closes the store whatever happens.
@@ -218,8 +225,7 @@ export async function withDatabase<T>(
   options: OpenOptions = {},
 ): Promise<T> {
   const config = loadConfig(io.env, { db: values.db })
-  const projectId = values.project ?? DEFAULT_PROJECT_ID
-  if (projectId === '' || projectId.length > 255) throw usageError('--project must be 1–255 characters')
+  const projectId = resolveProjectId(values)
   if (!options.create) assertDatabaseExists(config.databaseUrl)
   const store = await createStore(config.databaseUrl)
   try {

@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createFreshPostgresDatabase, IN_CI, isPostgresReachable } from '../../../test/helpers/dialects.js'
 import { ndjson, runCli, tempDatabase } from '../../../test/helpers/run-cli.js'
 import { createStore } from '../../store/create-store.js'
+import { derivedMessageId } from '../import-event.js'
 import { main } from '../index.js'
-import { derivedMessageId } from './import.js'
 
 const good = [
   { type: 'track', name: 'Signed Up', userId: 'u1', messageId: 'm-1', properties: { plan: 'pro' } },

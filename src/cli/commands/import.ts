@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 import type { Readable, Writable } from 'node:stream'
@@ -19,6 +18,7 @@ import {
   usageError,
   withDatabase,
 } from '../command-context.js'
+import { importedEvent } from '../import-event.js'
 import { type InputItem, readJsonItems } from '../json-input.js'
 
 export const IMPORT_HELP = `Usage: tally import FILE|- [--batch N] [--errors FILE] [--fresh-ids] [--segment] [--db URL] [--project ID]
@@ -68,17 +68,6 @@ interface Unreadable {
 }
 
 const EMPTY_RESULT: BatchResult = { accepted: 0, duplicates: 0, rejected: 0, dropped: 0, results: [] }
-
-/** The messageId an event without one is imported under: stable across runs of the same text. */
-export function derivedMessageId(text: string): string {
-  return `import-${createHash('sha256').update(text).digest('hex').slice(0, 40)}`
-}
-
-function withDerivedMessageId(event: unknown, text: string): unknown {
-  if (typeof event !== 'object' || event === null || Array.isArray(event)) return event
-  if ((event as { messageId?: unknown }).messageId !== undefined) return event
-  return { ...(event as object), messageId: derivedMessageId(text) }
-}
 
 /** Counts bytes as they pass, for progress and ETA. */
 async function* counted(source: AsyncIterable<Buffer>, counter: { bytes: number }): AsyncGenerator<Buffer> {
@@ -316,7 +305,7 @@ async function runImport(run: ImportRun): Promise<number> {
         continue
       }
       if (run.segment) event = fromSegmentMessage(event)
-      events.push(run.deriveIds ? withDerivedMessageId(event, item.text as string) : event)
+      events.push(importedEvent(event, item.text as string, run.deriveIds))
       items.push(pending)
     }
     await flush()

@@ -1,5 +1,9 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
+import { ndjson, runCli, tempDatabase } from '../../../test/helpers/run-cli.js'
+import { derivedMessageId } from '../import-event.js'
 import { main } from '../index.js'
 
 async function run(argv: string[], stdin: string) {
@@ -38,7 +42,7 @@ describe('tally validate --enrich', () => {
       line: 1,
       ok: true,
       event: {
-        projectId: 'cli',
+        projectId: 'default',
         type: 'page',
         messageId: 'm1',
         anonymousId: 'a1',
@@ -68,5 +72,53 @@ describe('tally validate --enrich', () => {
     const block = await run(['validate', '--enrich', '--mode', 'block'], `${JSON.stringify(future)}\n`)
     expect(block.code).toBe(1)
     expect(block.lines[0]).toMatchObject({ ok: false })
+  })
+
+  it('should print exactly what `tally import` of the same file stores, but for the documented fields', async () => {
+    const at = new Date(Date.now() - 60_000).toISOString()
+    const events: Record<string, unknown>[] = [
+      // No messageId, no sessionId: import derives both.
+      { type: 'track', name: 'Signed Up', anonymousId: 'a1', timestamp: at, properties: { plan: 'pro' } },
+      { ...page, sessionId: 's1', timestamp: at },
+      { type: 'identify', userId: 'u1', traits: { email: 'x@example.com' }, timestamp: at },
+    ]
+    const db = tempDatabase()
+    try {
+      const file = join(db.dir, 'events.ndjson')
+      writeFileSync(file, ndjson(...events))
+      const validated = await run(['validate', '--enrich', file], '')
+      expect(validated.code).toBe(0)
+      const imported = await runCli(['import', file, '--db', db.url])
+      expect(imported.code, imported.stderr).toBe(0)
+      const stored = JSON.parse((await runCli(['query', '--order', 'asc', '--db', db.url])).stdout).events
+      expect(stored).toHaveLength(3)
+
+      const printed = validated.lines.map((l) => l.event)
+      expect(printed[0].projectId).toBe('default')
+      expect(printed[0].messageId).toBe(derivedMessageId(JSON.stringify(events[0])))
+      for (const [i, event] of printed.entries()) {
+        // The fields VALIDATE_HELP names as differing by nature: the server-assigned id, the receive time,
+        // and a derived sessionId (a salted hash; the salt is random per process).
+        const differs = ['id', 'receivedAt', ...(events[i].sessionId === undefined ? ['sessionId'] : [])]
+        const without = (e: Record<string, unknown>) =>
+          Object.fromEntries(Object.entries(e).filter(([k]) => !differs.includes(k)))
+        expect(without(event), `line ${i + 1}`).toEqual(without(stored[i]))
+      }
+      expect(printed[0].sessionId).toMatch(/^[0-9a-f]{32}$/)
+    } finally {
+      db.remove()
+    }
+  })
+
+  it('should take --project and --fresh-ids as import does', async () => {
+    const event = { type: 'track', name: 'A', userId: 'u' }
+    const shop = await run(['validate', '--enrich', '--project', 'shop'], ndjson(event))
+    expect(shop.lines[0].event).toMatchObject({
+      projectId: 'shop',
+      messageId: derivedMessageId(JSON.stringify(event)),
+    })
+    const fresh = await run(['validate', '--enrich', '--fresh-ids'], ndjson(event))
+    expect(fresh.lines[0].event.messageId).toBe(fresh.lines[0].event.id)
+    expect((await run(['validate', '--project', ''], '')).code).toBe(2)
   })
 })

@@ -14,10 +14,17 @@ import { loadSchemaDir } from '../../tracking-plan/load-schema-dir.js'
 import type { TrackingPlan } from '../../tracking-plan/tracking-plan.js'
 import { EventValidator, type ValidationResult } from '../../validate/event-validator.js'
 import { type CliCommand, type CliIo, writeOut } from '../cli-io.js'
-import { commandLineError, parseCommandArgs, runCommand, usageError } from '../command-context.js'
+import {
+  commandLineError,
+  parseCommandArgs,
+  resolveProjectId,
+  runCommand,
+  usageError,
+} from '../command-context.js'
+import { importedEvent } from '../import-event.js'
 import { readJsonItems } from '../json-input.js'
 
-export const VALIDATE_HELP = `Usage: tally validate [FILE|-] [--schemas DIR] [--mode allow|warn|block] [--enrich]
+export const VALIDATE_HELP = `Usage: tally validate [FILE|-] [--schemas DIR] [--mode allow|warn|block] [--enrich [--project ID] [--fresh-ids]]
 
 Validates events against Tally's event model (and a tracking plan) without storing anything.
 Reads NDJSON (one event per line) or a JSON array from FILE, or from stdin when FILE is "-" or absent.
@@ -27,15 +34,21 @@ Writes one JSON line per event to stdout:
   {"line":N,"ok":true}                       (plus "warnings" and "schema" when a plan applies)
   {"line":N,"ok":false,"errors":[{"path","code","message","expected"}]}
 ("index" is added for JSON-array input.) A summary goes to stderr.
-With --enrich, a valid event's line also carries "event": the AnalyticsEvent exactly as it would be stored
-(ids, corrected timestamps, parsed user agent, anonymised IP, redaction, …; see docs/enrichment.md), with
-default project settings and this machine's clock as the receive time.
+With --enrich, a valid event's line also carries "event": the AnalyticsEvent "tally import" of the same
+input would store (corrected timestamps, parsed user agent, anonymised IP, redaction, …; see
+docs/enrichment.md) — same project ("default" unless --project), same messageId ("import-<sha256>" for an
+event without one, unless --fresh-ids) — with default project settings and the plan of --schemas (no
+database is read). What still differs by nature, run to run: "id" (assigned when stored), "receivedAt"
+(this machine's clock now), "timestamp" when it is derived from the receive time (no timestamp, or a
+sentAt to correct against), and a derived "sessionId" (a salted hash; the salt is new in every process).
 
 Options:
   --schemas DIR   tracking plan: DIR/<type>/<name>/<version>.json, e.g.
                   DIR/track/Order Completed/1-0-0.json (name URL-encoded; "*" = every event of the type)
   --mode MODE     allow (default) | warn | block — how unplanned or non-conforming events are treated
-  --enrich        also print each valid event as it would be stored
+  --enrich        also print each valid event as "tally import" would store it
+  --project ID    with --enrich: the project import would store into (default "default")
+  --fresh-ids     with --enrich: as "tally import --fresh-ids" (no derived messageIds)
   -h, --help      show this help
 
 Exit status: 0 all events valid, 1 at least one invalid, 2 usage error (bad flag, unreadable file or schemas).`
@@ -104,6 +117,8 @@ async function validateEvents(argv: string[], io: CliIo): Promise<number> {
     schemas: { type: 'string' },
     mode: { type: 'string' },
     enrich: { type: 'boolean' },
+    project: { type: 'string' },
+    'fresh-ids': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   })
   if (values.help) {
@@ -111,6 +126,8 @@ async function validateEvents(argv: string[], io: CliIo): Promise<number> {
     return 0
   }
   if (positionals.length > 1) throw usageError(`expected at most one FILE, got ${positionals.length}`)
+  const projectId = resolveProjectId(values)
+  const deriveIds = !values['fresh-ids']
   const mode = (values.mode ?? 'allow') as EnforcementMode
   if (!ENFORCEMENT_MODES.includes(mode)) {
     throw usageError(`--mode must be one of ${ENFORCEMENT_MODES.join(', ')}, not "${values.mode}"`)
@@ -167,9 +184,14 @@ async function validateEvents(argv: string[], io: CliIo): Promise<number> {
         }
       }
       let enriched: FormatResult | undefined
+      if (formatter !== undefined && result.ok && item.text !== null) {
+        // What `tally import` hands the pipeline — the parsed event with the messageId import gives it —
+        // validated in that form as the pipeline does, then formatted for the project import would use.
+        result = validator.validate(importedEvent(JSON.parse(item.text), item.text, deriveIds), options)
+      }
       if (formatter !== undefined && result.ok) {
         const ctx = {
-          projectId: 'cli',
+          projectId,
           receivedAt: new Date(),
           settings,
           schema: result.schema,
