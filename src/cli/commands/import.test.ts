@@ -82,6 +82,36 @@ describe('tally import', () => {
     expect(page.events[0].messageId).toBe(derivedMessageId(JSON.stringify(good[1])))
   })
 
+  it('should keep each rejected event once in the failed-event store when the file is imported again', async () => {
+    const file = join(db.dir, 'events.ndjson')
+    writeFileSync(file, FILE_WITH_BAD_LINES)
+    const failedIds = async () =>
+      JSON.parse((await runCli(['failed', 'list', '--db', db.url])).stdout)
+        .failedEvents.map((f: { id: string }) => f.id)
+        .sort()
+    await runCli(['import', file, '--db', db.url])
+    const first = await failedIds()
+    expect(first).toHaveLength(2)
+    for (const id of first)
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    const again = await runCli(['import', file, '--db', db.url])
+    // Still rejected (exit 1, listed in --errors), but not kept a second time.
+    expect(again.code).toBe(1)
+    expect(again.stderr).toMatch(/0 stored, 3 duplicates, 2 rejected \(2 kept already\), 1 unreadable/)
+    expect(await failedIds()).toEqual(first)
+    // The same rejected event read from another input is the same failed event.
+    await runCli(['import', '-', '--db', db.url], { stdin: ndjson({ type: 'track', userId: 'u9' }) })
+    expect(await failedIds()).toEqual(first)
+    // A line repeated within one import is kept once too, in one group commit or in two.
+    for (const batch of ['500', '1']) {
+      const twice = await runCli(['import', '-', '--batch', batch, '--db', db.url], {
+        stdin: ndjson({ type: 'track', userId: `u-${batch}` }, { type: 'track', userId: `u-${batch}` }),
+      })
+      expect(twice.stderr).toMatch(/2 rejected \(1 kept already\)/)
+    }
+    expect(await failedIds()).toHaveLength(4)
+  })
+
   it('should store events without a messageId again with --fresh-ids', async () => {
     const file = join(db.dir, 'events.ndjson')
     writeFileSync(file, ndjson(...good))
@@ -89,6 +119,14 @@ describe('tally import', () => {
     const second = await runCli(['import', file, '--db', db.url, '--fresh-ids'])
     expect(second.stderr).toMatch(/2 stored, 1 duplicates/)
     expect(await countEvents(db.url)).toBe(5)
+    // Rejected events likewise: each run keeps them again.
+    for (let i = 0; i < 2; i++) {
+      await runCli(['import', '-', '--fresh-ids', '--db', db.url], {
+        stdin: ndjson({ type: 'track', userId: 'u9' }),
+      })
+    }
+    const failed = JSON.parse((await runCli(['failed', 'list', '--db', db.url])).stdout).failedEvents
+    expect(failed).toHaveLength(2)
   })
 
   it('should read a JSON array from stdin and name the element index of a bad one', async () => {
@@ -200,6 +238,13 @@ describe.runIf(pgReachable || IN_CI)('postgres: tally import + query', () => {
       expect(first.stderr).toMatch(/4 events — 3 stored, 0 duplicates, 0 rejected, 1 unreadable/)
       const again = await runCli(['import', '-', '--db', pg.url], { stdin: ndjson(...good) })
       expect(again.stderr).toMatch(/0 stored, 3 duplicates/)
+      // Rejected events are kept once however often they are imported.
+      for (let i = 0; i < 2; i++) {
+        const bad = await runCli(['import', '-', '--db', pg.url], { stdin: FILE_WITH_BAD_LINES })
+        expect(bad.code).toBe(1)
+      }
+      const failed = JSON.parse((await runCli(['failed', 'list', '--db', pg.url])).stdout).failedEvents
+      expect(failed).toHaveLength(2)
       const query = await runCli(['query', '--db', pg.url, '--where', 'properties.plan=in:pro,team'])
       expect(query.code).toBe(0)
       const page = JSON.parse(query.stdout)

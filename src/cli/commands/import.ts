@@ -18,7 +18,7 @@ import {
   usageError,
   withDatabase,
 } from '../command-context.js'
-import { importedEvent } from '../import-event.js'
+import { importedEvent, keepFailedOnce } from '../import-event.js'
 import { type InputItem, readJsonItems } from '../json-input.js'
 
 export const IMPORT_HELP = `Usage: tally import FILE|- [--batch N] [--errors FILE] [--fresh-ids] [--segment] [--db URL] [--project ID]
@@ -29,12 +29,14 @@ enrichment, group commit — so rejected events land in the failed-event store (
 
 Idempotent: an event whose messageId is already stored is counted as a duplicate, not stored again.
 An event without a messageId gets one derived from its text ("import-<sha256>"), so importing the same
-file twice — or again after an interruption — stores each event once.
+file twice — or again after an interruption — stores each event once. A rejected event is kept in the
+failed-event store once as well (it is still reported as rejected: "2 rejected (2 kept already)").
 
 Options:
   --batch N        events per ingest call, 1–10000 (default 500)
   --errors FILE    write one NDJSON line per rejected or unreadable event: {"line","index"?,"errors"}
-  --fresh-ids      do not derive messageIds: events without one get a new id each run
+  --fresh-ids      do not derive ids: events without a messageId get a new one, and rejected events
+                   are kept again, on each run
   --segment        the input is Segment messages (e.g. a Segment export: "event" for track names,
                    "_metadata", "writeKey" …), mapped exactly as the /v1 Segment routes map them
   --quiet          no progress line (the final summary is always written)
@@ -150,11 +152,12 @@ function progressLine(totals: Totals, bytes: number, size: number | null, second
   return parts.join('  ')
 }
 
-function summaryLine(totals: Totals, seconds: number): string {
+function summaryLine(totals: Totals, keptAlready: number, seconds: number): string {
   const rate = seconds > 0 ? Math.round(totals.read / seconds) : totals.read
+  const kept = keptAlready > 0 ? ` (${keptAlready} kept already)` : ''
   const dropped = totals.dropped > 0 ? `, ${totals.dropped} dropped (bots)` : ''
   const unreadable = totals.unreadable > 0 ? `, ${totals.unreadable} unreadable` : ''
-  return `tally import: ${totals.read} events — ${totals.accepted} stored, ${totals.duplicates} duplicates, ${totals.rejected} rejected${unreadable}${dropped} (${seconds.toFixed(2)} s, ${rate} events/s)\n`
+  return `tally import: ${totals.read} events — ${totals.accepted} stored, ${totals.duplicates} duplicates, ${totals.rejected} rejected${kept}${unreadable}${dropped} (${seconds.toFixed(2)} s, ${rate} events/s)\n`
 }
 
 /** `tally import`: see IMPORT_HELP. */
@@ -187,7 +190,14 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
         async ({ store, projectId }) => {
           const deps = createPipelineDeps(store)
           await deps.projects.get(projectId) // fail before reading if the plan cannot load
-          const service = new EventService({ ...deps, maxQueuedEvents: IN_FLIGHT * batchSize * 2 })
+          const deriveIds = !values['fresh-ids']
+          const failed = { keptAlready: 0 }
+          const service = new EventService({
+            ...deps,
+            maxQueuedEvents: IN_FLIGHT * batchSize * 2,
+            // With derived ids a rejected event is kept under an id of its own, once (--fresh-ids: each run).
+            sink: deriveIds ? keepFailedOnce(store, failed) : undefined,
+          })
           try {
             return await runImport({
               io,
@@ -196,7 +206,8 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
               input,
               batchSize,
               errorsOut,
-              deriveIds: !values['fresh-ids'],
+              deriveIds,
+              failed,
               segment: values.segment === true,
               showProgress: !values.quiet && (io.stderr as { isTTY?: boolean }).isTTY === true,
               maxEventBytes: deps.validator.limits.maxEventBytes,
@@ -222,6 +233,8 @@ interface ImportRun {
   batchSize: number
   errorsOut: WriteStream | undefined
   deriveIds: boolean
+  /** Rejected events the failed-event store held already (not kept again). */
+  failed: { keptAlready: number }
   segment: boolean
   showProgress: boolean
   maxEventBytes: number
@@ -314,7 +327,7 @@ async function runImport(run: ImportRun): Promise<number> {
     // Whatever happened, let the batches already handed over finish before reporting.
     await Promise.allSettled(inFlight.map((b) => b.result))
     if (run.showProgress) io.stderr.write('\r\x1b[K')
-    io.stderr.write(summaryLine(totals, (Date.now() - started) / 1000))
+    io.stderr.write(summaryLine(totals, run.failed.keptAlready, (Date.now() - started) / 1000))
     const e = err as NodeJS.ErrnoException
     if (!(e instanceof AppError) && e?.code && /^E[A-Z]+$/.test(e.code)) {
       throw new Error(`stopped: cannot read the input: ${e.code}`)
@@ -322,7 +335,7 @@ async function runImport(run: ImportRun): Promise<number> {
     throw err
   }
   if (run.showProgress) io.stderr.write('\r\x1b[K')
-  io.stderr.write(summaryLine(totals, (Date.now() - started) / 1000))
+  io.stderr.write(summaryLine(totals, run.failed.keptAlready, (Date.now() - started) / 1000))
   return totals.rejected + totals.unreadable > 0 ? 1 : 0
 
   function unreadable(item: PendingItem, issue: ValidationIssue) {
