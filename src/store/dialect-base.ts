@@ -18,6 +18,7 @@ export const DEFAULT_CAPABILITIES: StoreCapabilities = Object.freeze({
   supportsJsonb: false,
   maxBindParams: 999,
   supportsConcurrentWriters: false,
+  dedupeOnEvents: false,
 })
 
 /** Bucket widths in milliseconds. */

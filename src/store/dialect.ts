@@ -16,6 +16,11 @@ export interface StoreCapabilities {
   readonly maxBindParams: number
   /** Several transactions may write at once (row locks, `FOR UPDATE SKIP LOCKED`). Default false. */
   readonly supportsConcurrentWriters: boolean
+  /**
+   * Where a `(project_id, message_id)` is kept unique: a unique index on `events` (true: SQLite, migration
+   * 0007) or the narrow `event_dedupe` table (false: PostgreSQL, where it measured faster). Default false.
+   */
+  readonly dedupeOnEvents: boolean
 }
 
 /** Buckets a time series can use. `week` starts on Monday. */

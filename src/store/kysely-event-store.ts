@@ -376,11 +376,13 @@ export class KyselyEventStore implements EventStore {
           .returning(['message_id', 'timestamp'])
           .executeTakeFirst()
         if (!row) return false
-        await trx
-          .deleteFrom('event_dedupe')
-          .where('project_id', '=', projectId)
-          .where('message_id', '=', row.message_id)
-          .execute()
+        if (!this.#sd.capabilities.dedupeOnEvents) {
+          await trx
+            .deleteFrom('event_dedupe')
+            .where('project_id', '=', projectId)
+            .where('message_id', '=', row.message_id)
+            .execute()
+        }
         await this.#rebuildRollups(trx, projectId, [Date.parse(this.#sd.fromDbTime(row.timestamp))])
         await this.#afterDelete(trx)
         return true
@@ -410,13 +412,15 @@ export class KyselyEventStore implements EventStore {
           .where(person)
           .distinct()
           .execute()
-        await trx
-          .deleteFrom('event_dedupe')
-          .where('project_id', '=', projectId)
-          .where('message_id', 'in', (eb) =>
-            eb.selectFrom('events').select('message_id').where('project_id', '=', projectId).where(person),
-          )
-          .execute()
+        if (!this.#sd.capabilities.dedupeOnEvents) {
+          await trx
+            .deleteFrom('event_dedupe')
+            .where('project_id', '=', projectId)
+            .where('message_id', 'in', (eb) =>
+              eb.selectFrom('events').select('message_id').where('project_id', '=', projectId).where(person),
+            )
+            .execute()
+        }
         const ev = await trx
           .deleteFrom('events')
           .where('project_id', '=', projectId)
@@ -448,9 +452,11 @@ export class KyselyEventStore implements EventStore {
           .distinct()
         if (projectId !== undefined) affectedQuery = affectedQuery.where('project_id', '=', projectId)
         const affected = this.#rollupRebuilder ? await affectedQuery.execute() : []
-        let dedupe = trx.deleteFrom('event_dedupe').where('event_id', 'in', old)
-        if (projectId !== undefined) dedupe = dedupe.where('project_id', '=', projectId)
-        await dedupe.execute()
+        if (!this.#sd.capabilities.dedupeOnEvents) {
+          let dedupe = trx.deleteFrom('event_dedupe').where('event_id', 'in', old)
+          if (projectId !== undefined) dedupe = dedupe.where('project_id', '=', projectId)
+          await dedupe.execute()
+        }
         let del = trx.deleteFrom('events').where('received_at', '<', before)
         if (projectId !== undefined) del = del.where('project_id', '=', projectId)
         const ev = await del.executeTakeFirst()

@@ -4,6 +4,7 @@ import { auditMigration } from './0003-audit.js'
 import { userIndexMigration } from './0004-user-index.js'
 import { rollupWatermarkMigration } from './0005-rollup-watermark.js'
 import { typeTimeIndexMigration } from './0006-type-time-index.js'
+import { sqliteDedupeIndexMigration } from './0007-sqlite-dedupe-index.js'
 import type { StoreMigration } from './store-migration.js'
 
 /**
@@ -17,4 +18,5 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   userIndexMigration, // 0004: events by user (queries, GDPR erasure)
   rollupWatermarkMigration, // 0005: deferred rollups on SQLite, owned by the statistics stage
   typeTimeIndexMigration, // 0006: PostgreSQL, newest events of one type
+  sqliteDedupeIndexMigration, // 0007: SQLite, dedupe by a unique index on events
 ]

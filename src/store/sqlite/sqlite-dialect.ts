@@ -32,6 +32,7 @@ const SQLITE_CAPABILITIES: StoreCapabilities = Object.freeze({
   ...DEFAULT_CAPABILITIES,
   // SQLITE_MAX_VARIABLE_NUMBER defaults to 32,766 since SQLite 3.32 (better-sqlite3 12 bundles 3.5x).
   maxBindParams: 32_766,
+  dedupeOnEvents: true,
 })
 
 const SQLITE_COLUMN_TYPES: ColumnTypes = Object.freeze({
