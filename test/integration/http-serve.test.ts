@@ -82,7 +82,8 @@ describe('tally serve', () => {
 
   it('should refuse an invalid configuration with a clear message and exit 1', async () => {
     const run = startServe(['--port', '99999'])
-    await expect(run.banner).rejects.toThrow(/config_invalid: .*TALLY_PORT \(--port\) must be <= 65535/)
+    // docs/cli.md: one line, ending in the error code
+    await expect(run.banner).rejects.toThrow(/TALLY_PORT \(--port\) must be <= 65535.*\(config_invalid\)/)
     expect(await run.exited).toBe(1)
   })
 })
