@@ -3,6 +3,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js'
 import addFormatsModule from 'ajv-formats'
 import { AppError } from '../errors/app-error.js'
 import { registerFormats } from '../validate/formats.js'
+import { linearRegExpEngine, storedRegExpEngine } from './linear-regex.js'
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
@@ -25,7 +26,17 @@ const USER_AJV_OPTIONS: Options = {
   strictTuples: false,
   strictRequired: false,
   validateFormats: true,
+  // Ajv's strict check that no `properties` name matches a sibling `patternProperties` regex runs the
+  // regex on JavaScript's backtracking engine; `assertSafePatterns` makes the same check on RE2 instead.
+  allowMatchingProperties: true,
 }
+
+/**
+ * Which regex engine runs the schema's `pattern` and `patternProperties`: `registered` (a new schema) only
+ * the linear-time one, refusing what it cannot run; `stored` (loaded from the database) the linear-time
+ * one where it can, JavaScript's for the rest, so that an existing plan keeps loading.
+ */
+export type PatternMode = 'registered' | 'stored'
 
 /** Which dialect `schema.$schema` names; throws `schema_invalid` for any other. */
 export function schemaDialect(schema: Record<string, unknown>): SchemaDialect {
@@ -42,32 +53,35 @@ export function schemaDialect(schema: Record<string, unknown>): SchemaDialect {
 }
 
 /**
- * Compiles tracking-plan schemas. Holds one Ajv instance per dialect, made on first use. Each schema is
- * removed from the instance's registry right after compiling, so two versions (or two projects) that
- * reuse one `$id` never collide; the compiled function keeps working.
+ * Compiles tracking-plan schemas. Holds one Ajv instance per dialect and pattern mode, made on first use.
+ * Each schema is removed from the instance's registry right after compiling, so two versions (or two
+ * projects) that reuse one `$id` never collide; the compiled function keeps working.
  */
 export class UserSchemaCompiler {
-  #instances = new Map<SchemaDialect, Ajv | Ajv2020>()
+  #instances = new Map<string, Ajv | Ajv2020>()
 
-  #ajv(dialect: SchemaDialect): Ajv | Ajv2020 {
-    let ajv = this.#instances.get(dialect)
+  #ajv(dialect: SchemaDialect, patterns: PatternMode): Ajv | Ajv2020 {
+    const key = `${dialect} ${patterns}`
+    let ajv = this.#instances.get(key)
     if (ajv === undefined) {
-      ajv = dialect === '2020-12' ? new Ajv2020(USER_AJV_OPTIONS) : new Ajv(USER_AJV_OPTIONS)
+      const regExp = patterns === 'stored' ? storedRegExpEngine : linearRegExpEngine
+      const options: Options = { ...USER_AJV_OPTIONS, code: { regExp } }
+      ajv = dialect === '2020-12' ? new Ajv2020(options) : new Ajv(options)
       addFormats(ajv)
       registerFormats(ajv as Ajv)
       ajv.addKeyword('self') // Snowplow's self-describing header: an annotation
-      this.#instances.set(dialect, ajv)
+      this.#instances.set(key, ajv)
     }
     return ajv
   }
 
   /** Compiles `schema`; an invalid schema becomes `AppError('schema_invalid')` with Ajv's message. */
-  compile(schema: unknown): ValidateFunction {
+  compile(schema: unknown, patterns: PatternMode = 'registered'): ValidateFunction {
     if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
       throw new AppError('schema_invalid', 'a tracking-plan schema must be a JSON object')
     }
     const dialect = schemaDialect(schema as Record<string, unknown>)
-    const ajv = this.#ajv(dialect)
+    const ajv = this.#ajv(dialect, patterns)
     try {
       const validate = ajv.compile(schema)
       return validate

@@ -80,44 +80,181 @@ describe('TrackingPlan.register', () => {
     expect(plan.size).toBe(0)
   })
 
-  it('should refuse regexes that can backtrack exponentially, and still load such a schema once stored', () => {
+  it('should register the ReDoS patterns and answer a hostile value at once (linear-time engine)', () => {
     const plan = new TrackingPlan()
-    const register = (jsonSchema: Record<string, unknown>, version = '1-0-0') =>
-      plan.register({ eventType: 'track', eventName: 'X', version, jsonSchema })
+    plan.register({
+      eventType: 'track',
+      eventName: 'X',
+      version: '1-0-0',
+      jsonSchema: {
+        type: 'object',
+        properties: {
+          alt: { type: 'string', pattern: '^(a|a)*$' },
+          overlap: { type: 'string', pattern: '^(a|aa)+$' },
+          digits: { type: 'string', pattern: '^\\d*\\d*\\d*\\d*\\d*\\d*x$' },
+          nested: { type: 'string', pattern: '^(a+)+$' },
+        },
+        patternProperties: { '^x_(\\w+\\s?)*$': { type: 'string' } },
+      },
+    })
+    // A backtracking engine takes 1.15 s on the first value and doubles per character: on the 64-character
+    // ones it would not finish before the test times out. Run once, not timed.
+    const hostile = `${'a'.repeat(26)}!`
+    const longer = `${'a'.repeat(64)}!`
+    const result = validator.validate(
+      {
+        type: 'track',
+        name: 'X',
+        userId: 'u',
+        properties: { alt: hostile, overlap: longer, digits: `${'1'.repeat(64)}!`, nested: longer },
+      },
+      { trackingPlan: plan, enforcement: 'block' },
+    )
+    expect(result.ok).toBe(false)
+    expect(!result.ok && result.errors.map((e) => `${e.path} ${e.code}`).sort()).toEqual([
+      '/properties/alt schema_violation',
+      '/properties/digits schema_violation',
+      '/properties/nested schema_violation',
+      '/properties/overlap schema_violation',
+    ])
+    const fine = validator.validate(
+      {
+        type: 'track',
+        name: 'X',
+        userId: 'u',
+        properties: { alt: 'aaa', overlap: 'aaa', digits: '12x', nested: 'a' },
+      },
+      { trackingPlan: plan, enforcement: 'block' },
+    )
+    expect(fine).toMatchObject({ ok: true })
+  })
+
+  it('should keep ordinary patterns working exactly as before', () => {
+    const plan = new TrackingPlan()
+    plan.register({
+      eventType: 'track',
+      eventName: 'X',
+      version: '1-0-0',
+      jsonSchema: {
+        type: 'object',
+        properties: {
+          slug: { type: 'string', pattern: '^[a-z0-9_]+$' },
+          month: { type: 'string', pattern: '^\\d{4}-\\d{2}$' },
+          word: { type: 'string', pattern: '^\\p{L}+$' },
+          email: { type: 'string', pattern: '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$' },
+          sku: { type: 'string', pattern: 'SKU-[0-9]{6}' },
+          // Data that merely contains a "pattern" key is not a regex.
+          shape: { type: 'object', default: { pattern: '(a)\\1' } },
+        },
+        patternProperties: { '^x_[a-z]+$': { type: 'integer' } },
+      },
+    })
+    const check = (properties: Record<string, unknown>) =>
+      validator.validate(
+        { type: 'track', name: 'X', userId: 'u', properties },
+        { trackingPlan: plan, enforcement: 'block' },
+      )
+    expect(
+      check({
+        slug: 'sign_up_2',
+        month: '2026-05',
+        word: 'Ωmega',
+        email: 'a@b.co',
+        sku: 'x SKU-123456',
+        x_n: 1,
+      }),
+    ).toMatchObject({ ok: true })
+    const bad = check({
+      slug: 'Sign Up',
+      month: '2026-5',
+      word: 'abc1',
+      email: 'a b@c.d',
+      sku: 'SKU-12',
+      x_n: 'one',
+    })
+    expect(!bad.ok && bad.errors.map((e) => e.path).sort()).toEqual([
+      '/properties/email',
+      '/properties/month',
+      '/properties/sku',
+      '/properties/slug',
+      '/properties/word',
+      '/properties/x_n',
+    ])
+    // \s is JavaScript's (it includes NBSP and the line separators), . stops at \u2028 as JavaScript's does.
+    expect(check({ email: 'a\u00a0b@c.d' }).ok).toBe(false)
+    expect(check({ word: 'a\u2028' }).ok).toBe(false)
+  })
+
+  it('should refuse patterns the linear-time engine cannot run, naming the pattern and why', () => {
+    const plan = new TrackingPlan()
+    const register = (jsonSchema: Record<string, unknown>) =>
+      plan.register({ eventType: 'track', eventName: 'X', version: '1-0-0', jsonSchema })
     try {
-      register({ type: 'object', properties: { sku: { type: 'string', pattern: '^(a+)+$' } } })
+      register({ type: 'object', properties: { sku: { type: 'string', pattern: '^(a)\\1$' } } })
       expect.unreachable()
     } catch (err) {
       expect(err).toMatchObject({
         code: 'schema_invalid',
-        message: expect.stringContaining('/properties/sku/pattern'),
-        details: { unsafePatterns: [{ path: '/properties/sku/pattern', pattern: '^(a+)+$' }] },
+        message: expect.stringMatching(/"\^\(a\)\\\\1\$" at \/properties\/sku\/pattern .*backreferences/),
+        details: {
+          unsafePatterns: [
+            {
+              path: '/properties/sku/pattern',
+              pattern: '^(a)\\1$',
+              reason: expect.stringContaining('backreferences'),
+            },
+          ],
+        },
       })
     }
-    expect(codeOf(() => register({ type: 'object', patternProperties: { '^(\\w+\\s?)*$': {} } }))).toBe(
-      'schema_invalid',
+    const reasonOf = (jsonSchema: Record<string, unknown>) => {
+      try {
+        register(jsonSchema)
+      } catch (err) {
+        expect(err).toMatchObject({ code: 'schema_invalid' })
+        return (err as AppError).message
+      }
+      return 'accepted'
+    }
+    expect(reasonOf({ type: 'object', patternProperties: { '^(?!internal_)': {} } })).toMatch(
+      /\/patternProperties\/\^\(\?!internal_\).*lookahead/,
     )
-    // Ordinary patterns, and data that merely contains a "pattern" key, are fine.
-    register({
-      type: 'object',
-      properties: {
-        sku: { type: 'string', pattern: '^SKU-[0-9]{6}$' },
-        email: { type: 'string', pattern: '^[a-z0-9._%+-]+@[a-z0-9.-]+\\.[a-z]{2,}$' },
-        word: { type: 'string', pattern: '^\\p{L}+$' },
-        shape: { type: 'object', default: { pattern: '(a+)+' } },
-      },
-    })
-    expect(plan.size).toBe(1)
-    // A schema stored before the check (it is in the database already) keeps loading: ingest must not break.
-    const stored: StoredSchema = {
+    expect(reasonOf({ properties: { p: { pattern: '(?<=\\$)\\d+' } } })).toMatch(/lookbehind/)
+    expect(reasonOf({ properties: { p: { pattern: '^.{1,5000}$' } } })).toMatch(/repeat count/)
+    expect(reasonOf({ properties: { p: { pattern: '\\p{Script_Extensions=Greek}' } } })).toMatch(
+      /not supported/,
+    )
+    // As Ajv's strict mode did: a property that a sibling patternProperties regex also matches.
+    expect(reasonOf({ properties: { x_a: {} }, patternProperties: { '^x_': {} } })).toMatch(
+      /property "x_a" .* matches patternProperties "\^x_"/,
+    )
+    expect(plan.size).toBe(0)
+  })
+
+  it('should still load a stored schema whose patterns are now refused, and run what it can in linear time', () => {
+    const stored = (eventName: string, pattern: string): StoredSchema => ({
       projectId: 'default',
       eventType: 'track',
-      eventName: 'Legacy',
+      eventName,
       version: '1-0-0',
-      jsonSchema: { type: 'object', properties: { v: { type: 'string', pattern: '^(a+)+$' } } },
+      jsonSchema: { type: 'object', properties: { v: { type: 'string', pattern } } },
       createdAt: '2026-01-01T00:00:00.000Z',
-    }
-    expect(TrackingPlan.fromStoredSchemas([stored]).size).toBe(1)
+    })
+    // Saved before this check: ingest must not break. The lookahead keeps JavaScript's engine; the
+    // ReDoS pattern, which the old check let through, now runs on the linear-time one.
+    const plan = TrackingPlan.fromStoredSchemas([
+      stored('Legacy', '^(?=x)\\w+$'),
+      stored('Hostile', '^(a|a)*$'),
+    ])
+    expect(plan.size).toBe(2)
+    const check = (name: string, v: string) =>
+      validator.validate(
+        { type: 'track', name, userId: 'u', properties: { v } },
+        { trackingPlan: plan, enforcement: 'block' },
+      ).ok
+    expect(check('Legacy', 'xy')).toBe(true)
+    expect(check('Legacy', 'yx')).toBe(false)
+    expect(check('Hostile', `${'a'.repeat(64)}!`)).toBe(false)
   })
 
   it('should refuse unknown event types and names on nameless types', () => {

@@ -112,7 +112,9 @@ export class TrackingPlan {
 
   /**
    * Adds a version. Throws `AppError`: `validation_failed` (unknown type, bad name), `schema_version_invalid`
-   * (not SchemaVer), `schema_version_exists`, `schema_version_not_newer`, `schema_invalid` (Ajv's message).
+   * (not SchemaVer), `schema_version_exists`, `schema_version_not_newer`, `schema_invalid` (Ajv's message;
+   * a regex the linear-time engine cannot run, `safe-patterns.ts`). `stored`: the schema comes from the
+   * database and skips that check, so that a plan saved before it keeps loading.
    */
   register(input: RegisterSchemaInput, options: { stored?: boolean } = {}): RegisteredSchema {
     const { eventType, eventName, version } = input
@@ -157,7 +159,7 @@ export class TrackingPlan {
     const jsonSchema = JSON.parse(JSON.stringify(input.jsonSchema ?? null)) as Record<string, unknown>
     // New schemas only: one already in the database (registered before this check) keeps loading.
     if (!options.stored) assertSafePatterns(jsonSchema)
-    const validate = this.#compiler.compile(jsonSchema)
+    const validate = this.#compiler.compile(jsonSchema, options.stored ? 'stored' : 'registered')
     const stored: StoredSchema = {
       projectId: this.projectId,
       eventType,
