@@ -3,6 +3,7 @@ import { AppError } from '../errors/app-error.js'
 import type { Database } from '../store/database.js'
 import type { StoreDialect } from '../store/dialect.js'
 import type { PerformanceParams } from './params.js'
+import { getPerformanceSeries } from './performance-series.js'
 import { readRollupInputs } from './read-raw-events.js'
 import type { PerformanceResult } from './results.js'
 import { aggregateEvents } from './rollups/aggregate-events.js'
@@ -47,6 +48,11 @@ export async function getPerformance(
   params: PerformanceParams,
 ): Promise<PerformanceResult> {
   const { fromMs, toMs } = parseRange(params)
+  if (params.unit && params.groupBy) {
+    throw new AppError('validation_failed', 'unit (a series) cannot be combined with groupBy', {
+      details: [{ path: '/unit', code: 'conflict', message: 'Drop groupBy, or ask for the series apart' }],
+    })
+  }
   await ensureRollupsCurrent(db, dialect) // deferred rollups (SQLite): count every acknowledged event
   const metrics = params.metrics?.length ? new Set(params.metrics) : null
   const out = new Map<string, MetricAcc>()
@@ -134,11 +140,23 @@ export async function getPerformance(
       return n < (params.limitGroups ?? 20)
     })
   }
+  const series = params.unit
+    ? await getPerformanceSeries(
+        db,
+        dialect,
+        projectId,
+        { fromMs, toMs },
+        params.unit,
+        params.timeZone ?? 'UTC',
+        metrics,
+      )
+    : undefined
   return {
     from: new Date(fromMs).toISOString(),
     to: new Date(toMs).toISOString(),
     source: params.groupBy ? 'scan' : 'rollup',
     relativeAccuracy: DEFAULT_RELATIVE_ACCURACY,
+    ...(series ? { series } : {}),
     metrics: rows.map((a) => ({
       metric: a.metric,
       group: a.group,

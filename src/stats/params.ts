@@ -75,17 +75,30 @@ export const TimeseriesParamsSchema = Type.Object(
 )
 export type TimeseriesParams = Static<typeof TimeseriesParamsSchema>
 
+/** Bucket widths of a performance series (hourly rollups answer them; minutes would need a scan). */
+export const PERFORMANCE_SERIES_UNITS = ['hour', 'day', 'week'] as const
+export type PerformanceSeriesUnit = (typeof PERFORMANCE_SERIES_UNITS)[number]
+
 /**
  * Without `groupBy` the answer comes from hourly histograms over any range; `groupBy` scans the raw
- * performance events (range at most 7 days).
+ * performance events (range at most 7 days). With `unit`, the answer also holds `series`: the percentiles
+ * per hour, day or week bucket (not combinable with `groupBy`).
  *
  * @example { "from": "2026-11-20T00:00:00Z", "to": "2026-11-27T00:00:00Z", "metrics": ["LCP", "INP"] }
+ * @example { "from": "2026-11-01T00:00:00Z", "metrics": ["LCP"], "unit": "day", "timeZone": "Europe/Berlin" }
  */
 export const PerformanceParamsSchema = Type.Object(
   {
     from: From,
     to: To,
     metrics: Type.Optional(Names),
+    unit: Type.Optional(
+      Type.Union(
+        PERFORMANCE_SERIES_UNITS.map((u) => Type.Literal(u)),
+        { description: 'Also answer percentiles per bucket of this width (`series`).' },
+      ),
+    ),
+    timeZone: Type.Optional(TimeZone),
     groupBy: Type.Optional(Type.Union([Type.Literal('path'), Type.Literal('property')])),
     property: Type.Optional(PropertyPath),
     limitGroups: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 20 })),

@@ -64,12 +64,32 @@ const Percentiles = {
   p99: Quantile,
 }
 
+/** Percentiles per time bucket, one array entry per bucket (null where the bucket holds no value). */
+export const PerformanceSeriesSchema = Type.Object({
+  unit: Type.String(),
+  timeZone: Type.String(),
+  buckets: Type.Array(Iso, { description: 'Start of each bucket; the last ends at the next unit boundary.' }),
+  metrics: Type.Array(
+    Type.Object({
+      metric: Type.String(),
+      counts: Type.Array(Count),
+      p50: Type.Array(Quantile),
+      p75: Type.Array(Quantile),
+      p90: Type.Array(Quantile),
+      p95: Type.Array(Quantile),
+      p99: Type.Array(Quantile),
+    }),
+  ),
+})
+export type PerformanceSeries = Static<typeof PerformanceSeriesSchema>
+
 export const PerformanceResultSchema = Type.Object(
   {
     from: Iso,
     to: Iso,
     source: StatsSource,
     relativeAccuracy: Type.Number(),
+    series: Type.Optional(PerformanceSeriesSchema),
     metrics: Type.Array(
       Type.Object({
         metric: Type.String(),

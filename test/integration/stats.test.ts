@@ -7,6 +7,7 @@ import { getPerformance } from '../../src/stats/get-performance.js'
 import { getTimeseries } from '../../src/stats/get-timeseries.js'
 import { rebuildRollups } from '../../src/stats/rollups/rebuild-rollups.js'
 import { HLL_STANDARD_ERROR } from '../../src/stats/sketch/hyper-log-log.js'
+import { bucketEdges } from '../../src/stats/time/time-buckets.js'
 import { createStore } from '../../src/store/create-store.js'
 import type { KyselyEventStore } from '../../src/store/kysely-event-store.js'
 import {
@@ -262,6 +263,40 @@ for (const variant of DIALECTS) {
       expect(ts.series[0].counts.reduce((a, b) => a + b, 0)).toBe(
         EVENTS.filter((e) => inRange(e, from, to)).length,
       )
+    })
+
+    it('should give performance percentiles per day bucket, on a DST day and in a half-hour time zone', async () => {
+      // Asia/Kolkata is UTC+5:30: its day edges cut hours in two, which are read from the raw events.
+      for (const timeZone of ['Europe/Berlin', 'Asia/Kolkata']) {
+        const perf = await getPerformance(store.db, store.storeDialect, 'p1', {
+          from: FROM,
+          to: TO,
+          metrics: ['LCP'],
+          unit: 'day',
+          timeZone,
+        })
+        seen.push(perf.series)
+        const edges = bucketEdges(Date.parse(FROM), Date.parse(TO), 'day', timeZone)
+        expect(perf.series?.buckets).toEqual(edges.slice(0, -1).map((e) => new Date(e).toISOString()))
+        const lcp = perf.series?.metrics.find((m) => m.metric === 'LCP')
+        expect(perf.series?.metrics.map((m) => m.metric)).toEqual(['LCP'])
+        for (let b = 0; b + 1 < edges.length; b++) {
+          const values = EVENTS.filter(
+            (e) => e.type === 'performance' && e.name === 'LCP' && inRange(e, edges[b], edges[b + 1]),
+          ).map((e) => e.properties.value as number)
+          expect(lcp?.counts[b], `${timeZone} bucket ${b}`).toBe(values.length)
+          if (values.length === 0) expect(lcp?.p75[b]).toBeNull()
+          else expectWithin(lcp?.p75[b] ?? null, exactQuantile(values, 0.75))
+        }
+      }
+      await expect(
+        getPerformance(store.db, store.storeDialect, 'p1', {
+          from: FROM,
+          to: TO,
+          unit: 'day',
+          groupBy: 'path',
+        }),
+      ).rejects.toMatchObject({ code: 'validation_failed' })
     })
 
     it('should give performance percentiles within 1% of the exact rank values and exact rating counts', async () => {

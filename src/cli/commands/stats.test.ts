@@ -17,6 +17,9 @@ describe('buildStatsParams', () => {
         now,
       ),
     ).toMatchObject({ from: '2026-11-01T00:00:00Z', unit: 'day', types: ['track', 'page'], limitGroups: 5 })
+    expect(
+      buildStatsParams('performance', { metric: ['LCP'], interval: 'day', tz: 'Europe/Berlin' }, now),
+    ).toMatchObject({ metrics: ['LCP'], unit: 'day', timeZone: 'Europe/Berlin' })
   })
 
   it('should refuse flags a statistic does not take and values its schema refuses', () => {

@@ -31,7 +31,8 @@ Statistics and the options each takes:
   overview       --top N (top event names, default 10)
   timeseries     --interval minute|hour|day|week (default day), --tz ZONE, --type TYPE, --name NAME,
                  --group-by name|type|property, --property PATH, --limit N (groups kept)
-  performance    --metric NAME (repeatable), --group-by path|property, --property PATH, --limit N
+  performance    --metric NAME (repeatable), --group-by path|property, --property PATH, --limit N,
+                 or --interval hour|day|week [--tz ZONE] for percentiles per bucket too ("series")
   api-requests   --interval hour|day|week (default hour), --tz ZONE, --limit N (routes kept)
   interactions   --action NAME (repeatable), --limit N (top targets per action)
 
@@ -73,7 +74,14 @@ const STATISTICS: Record<
   performance: {
     method: 'getPerformance',
     schema: PerformanceParamsSchema,
-    flags: { metric: 'metrics', 'group-by': 'groupBy', property: 'property', limit: 'limitGroups' },
+    flags: {
+      metric: 'metrics',
+      'group-by': 'groupBy',
+      property: 'property',
+      limit: 'limitGroups',
+      interval: 'unit',
+      tz: 'timeZone',
+    },
   },
   'api-requests': {
     method: 'getApiRequests',
