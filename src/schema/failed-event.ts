@@ -10,7 +10,10 @@ export type ReplayState = (typeof REPLAY_STATES)[number]
  */
 export const FailedEventSchema = Type.Object(
   {
-    id: Type.String({ description: 'UUIDv7.' }),
+    id: Type.String({
+      description:
+        'UUIDv7; for an event kept by `tally import`, a UUID derived from the project and the payload, so a re-import keeps it once.',
+    }),
     projectId: Type.String(),
     receivedAt: Type.String({ format: 'date-time' }),
     payload: Type.Unknown({ description: 'The event exactly as received (after JSON decoding).' }),
