@@ -1,8 +1,12 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../errors/app-error.js'
 import type { StoredSchema } from '../store/schema-types.js'
 import { EventValidator } from '../validate/event-validator.js'
 import { validEvents } from '../validate/test-events.js'
+import { loadSchemaDir } from './load-schema-dir.js'
 import { compareSchemaVer, parseSchemaVer } from './schema-ver.js'
 import { TrackingPlan } from './tracking-plan.js'
 
@@ -335,6 +339,124 @@ describe('TrackingPlan.register', () => {
       projectId: 'p1',
       jsonSchema: expect.any(Object),
       createdAt: expect.any(String),
+    })
+  })
+})
+
+describe('TrackingPlan and recursive schemas', () => {
+  const SELF_REFERENCING = { type: 'object', allOf: [{ $ref: '#' }] }
+  const TREE = {
+    type: 'object',
+    required: ['name'],
+    properties: { name: { type: 'string' }, children: { type: 'array', items: { $ref: '#' } } },
+  }
+  const register = (plan: TrackingPlan, jsonSchema: Record<string, unknown>) =>
+    plan.register({ eventType: 'track', eventName: 'Tree', version: '1-0-0', jsonSchema })
+
+  it('should refuse a schema that applies itself to the same value (it overflowed the stack on every event)', () => {
+    const plan = new TrackingPlan()
+    try {
+      register(plan, SELF_REFERENCING)
+      expect.unreachable()
+    } catch (err) {
+      expect(err).toMatchObject({
+        code: 'schema_invalid',
+        message: expect.stringContaining('(# → #/allOf/0 → #)'),
+        details: { refCycle: ['#', '#/allOf/0', '#'] },
+      })
+    }
+    // A cycle of $refs alone: the cycle is named (Ajv's own compile would only overflow).
+    try {
+      register(plan, {
+        definitions: { a: { $ref: '#/definitions/b' }, b: { $ref: '#/definitions/a' } },
+        $ref: '#/definitions/a',
+      })
+      expect.unreachable()
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'schema_invalid', details: { refCycle: expect.any(Array) } })
+    }
+    expect(plan.size).toBe(0)
+  })
+
+  it('should accept a recursive tree schema and validate every level', () => {
+    const plan = new TrackingPlan()
+    register(plan, TREE)
+    const check = (properties: Record<string, unknown>) =>
+      validator.validate(
+        { type: 'track', name: 'Tree', userId: 'u', properties },
+        { trackingPlan: plan, enforcement: 'block' },
+      )
+    expect(check({ name: 'root', children: [{ name: 'a', children: [{ name: 'b' }] }] })).toMatchObject({
+      ok: true,
+    })
+    expect(check({ name: 'root', children: [{ name: 'a', children: [{ title: 'b' }] }] })).toMatchObject({
+      ok: false,
+      errors: [{ path: '/properties/children/0/children/0/name', code: 'schema_violation' }],
+    })
+  })
+
+  it('should report a stored schema that still overflows as a per-event error, in every mode, not a crash', () => {
+    // Saved before the check: it still loads, and each matching event gets a clear error.
+    const plan = TrackingPlan.fromStoredSchemas([
+      {
+        projectId: 'default',
+        eventType: 'track',
+        eventName: 'Tree',
+        version: '1-0-0',
+        jsonSchema: SELF_REFERENCING,
+        createdAt: '2026-01-01T00:00:00.000Z',
+      },
+    ])
+    for (const enforcement of ['allow', 'warn', 'block'] as const) {
+      expect(
+        validator.validate(
+          { type: 'track', name: 'Tree', userId: 'u', properties: {} },
+          { trackingPlan: plan, enforcement },
+        ),
+      ).toMatchObject({
+        ok: false,
+        errors: [
+          { path: '', message: expect.stringMatching(/could not be validated: Maximum call stack size/) },
+        ],
+      })
+    }
+  })
+
+  it('tally validate --schemas: loadSchemaDir should refuse the self-referencing schema, naming its file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-schemas-'))
+    mkdirSync(join(dir, 'track', 'Tree'), { recursive: true })
+    writeFileSync(join(dir, 'track', 'Tree', '1-0-0.json'), JSON.stringify(TREE))
+    expect((await loadSchemaDir(dir)).size).toBe(1)
+    mkdirSync(join(dir, 'track', 'Loop'), { recursive: true })
+    writeFileSync(join(dir, 'track', 'Loop', '1-0-0.json'), JSON.stringify(SELF_REFERENCING))
+    await expect(loadSchemaDir(dir)).rejects.toMatchObject({
+      code: 'schema_invalid',
+      message: expect.stringMatching(/Loop[/\\]1-0-0\.json: the schema applies itself to the same value/),
+      details: { refCycle: ['#', '#/allOf/0', '#'] },
+    })
+  })
+
+  it('tally validate --schemas: loadSchemaDir should refuse a backreference, and take a ReDoS pattern', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-schemas-'))
+    const write = (name: string, pattern: string) => {
+      mkdirSync(join(dir, 'track', name), { recursive: true })
+      writeFileSync(
+        join(dir, 'track', name, '1-0-0.json'),
+        JSON.stringify({ type: 'object', properties: { v: { type: 'string', pattern } } }),
+      )
+    }
+    write('Alt', '^(a|a)*$')
+    const plan = await loadSchemaDir(dir)
+    expect(
+      validator.validate(
+        { type: 'track', name: 'Alt', userId: 'u', properties: { v: `${'a'.repeat(64)}!` } },
+        { trackingPlan: plan, enforcement: 'block' },
+      ),
+    ).toMatchObject({ ok: false, errors: [{ path: '/properties/v', code: 'schema_violation' }] })
+    write('Backref', '^(a)\\1$')
+    await expect(loadSchemaDir(dir)).rejects.toMatchObject({
+      code: 'schema_invalid',
+      message: expect.stringMatching(/Backref[/\\]1-0-0\.json: the regex .* backreferences/),
     })
   })
 })

@@ -9,6 +9,7 @@ import { formatAjvErrors } from '../validate/format-errors.js'
 import type { IssueList } from '../validate/issue-list.js'
 import { type CompatibilityReport, checkCompatibility } from './compatibility.js'
 import { UserSchemaCompiler } from './compile-user-schema.js'
+import { assertNoRefCycle } from './ref-cycles.js'
 import { assertSafePatterns } from './safe-patterns.js'
 import { compareSchemaVer, parseSchemaVer, type SchemaVer } from './schema-ver.js'
 
@@ -113,8 +114,9 @@ export class TrackingPlan {
   /**
    * Adds a version. Throws `AppError`: `validation_failed` (unknown type, bad name), `schema_version_invalid`
    * (not SchemaVer), `schema_version_exists`, `schema_version_not_newer`, `schema_invalid` (Ajv's message;
-   * a regex the linear-time engine cannot run, `safe-patterns.ts`). `stored`: the schema comes from the
-   * database and skips that check, so that a plan saved before it keeps loading.
+   * a regex the linear-time engine cannot run, `safe-patterns.ts`; a `$ref` cycle that never moves into
+   * the data, `ref-cycles.ts`). `stored`: the schema comes from the database and skips those last two
+   * checks, so that a plan saved before them keeps loading.
    */
   register(input: RegisterSchemaInput, options: { stored?: boolean } = {}): RegisteredSchema {
     const { eventType, eventName, version } = input
@@ -157,8 +159,12 @@ export class TrackingPlan {
       )
     }
     const jsonSchema = JSON.parse(JSON.stringify(input.jsonSchema ?? null)) as Record<string, unknown>
-    // New schemas only: one already in the database (registered before this check) keeps loading.
-    if (!options.stored) assertSafePatterns(jsonSchema)
+    // New schemas only: one already in the database (registered before these checks) keeps loading.
+    if (!options.stored) {
+      assertSafePatterns(jsonSchema)
+      // Before compiling: Ajv's compile itself overflows the stack on a cycle made of $refs alone.
+      assertNoRefCycle(jsonSchema)
+    }
     const validate = this.#compiler.compile(jsonSchema, options.stored ? 'stored' : 'registered')
     const stored: StoredSchema = {
       projectId: this.projectId,

@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest'
+import { AppError } from '../errors/app-error.js'
+import { assertNoRefCycle, findRefCycle } from './ref-cycles.js'
+
+const TREE = {
+  type: 'object',
+  properties: { name: { type: 'string' }, children: { type: 'array', items: { $ref: '#' } } },
+}
+
+describe('findRefCycle', () => {
+  it('should find the self-reference that overflowed the stack on every event', () => {
+    expect(findRefCycle({ type: 'object', allOf: [{ $ref: '#' }] })).toEqual(['#', '#/allOf/0', '#'])
+    expect(findRefCycle({ $ref: '#' })).toEqual(['#', '#'])
+  })
+
+  it('should find a cycle through each keyword that applies a schema to the same value', () => {
+    const back = { $ref: '#' }
+    const cases: [Record<string, unknown>, string][] = [
+      [{ anyOf: [{ type: 'string' }, back] }, '#/anyOf/1'],
+      [{ oneOf: [back] }, '#/oneOf/0'],
+      [{ not: back }, '#/not'],
+      [{ if: back }, '#/if'],
+      // biome-ignore lint/suspicious/noThenProperty: the JSON Schema keyword, not a thenable
+      [{ if: { type: 'string' }, then: back }, '#/then'],
+      [{ if: { type: 'string' }, else: back }, '#/else'],
+      [{ dependentSchemas: { a: back } }, '#/dependentSchemas/a'],
+      [{ dependencies: { a: ['b'], c: back } }, '#/dependencies/c'],
+      [{ allOf: [{ anyOf: [{ not: back }] }] }, '#/allOf/0/anyOf/0/not'],
+    ]
+    for (const [schema, via] of cases) {
+      const cycle = findRefCycle(schema)
+      expect(cycle, JSON.stringify(schema)).not.toBeNull()
+      expect(cycle?.[0]).toBe('#')
+      expect(cycle?.at(-2)).toBe(via)
+    }
+  })
+
+  it('should find cycles between definitions, wherever they are used from', () => {
+    const schema = {
+      definitions: {
+        a: { $ref: '#/definitions/b' },
+        b: { allOf: [{ type: 'object' }, { $ref: '#/definitions/a' }] },
+      },
+      properties: { p: { $ref: '#/definitions/a' } },
+    }
+    // Only the loop itself, from wherever the search entered it.
+    const cycle = findRefCycle(schema) ?? []
+    expect(cycle[0]).toBe(cycle.at(-1))
+    expect(new Set(cycle)).toEqual(new Set(['#/definitions/a', '#/definitions/b', '#/definitions/b/allOf/1']))
+    expect(findRefCycle({ $defs: { x: { anyOf: [{ $ref: '#/$defs/x' }] } } })).not.toBeNull()
+  })
+
+  it('should resolve JSON Pointer escapes (~0, ~1, percent-encoding), anchors and embedded $ids', () => {
+    expect(findRefCycle({ definitions: { 'a/b': { not: { $ref: '#/definitions/a~1b' } } } })).toEqual([
+      '#/definitions/a~1b',
+      '#/definitions/a~1b/not',
+      '#/definitions/a~1b',
+    ])
+    expect(
+      findRefCycle({ definitions: { 'c~d': { allOf: [{ $ref: '#/definitions/c~0d' }] } } }),
+    ).not.toBeNull()
+    expect(
+      findRefCycle({ definitions: { 'a b%': { allOf: [{ $ref: '#/definitions/a%20b%25' }] } } }),
+    ).not.toBeNull()
+    // 2020-12 $anchor, draft-07 $id: "#name".
+    expect(findRefCycle({ $defs: { n: { $anchor: 'node', anyOf: [{ $ref: '#node' }] } } })).not.toBeNull()
+    expect(findRefCycle({ definitions: { n: { $id: '#node', allOf: [{ $ref: '#node' }] } } })).not.toBeNull()
+    // Inside an embedded resource, # is that resource, and other resources are reached by URI.
+    const embedded = (ref: string) => ({
+      $id: 'https://x.test/root.json',
+      properties: { p: { $id: 'p.json', type: 'object', allOf: [{ $ref: ref }] } },
+    })
+    expect(findRefCycle(embedded('#'))).toEqual([
+      '#/properties/p',
+      '#/properties/p/allOf/0',
+      '#/properties/p',
+    ])
+    expect(findRefCycle(embedded('https://x.test/p.json'))).not.toBeNull()
+    expect(findRefCycle(embedded('p.json#'))).not.toBeNull()
+    // root.json applies p only through properties: that recursion moves into the data.
+    expect(findRefCycle(embedded('root.json'))).toBeNull()
+  })
+
+  it('should accept recursion that moves into the data', () => {
+    const accepted: Record<string, unknown>[] = [
+      TREE,
+      {
+        definitions: { node: { type: 'object', properties: { next: { $ref: '#/definitions/node' } } } },
+        $ref: '#/definitions/node',
+      },
+      { additionalProperties: { $ref: '#' } },
+      { patternProperties: { '^x': { $ref: '#' } } },
+      { items: { $ref: '#' } },
+      { items: [{ $ref: '#' }], additionalItems: { $ref: '#' } },
+      { prefixItems: [{ $ref: '#' }] },
+      { contains: { $ref: '#' } },
+      { propertyNames: { $ref: '#' } },
+      { unevaluatedProperties: { $ref: '#' } },
+      { anyOf: [{ type: 'string' }, { type: 'array', items: { $ref: '#' } }] },
+      // The same definition twice is not a cycle.
+      {
+        definitions: { a: { type: 'object' } },
+        allOf: [{ $ref: '#/definitions/a' }, { $ref: '#/definitions/a' }],
+      },
+      // Data is not schema: a "$ref" inside const, default or enum is never followed.
+      { const: { allOf: [{ $ref: '#' }] }, default: { $ref: '#' } },
+    ]
+    for (const schema of accepted) expect(findRefCycle(schema), JSON.stringify(schema)).toBeNull()
+  })
+
+  it('should leave references it cannot resolve to Ajv', () => {
+    expect(findRefCycle({ $ref: 'https://elsewhere.test/schema.json' })).toBeNull()
+    expect(findRefCycle({ allOf: [{ $ref: '#/definitions/missing' }] })).toBeNull()
+    expect(findRefCycle({ allOf: [{ $ref: '#/properties' }], properties: {} })).toBeNull()
+    expect(findRefCycle({ $dynamicAnchor: 'n', allOf: [{ $dynamicRef: '#n' }] })).toBeNull()
+    expect(findRefCycle({ $ref: 'http://[bad' })).toBeNull()
+  })
+
+  it('should follow a long chain of $refs without overflowing its own stack', () => {
+    const n = 20_000
+    const definitions: Record<string, unknown> = {}
+    for (let i = 0; i < n; i++) definitions[`d${i}`] = { $ref: `#/definitions/d${(i + 1) % n}` }
+    expect(findRefCycle({ definitions })).toHaveLength(n + 1)
+    definitions[`d${n - 1}`] = { type: 'string' }
+    expect(findRefCycle({ definitions })).toBeNull()
+  })
+})
+
+describe('assertNoRefCycle', () => {
+  it('should throw schema_invalid with the cycle in the message and details', () => {
+    try {
+      assertNoRefCycle({ type: 'object', allOf: [{ $ref: '#' }] })
+      expect.unreachable()
+    } catch (err) {
+      expect(err).toBeInstanceOf(AppError)
+      expect(err).toMatchObject({
+        code: 'schema_invalid',
+        message: expect.stringContaining('# → #/allOf/0 → #'),
+        details: { refCycle: ['#', '#/allOf/0', '#'] },
+      })
+    }
+    expect(() => assertNoRefCycle(TREE)).not.toThrow()
+  })
+})

@@ -1,0 +1,222 @@
+import { AppError } from '../errors/app-error.js'
+import { escapePointer } from '../validate/issue-list.js'
+
+/**
+ * Finds `$ref` cycles that validation could never leave.
+ *
+ * A schema may refer to itself: `{"properties": {"children": {"items": {"$ref": "#"}}}}` is a tree, and
+ * each level of recursion moves one level down into the data, so it ends where the data ends. But a cycle
+ * that comes back to the same schema location while still looking at the same value, such as
+ * `{"allOf": [{"$ref": "#"}]}`, recurses until the stack overflows, on every event. Ajv compiles both.
+ *
+ * The check builds a graph over the document's subschemas with an edge for each way of applying another
+ * schema to the same value (the in-place applicators `allOf`, `anyOf`, `oneOf`, `not`, `if`, `then`,
+ * `else`, `dependentSchemas`, `dependencies`, and `$ref`), and looks for a cycle. Keywords that apply a
+ * schema to part of the value (`properties`, `items`, `prefixItems`, `additionalProperties`,
+ * `patternProperties`, `contains`, `propertyNames`, `unevaluated*`, …) add no edge: recursion through them
+ * is bounded by the data. `$ref`s are resolved within the document: `#`, JSON Pointers (`#/$defs/a`,
+ * with `~0`/`~1` and percent escapes), plain-name anchors (`$anchor`, draft-07 `$id: "#a"`), and
+ * embedded resources with their own `$id`, relative to the base URI in force. A `$ref` it cannot resolve
+ * there (another document, `$dynamicRef`, `$recursiveRef`) is left to Ajv: it adds no edge.
+ */
+
+/** Subschema keywords that apply to the same value as the schema holding them. */
+const IN_PLACE_SINGLE = ['not', 'if', 'then', 'else']
+const IN_PLACE_ARRAY = ['allOf', 'anyOf', 'oneOf']
+const IN_PLACE_MAP = ['dependentSchemas', 'dependencies']
+/** Subschema keywords that apply to part of the value (or to nothing): walked, but no edge. */
+const CHILD_SINGLE = [
+  'items',
+  'additionalItems',
+  'additionalProperties',
+  'contains',
+  'propertyNames',
+  'unevaluatedItems',
+  'unevaluatedProperties',
+  'contentSchema',
+]
+const CHILD_ARRAY = ['items', 'prefixItems']
+const CHILD_MAP = ['properties', 'patternProperties', 'definitions', '$defs']
+const ALL_SINGLE = [...IN_PLACE_SINGLE, ...CHILD_SINGLE]
+const ALL_ARRAY = [...IN_PLACE_ARRAY, ...CHILD_ARRAY]
+const ALL_MAP = [...IN_PLACE_MAP, ...CHILD_MAP]
+
+/** A base URI for a document with no `$id` of its own, so that relative references resolve. */
+const DEFAULT_BASE = 'tally:/tracking-plan-schema'
+
+interface Location {
+  schema: Record<string, unknown> | boolean
+  /** The base URI that `$ref`s in this schema resolve against. */
+  base: string
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+const isSchema = (v: unknown): v is Record<string, unknown> | boolean => typeof v === 'boolean' || isObject(v)
+
+function resolveUri(ref: string, base: string): URL | null {
+  try {
+    return new URL(ref, base)
+  } catch {
+    return null
+  }
+}
+
+const withoutFragment = (url: URL) => url.href.replace(/#.*$/, '')
+
+/** The document's subschemas by JSON Pointer, the resources (`$id`s) and anchors in it. */
+class SchemaIndex {
+  readonly locations = new Map<string, Location>()
+  /** Resource URI (no fragment) → pointer of its root. */
+  readonly #resources = new Map<string, string>()
+  /** `resource#anchor` → pointer. */
+  readonly #anchors = new Map<string, string>()
+
+  constructor(root: unknown) {
+    const rootBase = DEFAULT_BASE
+    this.#resources.set(rootBase, '')
+    const stack: { node: unknown; pointer: string; base: string }[] = [
+      { node: root, pointer: '', base: rootBase },
+    ]
+    while (stack.length > 0) {
+      const { node, pointer, base: parentBase } = stack.pop() as (typeof stack)[number]
+      if (!isSchema(node)) continue
+      if (typeof node === 'boolean') {
+        this.locations.set(pointer, { schema: node, base: parentBase })
+        continue
+      }
+      const base = this.#scope(node, pointer, parentBase)
+      this.locations.set(pointer, { schema: node, base })
+      const push = (value: unknown, at: string) => stack.push({ node: value, pointer: at, base })
+      const key = (k: string) => `${pointer}/${escapePointer(k)}`
+      for (const k of ALL_SINGLE) if (isSchema(node[k])) push(node[k], key(k))
+      for (const k of ALL_ARRAY) {
+        const value = node[k]
+        if (Array.isArray(value)) for (let i = 0; i < value.length; i++) push(value[i], `${key(k)}/${i}`)
+      }
+      for (const k of ALL_MAP) {
+        const value = node[k]
+        if (isObject(value))
+          for (const [name, v] of Object.entries(value)) push(v, `${key(k)}/${escapePointer(name)}`)
+      }
+    }
+  }
+
+  /** Records `node`'s `$id` and anchors; returns the base URI inside it. */
+  #scope(node: Record<string, unknown>, pointer: string, parentBase: string): string {
+    let base = parentBase
+    const id = node.$id
+    if (typeof id === 'string') {
+      const url = resolveUri(id, parentBase)
+      if (url !== null) {
+        if (!id.startsWith('#')) {
+          base = withoutFragment(url)
+          if (!this.#resources.has(base)) this.#resources.set(base, pointer)
+        }
+        // draft-07 `$id: "#name"` (or `…#name`) names a plain-name anchor.
+        const fragment = url.hash.slice(1)
+        if (fragment !== '' && !fragment.startsWith('/')) this.#anchors.set(`${base}#${fragment}`, pointer)
+      }
+    }
+    for (const k of ['$anchor', '$dynamicAnchor']) {
+      const anchor = node[k]
+      if (typeof anchor === 'string') this.#anchors.set(`${base}#${anchor}`, pointer)
+    }
+    return base
+  }
+
+  /** The pointer of the subschema `ref` names from a schema whose base is `base`, or undefined. */
+  resolve(ref: string, base: string): string | undefined {
+    const url = resolveUri(ref, base)
+    if (url === null) return undefined
+    const resource = this.#resources.get(withoutFragment(url))
+    if (resource === undefined) return undefined
+    let fragment: string
+    try {
+      fragment = decodeURIComponent(url.hash.slice(1))
+    } catch {
+      return undefined
+    }
+    if (fragment === '') return resource
+    if (!fragment.startsWith('/')) return this.#anchors.get(`${withoutFragment(url)}#${fragment}`)
+    // Re-escape each token, so that the pointer is spelled as the index spells it.
+    const tokens = fragment
+      .slice(1)
+      .split('/')
+      .map((t) => escapePointer(t.replace(/~1/g, '/').replace(/~0/g, '~')))
+    const pointer = `${resource}/${tokens.join('/')}`
+    return this.locations.has(pointer) ? pointer : undefined
+  }
+
+  /** The subschemas applied to the same value as the one at `pointer`. */
+  edges(pointer: string): string[] {
+    const { schema, base } = this.locations.get(pointer) as Location
+    if (typeof schema === 'boolean') return []
+    const out: string[] = []
+    const key = (k: string) => `${pointer}/${escapePointer(k)}`
+    for (const k of IN_PLACE_SINGLE) if (isSchema(schema[k])) out.push(key(k))
+    for (const k of IN_PLACE_ARRAY) {
+      const value = schema[k]
+      if (!Array.isArray(value)) continue
+      for (let i = 0; i < value.length; i++) if (isSchema(value[i])) out.push(`${key(k)}/${i}`)
+    }
+    for (const k of IN_PLACE_MAP) {
+      const value = schema[k]
+      if (isObject(value)) {
+        for (const [name, v] of Object.entries(value))
+          if (isSchema(v)) out.push(`${key(k)}/${escapePointer(name)}`)
+      }
+    }
+    if (typeof schema.$ref === 'string') {
+      const target = this.resolve(schema.$ref, base)
+      if (target !== undefined) out.push(target)
+    }
+    return out
+  }
+}
+
+/**
+ * The first cycle of same-value applications in `schema`, as URI fragments from the schema where it starts
+ * back to that schema (e.g. `['#', '#/allOf/0', '#']`), or null if there is none.
+ */
+export function findRefCycle(schema: unknown): string[] | null {
+  const index = new SchemaIndex(schema)
+  const state = new Map<string, 'open' | 'done'>()
+  for (const start of index.locations.keys()) {
+    if (state.has(start)) continue
+    // Iterative depth-first search: a long chain of $refs must not overflow the checker's own stack.
+    const path: { pointer: string; edges: string[]; next: number }[] = []
+    const enter = (pointer: string) => {
+      state.set(pointer, 'open')
+      path.push({ pointer, edges: index.edges(pointer), next: 0 })
+    }
+    enter(start)
+    while (path.length > 0) {
+      const top = path[path.length - 1]
+      if (top.next === top.edges.length) {
+        state.set(top.pointer, 'done')
+        path.pop()
+        continue
+      }
+      const to = top.edges[top.next++]
+      const seen = state.get(to)
+      if (seen === 'open') {
+        const from = path.findIndex((p) => p.pointer === to)
+        return [...path.slice(from).map((p) => p.pointer), to].map((p) => `#${p}`)
+      }
+      if (seen === undefined) enter(to)
+    }
+  }
+  return null
+}
+
+/** Throws `schema_invalid` (details: `refCycle`) when `schema` has a cycle that `findRefCycle` finds. */
+export function assertNoRefCycle(schema: unknown): void {
+  const cycle = findRefCycle(schema)
+  if (cycle === null) return
+  throw new AppError(
+    'schema_invalid',
+    `the schema applies itself to the same value without end (${cycle.join(' → ')}): validating an event would recurse until the stack overflows. A recursive schema must recurse through properties, items or another keyword that moves into the data`,
+    { details: { refCycle: cycle } },
+  )
+}
