@@ -367,6 +367,65 @@ describe('tracking plan, failed events, replay', () => {
   })
 })
 
+describe('tracking plan: hostile schemas', () => {
+  const put = (name: string, payload: Record<string, unknown>) =>
+    call({ method: 'PUT', url: `/api/v1/schemas/track/${name}/1-0-0`, headers: bearer(KEYS.admin), payload })
+
+  it('should take a ReDoS pattern and answer a hostile value at once (linear-time regex engine)', async () => {
+    const schema = { type: 'object', properties: { code: { type: 'string', pattern: '^(a|a)*$' } } }
+    expect((await put('Hostile', schema)).statusCode).toBe(201)
+    await call({
+      method: 'PATCH',
+      url: '/api/v1/project/settings',
+      headers: bearer(KEYS.admin),
+      payload: { enforcement: 'block' },
+    })
+    // JavaScript's engine needs 1.15 s at 27 characters, doubling with each one: 65 would never end.
+    const res = await call({
+      method: 'POST',
+      url: '/api/v1/events',
+      headers: bearer(KEYS.write),
+      payload: {
+        events: [
+          trackEvent({ name: 'Hostile', properties: { code: `${'a'.repeat(26)}!` } }),
+          trackEvent({ name: 'Hostile', properties: { code: `${'a'.repeat(64)}!` } }),
+          trackEvent({ name: 'Hostile', properties: { code: 'aaaa' } }),
+        ],
+      },
+    })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toMatchObject({ accepted: 1, rejected: 2 })
+  })
+
+  it('should refuse a backreference, a lookahead and a self-referencing schema with schema_invalid', async () => {
+    const backref = await put('Backref', { properties: { v: { type: 'string', pattern: '^(a)\\1$' } } })
+    expect(backref.statusCode).toBe(400)
+    expect(backref.json().error).toMatchObject({
+      code: 'schema_invalid',
+      message: expect.stringContaining('backreferences'),
+      details: { unsafePatterns: [{ path: '/properties/v/pattern', pattern: '^(a)\\1$' }] },
+    })
+    const lookahead = await put('Lookahead', { patternProperties: { '^(?!x)': {} } })
+    expect(lookahead.json().error).toMatchObject({
+      code: 'schema_invalid',
+      message: expect.stringContaining('lookahead'),
+    })
+    const loop = await put('Loop', { type: 'object', allOf: [{ $ref: '#' }] })
+    expect(loop.statusCode).toBe(400)
+    expect(loop.json().error).toMatchObject({
+      code: 'schema_invalid',
+      details: { refCycle: ['#', '#/allOf/0', '#'] },
+    })
+    const tree = await put('Tree', {
+      type: 'object',
+      properties: { name: { type: 'string' }, children: { type: 'array', items: { $ref: '#' } } },
+    })
+    expect(tree.statusCode).toBe(201)
+    const list = await call({ url: '/api/v1/schemas', headers: bearer(KEYS.read) })
+    expect(list.json().schemas.map((s: { eventName: string }) => s.eventName)).toEqual(['Tree'])
+  })
+})
+
 describe('keys', () => {
   it('should create a key shown once, list keys without secrets, and revoke', async () => {
     const h = bearer(KEYS.admin)
