@@ -67,13 +67,11 @@ export interface EventStore {
    * same event while its lease runs (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one writer).
    */
   claim(projectId: string, options: ClaimOptions): Promise<AnalyticsEvent[]>
-  /** Finishes claimed events: `processed`, or `failed` with `error`; increments `attempts`. */
-  ack(
-    projectId: string,
-    ids: readonly string[],
-    status: Extract<EventStatus, 'processed' | 'failed'>,
-    error?: string,
-  ): Promise<number>
+  /**
+   * Finishes events `consumer` holds: `processed`, or `failed` with `error`; increments `attempts`.
+   * Returns how many were updated: an event another consumer claimed since (its lease ran out) is not.
+   */
+  ack(projectId: string, options: AckOptions): Promise<number>
 
   // ── tracking plan ────────────────────────────────────────────────────────────────────────────────
   saveSchema(schema: StoredSchema): Promise<void>
@@ -138,6 +136,15 @@ export interface ClaimOptions {
   leaseMs: number
   /** Restrict to these types (optional). */
   types?: string[]
+}
+
+export interface AckOptions {
+  /** The consumer that claimed the events: only events it still holds are finished. */
+  consumer: string
+  ids: readonly string[]
+  status: Extract<EventStatus, 'processed' | 'failed'>
+  /** Kept with `failed`. */
+  error?: string
 }
 
 export type { ApiKeyRecord, ApiKeyRole, Project, ProjectSettings, StoredSchema }

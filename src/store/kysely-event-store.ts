@@ -11,6 +11,7 @@ import type { Database } from './database.js'
 import type { StoreDialect } from './dialect.js'
 import { chunkForParams, type EncodedBatch, EVENT_COLUMNS, encodeBatch, fromEventRow } from './event-rows.js'
 import type {
+  AckOptions,
   ApiKeyRecord,
   ClaimOptions,
   DeleteFilter,
@@ -554,7 +555,11 @@ export class KyselyEventStore implements EventStore {
           .where((eb) =>
             eb.or([
               eb('status', '=', 'received'),
-              eb.and([eb('status', '=', 'processing'), eb('lease_until', '<', this.#sd.toDbTime(now))]),
+              // `processing` without a lease (set by an update, not by a claim) is claimable at once.
+              eb.and([
+                eb('status', '=', 'processing'),
+                eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', this.#sd.toDbTime(now))]),
+              ]),
             ]),
           )
           .orderBy('id')
@@ -585,12 +590,7 @@ export class KyselyEventStore implements EventStore {
     )
   }
 
-  ack(
-    projectId: string,
-    ids: readonly string[],
-    status: Extract<EventStatus, 'processed' | 'failed'>,
-    error?: string,
-  ): Promise<number> {
+  ack(projectId: string, { consumer, ids, status, error }: AckOptions): Promise<number> {
     if (status !== 'processed' && status !== 'failed') {
       return Promise.reject(new AppError('validation_failed', 'ack takes processed or failed'))
     }
@@ -610,6 +610,9 @@ export class KyselyEventStore implements EventStore {
             }))
             .where('project_id', '=', projectId)
             .where('status', '=', 'processing')
+            // Only the holder: after a lease ran out and another consumer claimed the event, a late ack
+            // from the first must not overwrite the second's outcome.
+            .where('claimed_by', '=', consumer)
             .where('id', 'in', chunk)
             .executeTakeFirst()
           n += Number(r.numUpdatedRows)

@@ -416,21 +416,13 @@ export function runStoreConformance({ name, newStore }: StoreConformanceOptions)
         expect([...a, ...b].every((e) => e.status === 'processing')).toBe(true)
         const rest = await store.claim('p1', { consumer: 'C', limit: 10, leaseMs: 60_000, types: ['page'] })
         expect(rest.map((e) => e.id)).toEqual([es[9].id])
+        const aIds = a.map((e) => e.id)
+        expect(await store.ack('p1', { consumer: 'B', ids: aIds, status: 'processed' })).toBe(0) // not B's
+        expect(await store.ack('p1', { consumer: 'A', ids: aIds, status: 'processed' })).toBe(4)
+        expect(await store.ack('p1', { consumer: 'A', ids: aIds, status: 'processed' })).toBe(0)
         expect(
-          await store.ack(
-            'p1',
-            a.map((e) => e.id),
-            'processed',
-          ),
-        ).toBe(4)
-        expect(
-          await store.ack(
-            'p1',
-            a.map((e) => e.id),
-            'processed',
-          ),
-        ).toBe(0)
-        expect(await store.ack('p1', [b[0].id], 'failed', 'timeout')).toBe(1)
+          await store.ack('p1', { consumer: 'B', ids: [b[0].id], status: 'failed', error: 'timeout' }),
+        ).toBe(1)
         expect(await store.getEvent('p1', b[0].id)).toMatchObject({
           status: 'failed',
           error: 'timeout',
@@ -451,6 +443,29 @@ export function runStoreConformance({ name, newStore }: StoreConformanceOptions)
         const again = await store.claim('p1', { consumer: 'B', limit: 5, leaseMs: 60_000 })
         expect(again.map((x) => x.id)).toEqual([e.id])
         expect(await store.claim('p1', { consumer: 'C', limit: 5, leaseMs: 60_000 })).toEqual([])
+      })
+
+      it('should not let a late ack overwrite the outcome of the consumer that claimed the event since', async () => {
+        // Found by a user's trial: ack checked only the status, so A's late "failed" replaced B's work.
+        const e = makeEvent()
+        await store.insertBatch([e], [])
+        await store.claim('p1', { consumer: 'A', limit: 5, leaseMs: 1 })
+        await new Promise((r) => setTimeout(r, 20))
+        await store.claim('p1', { consumer: 'B', limit: 5, leaseMs: 60_000 })
+        expect(
+          await store.ack('p1', { consumer: 'A', ids: [e.id], status: 'failed', error: 'A gave up' }),
+        ).toBe(0)
+        expect(await store.ack('p1', { consumer: 'B', ids: [e.id], status: 'processed' })).toBe(1)
+        expect(await store.getEvent('p1', e.id)).toMatchObject({ status: 'processed', error: null })
+      })
+
+      it('should hand out an event an update set to processing without a lease', async () => {
+        const e = makeEvent()
+        await store.insertBatch([e], [])
+        await store.updateEvent('p1', e.id, { status: 'processing' })
+        expect(
+          (await store.claim('p1', { consumer: 'A', limit: 5, leaseMs: 60_000 })).map((x) => x.id),
+        ).toEqual([e.id])
       })
     })
 

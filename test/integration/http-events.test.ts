@@ -285,7 +285,7 @@ describe('changing events', () => {
       method: 'POST',
       url: '/api/v1/processing/ack',
       headers: h,
-      payload: { ids, status: 'processed' },
+      payload: { consumer: 'w1', ids, status: 'processed' },
     })
     expect(ack.json()).toEqual({ updated: 2 })
   })

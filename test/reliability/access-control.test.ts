@@ -232,7 +232,7 @@ const ROUTES: RouteCase[] = [
     ok: 200,
     target: async (c) => ({
       url: '/api/v1/processing/ack',
-      body: { ids: [await c.ownEvent()], status: 'processed' },
+      body: { consumer: 'matrix', ids: [await c.ownEvent()], status: 'processed' },
     }),
   },
   stat('overview'),

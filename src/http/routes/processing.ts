@@ -49,6 +49,11 @@ export function registerProcessingRoutes(app: TallyServer, deps: RouteDeps): voi
         security: BEARER,
         body: Type.Object(
           {
+            consumer: Type.String({
+              minLength: 1,
+              maxLength: 200,
+              description: 'The consumer that claimed the events: only events it still holds are finished.',
+            }),
             ids: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 1000 }),
             status: Type.Union([Type.Literal('processed'), Type.Literal('failed')]),
             error: Type.Optional(Type.String({ maxLength: 4096 })),
@@ -62,8 +67,8 @@ export function registerProcessingRoutes(app: TallyServer, deps: RouteDeps): voi
       },
     },
     async function ack(request) {
-      const { ids, status, error } = request.body
-      const updated = await deps.store.ack(authOf(request).projectId, ids, status, error)
+      const { consumer, ids, status, error } = request.body
+      const updated = await deps.store.ack(authOf(request).projectId, { consumer, ids, status, error })
       return { updated }
     },
   )
