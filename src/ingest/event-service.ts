@@ -118,7 +118,7 @@ export class EventService implements Ingestor {
       const raw = withBatchSentAt(events[i], ctx.sentAt)
       const checked = this.#validator.validate(raw, { trackingPlan: plan, enforcement: settings.enforcement })
       if (!checked.ok) {
-        reject(i, events[i], checked.errors)
+        reject(i, raw, checked.errors)
         continue
       }
       const formatted: FormatResult = this.#formatter.format(checked.event, {
@@ -134,7 +134,7 @@ export class EventService implements Ingestor {
         unit.events.push(formatted.event)
         acceptedIndexes.push(i)
       } else if (formatted.kind === 'reject') {
-        reject(i, events[i], formatted.errors)
+        reject(i, raw, formatted.errors)
       } else {
         results[i] = { index: i, status: 'dropped' }
         dropped++

@@ -138,6 +138,42 @@ for (const variant of variants) {
       expect(stored?.originalTimestamp).toBe('2026-11-27T09:59:00.000Z')
     })
 
+    it('should replay a rejected event with the batch sentAt it came with, skew-corrected as if accepted', async () => {
+      // Found by a user's trial: the kept payload lacked the batch-level sentAt (what Segment SDKs send), so
+      // a replay after a schema fix stored the client's clock, 2 hours off.
+      await makeProject('skewplan', { enforcement: 'block' })
+      const plan = new TrackingPlan('skewplan')
+      const strict = { type: 'object', required: ['plan'], properties: { plan: { enum: ['free'] } } }
+      await store.saveSchema(
+        plan.register({ eventType: 'track', eventName: 'Signed Up', version: '1-0-0', jsonSchema: strict })
+          .stored,
+      )
+      projects.invalidate('skewplan')
+      const receivedAt = new Date('2026-11-27T12:00:00.000Z')
+      const result = await service.ingest([track('late', { timestamp: '2026-11-27T09:50:00.000Z' })], {
+        projectId: 'skewplan',
+        sentAt: '2026-11-27T10:00:00.000Z',
+        receivedAt,
+      })
+      expect(result.rejected).toBe(1)
+      const loose = { type: 'object', properties: { plan: { type: 'string' } } }
+      await store.saveSchema(
+        plan.register({ eventType: 'track', eventName: 'Signed Up', version: '1-0-1', jsonSchema: loose })
+          .stored,
+      )
+      projects.invalidate('skewplan')
+      expect(await replayFailedEvents({ store, validator, formatter, projects }, 'skewplan')).toMatchObject({
+        replayed: 1,
+      })
+      const [stored] = (await store.queryEvents('skewplan', {})).events
+      expect(stored).toMatchObject({
+        timestamp: '2026-11-27T11:50:00.000Z',
+        originalTimestamp: '2026-11-27T09:50:00.000Z',
+        sentAt: '2026-11-27T10:00:00.000Z',
+        receivedAt: '2026-11-27T12:00:00.000Z',
+      })
+    })
+
     it('should count bot traffic as dropped when the project drops bots', async () => {
       await makeProject('bots', { dropBots: true })
       const result = await service.ingest(
