@@ -23,7 +23,8 @@ type Add = (key: string | null, bucket: number, n: number) => void
  *
  * Source: hour/day/week without a property groupBy read the hourly rollups (any range). In zones whose
  * local midnight is not on a UTC hour (e.g. Asia/Kolkata) the hours that hold a bucket edge are counted
- * from the raw events instead. `unit: minute` and `groupBy: property` scan the raw events (≤ 7 days).
+ * from the raw events instead. `unit: minute` and `groupBy: property` scan the raw events: [from, to) may
+ * span at most 7 days, and the scan reads the whole buckets that range touches.
  *
  * @example
  * await getTimeseries(db, dialect, 'p1', { from, to, unit: 'day', timeZone: 'Europe/Berlin', groupBy: 'name' })
@@ -60,7 +61,8 @@ export async function getTimeseries(
 
   const scan = params.groupBy === 'property' || params.unit === 'minute'
   if (scan) {
-    assertScanRange(start, end, params.unit === 'minute' ? 'A minute time series' : 'groupBy property')
+    // The limit applies to the range asked for; the scan then reads the whole buckets it touches.
+    assertScanRange(fromMs, toMs, params.unit === 'minute' ? 'A minute time series' : 'groupBy property')
     await scanCounts(db, dialect, projectId, params, edges, [[start, end]], add)
   } else {
     const splitHours = new Set(edges.filter((e) => e % HOUR_MS !== 0).map((e) => Math.floor(e / HOUR_MS)))

@@ -29,7 +29,10 @@ export function parseRange(
   return { fromMs, toMs }
 }
 
-/** Refuses a raw scan over more than `MAX_SCAN_RANGE_MS`. */
+/**
+ * Refuses a raw scan of a requested range [fromMs, toMs) longer than `MAX_SCAN_RANGE_MS`. Pass the range as
+ * asked for, not widened to whole buckets: a 7-day range may touch 8 days or 2 weeks of buckets.
+ */
 export function assertScanRange(fromMs: number, toMs: number, why: string): void {
   if (toMs - fromMs > MAX_SCAN_RANGE_MS) {
     throw invalid('/to', `${why} reads raw events; the range may span at most 7 days`)

@@ -250,6 +250,53 @@ for (const variant of DIALECTS) {
       expect(pro?.total).toBe(EVENTS.filter((e) => e.type === 'track' && e.properties.plan === 'pro').length)
     })
 
+    it('should accept a scan of at most 7 days however far its buckets reach, and count whole buckets', async () => {
+      const byProperty = { groupBy: 'property', property: 'properties.plan' } as const
+      const scans = [
+        { unit: 'day' }, // the documented default range: the last 7 days, widened to 8 local days
+        { unit: 'hour' },
+        { from: '2026-11-01T00:00:00Z', to: '2026-11-02T12:00:00Z', unit: 'week' }, // straddles a Monday
+        // One day of the week Europe/Berlin falls back (2026-10-25): that week lasts 169 hours.
+        { from: '2026-10-20T00:00:00Z', to: '2026-10-21T00:00:00Z', unit: 'week', timeZone: 'Europe/Berlin' },
+        { from: '2026-03-25T10:30:00Z', to: '2026-04-01T10:30:00Z', unit: 'day' }, // exactly 7 days, not aligned
+      ] as const
+      for (const s of scans) {
+        const ts = await getTimeseries(store.db, store.storeDialect, 'p1', { ...s, ...byProperty })
+        expect(ts.source, JSON.stringify(s)).toBe('scan')
+      }
+      // The scan counts the whole buckets the range touches, like the rollup answers.
+      const ts = await getTimeseries(store.db, store.storeDialect, 'p1', {
+        from: '2026-03-27T22:30:00Z',
+        to: '2026-04-03T22:30:00Z',
+        unit: 'day',
+        timeZone: 'Europe/Berlin',
+        groupBy: 'property',
+        property: 'properties.plan',
+        types: ['track'],
+      })
+      seen.push(ts)
+      expect(ts.from).toBe('2026-03-26T23:00:00.000Z') // local midnight before 23:30 on the 27th
+      expect(ts.to).toBe('2026-04-04T22:00:00.000Z')
+      const tracks = EVENTS.filter((e) => e.type === 'track')
+      for (const plan of ['free', 'pro']) {
+        const mine = tracks.filter((e) => e.properties.plan === plan)
+        const expected = mine.filter((e) => inRange(e, Date.parse(ts.from), Date.parse(ts.to))).length
+        expect(ts.series.find((x) => x.key === plan)?.total).toBe(expected)
+        // Events before `from` inside the first bucket are counted.
+        expect(expected).toBeGreaterThan(
+          mine.filter((e) => inRange(e, Date.parse('2026-03-27T22:30:00Z'), Infinity)).length,
+        )
+      }
+      await expect(
+        getTimeseries(store.db, store.storeDialect, 'p1', {
+          from: '2026-03-25T10:30:00Z',
+          to: '2026-04-01T10:30:00.001Z',
+          unit: 'day',
+          ...byProperty,
+        }),
+      ).rejects.toMatchObject({ code: 'validation_failed' })
+    })
+
     it('should count minute buckets from a scan', async () => {
       const from = Date.parse('2026-03-28T12:00:00Z')
       const to = from + 3_600_000
