@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createContext, Script } from 'node:vm'
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../errors/app-error.js'
 import type { StoredSchema } from '../store/schema-types.js'
@@ -11,6 +12,16 @@ import { compareSchemaVer, parseSchemaVer } from './schema-ver.js'
 import { TrackingPlan } from './tracking-plan.js'
 
 const validator = new EventValidator()
+
+/**
+ * Runs `fn` and returns its result, but ends it with an error if it is still running after 25 s. A
+ * backtracking regex blocks the thread, so vitest's own 30 s timeout could never fire: without this guard
+ * a regression would hang the run instead of failing this test. Not a timing assertion: the linear-time
+ * engine answers in milliseconds.
+ */
+function unlessItHangs<T>(fn: () => T): T {
+  return new Script('run()').runInContext(createContext({ run: fn }), { timeout: 25_000 }) as T
+}
 
 const SIGNED_UP_V1 = {
   type: 'object',
@@ -102,17 +113,19 @@ describe('TrackingPlan.register', () => {
       },
     })
     // A backtracking engine takes 1.15 s on the first value and doubles per character: on the 64-character
-    // ones it would not finish before the test times out. Run once, not timed.
+    // ones it would never finish. Run once, not timed.
     const hostile = `${'a'.repeat(26)}!`
     const longer = `${'a'.repeat(64)}!`
-    const result = validator.validate(
-      {
-        type: 'track',
-        name: 'X',
-        userId: 'u',
-        properties: { alt: hostile, overlap: longer, digits: `${'1'.repeat(64)}!`, nested: longer },
-      },
-      { trackingPlan: plan, enforcement: 'block' },
+    const result = unlessItHangs(() =>
+      validator.validate(
+        {
+          type: 'track',
+          name: 'X',
+          userId: 'u',
+          properties: { alt: hostile, overlap: longer, digits: `${'1'.repeat(64)}!`, nested: longer },
+        },
+        { trackingPlan: plan, enforcement: 'block' },
+      ),
     )
     expect(result.ok).toBe(false)
     expect(!result.ok && result.errors.map((e) => `${e.path} ${e.code}`).sort()).toEqual([
@@ -258,7 +271,7 @@ describe('TrackingPlan.register', () => {
       ).ok
     expect(check('Legacy', 'xy')).toBe(true)
     expect(check('Legacy', 'yx')).toBe(false)
-    expect(check('Hostile', `${'a'.repeat(64)}!`)).toBe(false)
+    expect(unlessItHangs(() => check('Hostile', `${'a'.repeat(64)}!`))).toBe(false)
   })
 
   it('should refuse unknown event types and names on nameless types', () => {
@@ -448,9 +461,11 @@ describe('TrackingPlan and recursive schemas', () => {
     write('Alt', '^(a|a)*$')
     const plan = await loadSchemaDir(dir)
     expect(
-      validator.validate(
-        { type: 'track', name: 'Alt', userId: 'u', properties: { v: `${'a'.repeat(64)}!` } },
-        { trackingPlan: plan, enforcement: 'block' },
+      unlessItHangs(() =>
+        validator.validate(
+          { type: 'track', name: 'Alt', userId: 'u', properties: { v: `${'a'.repeat(64)}!` } },
+          { trackingPlan: plan, enforcement: 'block' },
+        ),
       ),
     ).toMatchObject({ ok: false, errors: [{ path: '/properties/v', code: 'schema_violation' }] })
     write('Backref', '^(a)\\1$')
