@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { defaultUnit, rateMetric } from './performance.js'
+import { defaultUnit, rateMetric, toDefaultUnit } from './performance.js'
 
 describe('defaultUnit', () => {
   it('should be score for CLS and ms otherwise', () => {
@@ -29,5 +29,17 @@ describe('rateMetric', () => {
     expect(rateMetric('LCP', 10, 'bytes')).toBeNull()
     expect(rateMetric('CLS', 0.05, 'ms')).toBeNull()
     expect(rateMetric('toString', 1, 'ms')).toBeNull()
+  })
+})
+
+describe('toDefaultUnit', () => {
+  it('should turn seconds into milliseconds for metrics measured in ms and leave other units as sent', () => {
+    expect(toDefaultUnit('INP', 0.3, 's')).toBe(300)
+    expect(toDefaultUnit('checkout-render', 1.5, 's')).toBe(1500)
+    expect(toDefaultUnit('INP', 100, 'ms')).toBe(100)
+    expect(toDefaultUnit('INP', 100, undefined)).toBe(100)
+    expect(toDefaultUnit('CLS', 0.3, 's')).toBe(0.3)
+    expect(toDefaultUnit('CLS', 0.1, 'score')).toBe(0.1)
+    expect(toDefaultUnit('bundle', 2048, 'bytes')).toBe(2048)
   })
 })

@@ -19,6 +19,15 @@ export function defaultUnit(metric: string): PerformanceUnit {
 }
 
 /**
+ * `value` in the metric's default unit when it can be converted: seconds become milliseconds for a metric
+ * measured in ms. Any other unit is returned as sent (it has no conversion to the default unit). Statistics
+ * aggregate every value of a metric through this, so 0.3 s and 300 ms rank as the same value.
+ */
+export function toDefaultUnit(metric: string, value: number, unit: PerformanceUnit | undefined): number {
+  return unit === 's' && defaultUnit(metric) === 'ms' ? value * 1000 : value
+}
+
+/**
  * web.dev's rating for a known web vital, or null for custom metrics and for units the thresholds cannot
  * be applied to. A value in seconds is converted to milliseconds first.
  */
@@ -26,10 +35,7 @@ export function rateMetric(metric: string, value: number, unit: PerformanceUnit)
   const key = metric.toUpperCase()
   const t = Object.hasOwn(WEB_VITAL_THRESHOLDS, key) ? WEB_VITAL_THRESHOLDS[key] : undefined
   if (t === undefined || !Number.isFinite(value)) return null
-  let v = value
-  if (key === 'CLS') {
-    if (unit !== 'score') return null
-  } else if (unit === 's') v = value * 1000
-  else if (unit !== 'ms') return null
+  if (key === 'CLS' ? unit !== 'score' : unit !== 's' && unit !== 'ms') return null
+  const v = toDefaultUnit(metric, value, unit)
   return v <= t[0] ? 'good' : v <= t[1] ? 'needs-improvement' : 'poor'
 }

@@ -6,7 +6,7 @@ import type { PerformanceParams } from './params.js'
 import { getPerformanceSeries } from './performance-series.js'
 import { readRollupInputs } from './read-raw-events.js'
 import type { PerformanceResult } from './results.js'
-import { aggregateEvents } from './rollups/aggregate-events.js'
+import { aggregateEvents, performanceValue } from './rollups/aggregate-events.js'
 import { ensureRollupsCurrent } from './rollups/catch-up-rollups.js'
 import type { StatsTables } from './rollups/rollup-tables.js'
 import { DEFAULT_RELATIVE_ACCURACY, LogHistogram } from './sketch/log-histogram.js'
@@ -35,7 +35,7 @@ function acc(map: Map<string, MetricAcc>, metric: string, group: string | null):
 /**
  * Per performance metric (LCP, INP, CLS, …) in [from, to): count, p50/p75/p90/p95/p99 of `value` and the
  * rating distribution. Percentiles come from merged log-scale histograms: each is within 1% of the exact
- * value of rank ⌊q·(n−1)⌋. Without `groupBy` any range is answered from hourly rollups (plus raw partial
+ * value of rank ⌊q·(n−1)⌋, values in the metric's default unit (seconds read as ms). Without `groupBy` any range is answered from hourly rollups (plus raw partial
  * edge hours); `groupBy: path` (context.page.path) or `property` scans the raw events (≤ 7 days).
  *
  * @example
@@ -76,6 +76,7 @@ export async function getPerformance(
       .select([
         'name',
         dialect.jsonExtract('events.properties', ['value'], 'number').as('value'),
+        dialect.jsonExtract('events.properties', ['unit'], 'text').as('unit'),
         dialect.jsonExtract('events.properties', ['rating'], 'text').as('rating'),
         group.as('g'),
       ])
@@ -85,10 +86,13 @@ export async function getPerformance(
       .where('timestamp', '<', dialect.toDbTime(toMs))
     if (metrics) q = q.where('name', 'in', [...metrics])
     for (const r of await q.execute()) {
-      if (r.value === null || r.value === undefined) continue
-      const a = acc(out, r.name ?? '', r.g === null || r.g === undefined ? null : String(r.g))
+      const metric = r.name ?? ''
+      const value =
+        r.value === null || r.value === undefined ? null : performanceValue(metric, Number(r.value), r.unit)
+      if (value === null) continue
+      const a = acc(out, metric, r.g === null || r.g === undefined ? null : String(r.g))
       a.count++
-      a.hist.add(Number(r.value))
+      a.hist.add(value)
       if (r.rating === 'good') a.good++
       else if (r.rating === 'needs-improvement') a.needsImprovement++
       else if (r.rating === 'poor') a.poor++

@@ -92,7 +92,10 @@ export const PerformanceResultSchema = Type.Object(
     series: Type.Optional(PerformanceSeriesSchema),
     metrics: Type.Array(
       Type.Object({
-        metric: Type.String(),
+        metric: Type.String({
+          description:
+            "Percentiles are in the metric's default unit (score for CLS, else ms; seconds are converted).",
+        }),
         group: Type.Union([Type.String(), Type.Null()], {
           description: 'The groupBy value, null when ungrouped.',
         }),

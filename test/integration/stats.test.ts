@@ -382,6 +382,66 @@ for (const variant of DIALECTS) {
       expectWithin(cart?.p75 ?? null, exactQuantile(cartValues, 0.75))
     })
 
+    it('should rank performance values sent in seconds as milliseconds on every path', async () => {
+      // INP in s and in ms (the default unit); in ms: 300, 100, 50, 250, 900.
+      const at = (t: string) => `2026-05-04T${t}:00.000Z`
+      const inp = [
+        [at('18:10'), { value: 0.3, unit: 's' }, 300],
+        [at('18:20'), { value: 100 }, 100],
+        [at('18:40'), { value: 0.05, unit: 's' }, 50],
+        [at('19:10'), { value: 250, unit: 'ms' }, 250],
+        [at('20:10'), { value: 0.9, unit: 's' }, 900],
+      ] as const
+      await store.insertBatch(
+        inp.map(([timestamp, properties]) =>
+          makeEvent({ projectId: 'p4', type: 'performance', name: 'INP', timestamp, properties }),
+        ),
+        [],
+      )
+      const ms = (from: string, to: string) =>
+        inp.filter(([t]) => t >= at(from) && t < at(to)).map(([, , v]) => v)
+      const expectPercentiles = (
+        m: { p50: number | null; p75: number | null; p99: number | null },
+        values: number[],
+      ) => {
+        expectWithin(m.p50, exactQuantile(values, 0.5))
+        expectWithin(m.p75, exactQuantile(values, 0.75))
+        expectWithin(m.p99, exactQuantile(values, 0.99))
+      }
+      const ranges = [
+        ['18:00', '21:00'], // whole hours: the rollups
+        ['18:05', '20:30'], // partial edge hours from the raw events
+      ] as const
+      for (const [from, to] of ranges) {
+        const perf = await getPerformance(store.db, store.storeDialect, 'p4', { from: at(from), to: at(to) })
+        seen.push(perf)
+        expect(perf.metrics).toHaveLength(1)
+        expectPercentiles(perf.metrics[0], ms(from, to))
+      }
+      const byPath = await getPerformance(store.db, store.storeDialect, 'p4', {
+        from: at('18:00'),
+        to: at('21:00'),
+        groupBy: 'path',
+      })
+      seen.push(byPath)
+      expect(byPath.source).toBe('scan')
+      expectPercentiles(byPath.metrics[0], ms('18:00', '21:00'))
+      // Asia/Kolkata's midnight (18:30Z) cuts the 18:00 hour, which the series reads from the raw events.
+      const daily = await getPerformance(store.db, store.storeDialect, 'p4', {
+        from: at('18:00'),
+        to: at('21:00'),
+        unit: 'day',
+        timeZone: 'Asia/Kolkata',
+      })
+      seen.push(daily)
+      const series = daily.series?.metrics[0]
+      expect(series?.counts).toEqual([2, 3])
+      for (const [b, values] of [ms('00:00', '18:30'), ms('18:30', '23:59')].entries()) {
+        expectWithin(series?.p50[b] ?? null, exactQuantile(values, 0.5))
+        expectWithin(series?.p99[b] ?? null, exactQuantile(values, 0.99))
+      }
+    })
+
     it('should report API routes with exact error rates, bounded percentiles and throughput', async () => {
       const api = await getApiRequests(store.db, store.storeDialect, 'p1', {
         from: FROM,

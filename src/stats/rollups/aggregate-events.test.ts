@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { aggregateEvents, interactionTargetKey, type RollupInput } from './aggregate-events.js'
+import {
+  aggregateEvents,
+  interactionTargetKey,
+  performanceValue,
+  type RollupInput,
+} from './aggregate-events.js'
 
 const base: RollupInput = {
   projectId: 'p1',
@@ -73,6 +78,34 @@ describe('aggregateEvents', () => {
     expect([api.count, api.status4xx, api.status5xx, api.hist.count]).toEqual([2, 1, 1, 2])
     const click = [...agg.interactions.values()][0]
     expect([click.action, click.target, click.count, click.users.estimate()]).toEqual(['click', '#buy', 2, 2])
+  })
+
+  it('should rank performance values in the metric default unit: seconds as milliseconds', () => {
+    const inp = (properties: Record<string, unknown>): RollupInput => ({
+      ...base,
+      type: 'performance',
+      name: 'INP',
+      properties,
+    })
+    const agg = aggregateEvents([
+      inp({ value: 0.3, unit: 's' }),
+      inp({ value: 100 }),
+      inp({ value: 200, unit: 'ms' }),
+    ])
+    const h = [...agg.performance.values()][0].hist
+    expect([h.quantile(0), h.quantile(1)]).toEqual([100, 300])
+  })
+})
+
+describe('performanceValue', () => {
+  it('should convert seconds for ms metrics, keep other units and refuse non-numbers', () => {
+    expect(performanceValue('LCP', 2.5, 's')).toBe(2500)
+    expect(performanceValue('LCP', 2500, 'ms')).toBe(2500)
+    expect(performanceValue('LCP', 2500, null)).toBe(2500)
+    expect(performanceValue('LCP', 2500, 'furlongs')).toBe(2500)
+    expect(performanceValue('CLS', 0.1, 'score')).toBe(0.1)
+    expect(performanceValue('LCP', '2.5', 's')).toBeNull()
+    expect(performanceValue('LCP', Number.NaN, 's')).toBeNull()
   })
 })
 

@@ -1,3 +1,5 @@
+import { toDefaultUnit } from '../../enrich/performance.js'
+import { PERFORMANCE_UNITS, type PerformanceUnit } from '../../schema/event-types.js'
 import { HyperLogLog } from '../sketch/hyper-log-log.js'
 import { LogHistogram } from '../sketch/log-histogram.js'
 import { HOUR_MS } from '../time/time-buckets.js'
@@ -94,6 +96,18 @@ export function interactionTargetKey(properties: Record<string, unknown> | null)
 const SEP = '\u0000'
 
 /**
+ * The value a statistic aggregates for a performance event: `value` in the metric's default unit (seconds
+ * become milliseconds, `toDefaultUnit`), or null when it is not a finite number. Every reader of performance
+ * values goes through this — the rollups (ingest, rebuild, a query's raw edge hours) and the raw scans — so
+ * the values of one metric are ranked in one unit.
+ */
+export function performanceValue(metric: string, value: unknown, unit: unknown): number | null {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return null
+  const known = PERFORMANCE_UNITS.includes(unit as PerformanceUnit) ? (unit as PerformanceUnit) : undefined
+  return toDefaultUnit(metric, value, known)
+}
+
+/**
  * Adds `events` to `agg` (a fresh one by default), grouping by project and hour. Pure and synchronous;
  * the same code summarises an ingest batch, a rollup rebuild and the raw edges of a query range, so the
  * three always agree.
@@ -142,8 +156,8 @@ function addPerformance(
   metric: string,
   props: Record<string, unknown>,
 ) {
-  const value = props.value
-  if (typeof value !== 'number' || !Number.isFinite(value)) return
+  const value = performanceValue(metric, props.value, props.unit)
+  if (value === null) return
   const key = `${ph}${SEP}${metric}`
   let p = agg.performance.get(key)
   if (!p) {
