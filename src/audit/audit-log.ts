@@ -15,6 +15,7 @@ export const AUDIT_ACTIONS = [
   'events.erased',
   'failed_events.replayed',
   'events.purged',
+  'project.created',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 
