@@ -9,11 +9,13 @@ import { AppError, isAppError } from '../errors/app-error.js'
 import type { ErrorCode } from '../errors/codes.js'
 import { ProjectRuntimeCache } from '../ingest/project-runtime.js'
 import type { ReplayDeps } from '../ingest/replay-failed-events.js'
+import { MAX_ID_LENGTH } from '../schema/primitives.js'
 import { createDialect, createStore } from '../store/create-store.js'
 import type { KyselyEventStore } from '../store/kysely-event-store.js'
 import { DEFAULT_PROJECT_SETTINGS } from '../store/project-types.js'
 import { SqliteStoreDialect } from '../store/sqlite/sqlite-dialect.js'
 import { EventValidator } from '../validate/event-validator.js'
+import { isPlainText } from '../validate/formats.js'
 import { type CliIo, usageMessage, writeOut } from './cli-io.js'
 
 /**
@@ -200,17 +202,42 @@ export interface OpenOptions {
   project?: boolean
   /**
    * Create the database when it does not exist yet (a SQLite file and its directory), as `tally serve`
-   * does. Only commands that add to the database pass true (migrate, import, keys create, schema add);
-   * the others refuse a database that is not there, so a mistyped `--db` cannot leave an empty one behind
-   * and answer "no events". Default false.
+   * does. Only commands that add to the database pass true (migrate, import, keys create, schema add,
+   * projects create); the others refuse a database that is not there, so a mistyped `--db` cannot leave an
+   * empty one behind and answer "no events". Default false.
    */
   create?: boolean
+}
+
+/** Longest project id, in UTF-16 code units: the bound of every other identifier (MAX_ID_LENGTH). */
+export const MAX_PROJECT_ID_LENGTH = MAX_ID_LENGTH
+
+/**
+ * What is wrong with `id` as a project id, or null. A project id is an identifier like the event model's
+ * (`userId`, `messageId`): 1–255 characters of plain text — no control characters (a NUL cannot be stored
+ * in PostgreSQL; a newline would break the one-line CLI messages) and no lone surrogates — and, since it
+ * is typed on command lines, no leading or trailing whitespace. `tally projects create` and `--project`
+ * apply the same rule, so every project that can be created can be named.
+ */
+export function projectIdProblem(id: string): string | null {
+  if (id.length === 0 || id.length > MAX_PROJECT_ID_LENGTH) {
+    return `must be 1–${MAX_PROJECT_ID_LENGTH} characters${id.length === 0 ? '' : ` (got ${id.length})`}`
+  }
+  if (!isPlainText(id)) return 'must not contain control characters or lone surrogates'
+  if (id.trim() !== id) return 'must not start or end with whitespace'
+  return null
+}
+
+/** `text` as one shell word for a command line a message suggests: as it is when safe, else single-quoted. */
+export function shellWord(text: string): string {
+  return /^[\w.:@%+=,/-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`
 }
 
 /** The project `--project` names (default `default`); throws AppError('usage') for an impossible id. */
 export function resolveProjectId(values: { project?: string }): string {
   const projectId = values.project ?? DEFAULT_PROJECT_ID
-  if (projectId === '' || projectId.length > 255) throw usageError('--project must be 1–255 characters')
+  const problem = projectIdProblem(projectId)
+  if (problem !== null) throw usageError(`--project ${problem}`)
   return projectId
 }
 
@@ -254,12 +281,15 @@ function assertDatabaseExists(url: string): void {
 
 /**
  * The default project is created on first use, exactly as `tally serve` creates it (without keys: serve
- * makes and prints those). Any other project must exist.
+ * makes and prints those). Any other project must exist (`tally projects create`).
  */
 async function ensureProject(store: KyselyEventStore, projectId: string): Promise<void> {
   if (await store.getProject(projectId)) return
   if (projectId !== DEFAULT_PROJECT_ID) {
-    throw new AppError('not_found', `project ${JSON.stringify(projectId)} does not exist`)
+    throw new AppError(
+      'not_found',
+      `project ${JSON.stringify(projectId)} does not exist — create it with "tally projects create ${shellWord(projectId)}"`,
+    )
   }
   await store.createProject({
     id: DEFAULT_PROJECT_ID,

@@ -12,6 +12,7 @@ const NEEDS_EXISTING: string[][] = [
   ['failed', 'replay'],
   ['keys', 'list'],
   ['keys', 'revoke', 'some-id'],
+  ['projects', 'list'],
   ['schema', 'list'],
   ['schema', 'show', 'track', 'X'],
   ['audit'],
@@ -49,6 +50,7 @@ describe('a mistyped --db', () => {
       [['migrate']],
       [['import', '-'], '{"type":"track","name":"A","userId":"u"}\n'],
       [['keys', 'create', '--role', 'read']],
+      [['projects', 'create', 'shop']],
       [['schema', 'add', 'track', 'A', '1-0-0', '-'], '{"type":"object"}'],
     ]
     for (const [i, [argv, stdin]] of cases.entries()) {

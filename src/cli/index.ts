@@ -10,6 +10,7 @@ import { failedCli } from './commands/failed.js'
 import { importCli } from './commands/import.js'
 import { keysCli } from './commands/keys.js'
 import { migrateCli } from './commands/migrate.js'
+import { projectsCli } from './commands/projects.js'
 import { purgeCli } from './commands/purge.js'
 import { queryCli } from './commands/query.js'
 import { schemaCli } from './commands/schema.js'
@@ -39,6 +40,7 @@ export const COMMANDS: Record<string, CliCommand> = {
   query: queryCli,
   stats: statsCli,
   schema: schemaCli,
+  projects: projectsCli,
   keys: keysCli,
   failed: failedCli,
   purge: purgeCli,

@@ -21,7 +21,8 @@ export const KEYS_HELP = `Usage: tally keys create --role write|read|admin [--na
        tally keys revoke ID
        [--db URL] [--project ID]
 
-Manages the project's API keys straight in the database (no server needed).
+Manages the project's API keys straight in the database (no server needed). --project names a project
+that exists: "default" (created on first use), or one made with "tally projects create ID".
   create   makes a random key and prints it ONCE as JSON ({"id","role","name","prefix","createdAt","secret"});
            only its SHA-256 is stored, so save the secret now
            roles: write (ingest only — safe in a browser), read (query, stats, export), admin (everything)
