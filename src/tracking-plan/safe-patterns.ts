@@ -87,7 +87,7 @@ export function assertSafePatterns(schema: unknown): void {
     const first = unsafe[0]
     throw new AppError(
       'schema_invalid',
-      `the regex ${JSON.stringify(first.pattern)} at ${first.path} cannot be matched in linear time: ${first.reason}. Tracking-plan regexes run on a linear-time (RE2) engine, which has no backreferences or lookarounds`,
+      `the regex ${JSON.stringify(first.pattern)} at ${first.path} cannot be used: ${first.reason}. Tracking-plan regexes run on a linear-time engine (RE2), so that no string can stall validation; it has no backreferences or lookarounds`,
       { details: { unsafePatterns: unsafe } },
     )
   }
