@@ -1,7 +1,8 @@
-import type { Kysely, RawBuilder } from 'kysely'
+import type { Kysely } from 'kysely'
 import { AppError } from '../errors/app-error.js'
 import type { Database } from '../store/database.js'
 import type { StoreDialect } from '../store/dialect.js'
+import { jsonGroupColumns, jsonGroupKey } from './group-key.js'
 import type { PerformanceParams } from './params.js'
 import { getPerformanceSeries } from './performance-series.js'
 import { readRollupInputs } from './read-raw-events.js'
@@ -23,7 +24,7 @@ interface MetricAcc {
 }
 
 function acc(map: Map<string, MetricAcc>, metric: string, group: string | null): MetricAcc {
-  const k = `${metric}\u0000${group ?? '\u0001'}`
+  const k = group === null ? `${metric}\u0000` : `${metric}\u0000=${group}`
   let a = map.get(k)
   if (!a) {
     a = { metric, group, count: 0, good: 0, needsImprovement: 0, poor: 0, hist: new LogHistogram() }
@@ -36,7 +37,8 @@ function acc(map: Map<string, MetricAcc>, metric: string, group: string | null):
  * Per performance metric (LCP, INP, CLS, …) in [from, to): count, p50/p75/p90/p95/p99 of `value` and the
  * rating distribution. Percentiles come from merged log-scale histograms: each is within 1% of the exact
  * value of rank ⌊q·(n−1)⌋, values in the metric's default unit (seconds read as ms). Without `groupBy` any range is answered from hourly rollups (plus raw partial
- * edge hours); `groupBy: path` (context.page.path) or `property` scans the raw events (≤ 7 days).
+ * edge hours); `groupBy: path` (context.page.path) or `property` scans the raw events (≤ 7 days) and keys
+ * the groups by `groupKey`.
  *
  * @example
  * await getPerformance(db, dialect, 'p1', { from, to, metrics: ['LCP'] })
@@ -59,11 +61,11 @@ export async function getPerformance(
 
   if (params.groupBy) {
     assertScanRange(fromMs, toMs, `groupBy ${params.groupBy}`)
-    let group: RawBuilder<unknown>
-    if (params.groupBy === 'path') group = dialect.jsonExtract('events.context', ['page', 'path'], 'text')
+    let group: ReturnType<typeof jsonGroupColumns>
+    if (params.groupBy === 'path') group = jsonGroupColumns(dialect, 'events.context', ['page', 'path'])
     else if (params.property) {
       const [root, ...path] = params.property.split('.')
-      group = dialect.jsonExtract(`events.${root}`, path, 'text')
+      group = jsonGroupColumns(dialect, `events.${root}`, path)
     } else {
       throw new AppError('validation_failed', 'groupBy property needs a property path', {
         details: [
@@ -78,7 +80,8 @@ export async function getPerformance(
         dialect.jsonExtract('events.properties', ['value'], 'number').as('value'),
         dialect.jsonExtract('events.properties', ['unit'], 'text').as('unit'),
         dialect.jsonExtract('events.properties', ['rating'], 'text').as('rating'),
-        group.as('g'),
+        group.json.as('g'),
+        group.text.as('gt'),
       ])
       .where('project_id', '=', projectId)
       .where('type', '=', 'performance')
@@ -90,7 +93,7 @@ export async function getPerformance(
       const value =
         r.value === null || r.value === undefined ? null : performanceValue(metric, Number(r.value), r.unit)
       if (value === null) continue
-      const a = acc(out, metric, r.g === null || r.g === undefined ? null : String(r.g))
+      const a = acc(out, metric, jsonGroupKey(dialect, r.g, r.gt))
       a.count++
       a.hist.add(value)
       if (r.rating === 'good') a.good++

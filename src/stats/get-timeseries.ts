@@ -2,6 +2,7 @@ import { type Expression, type Kysely, type RawBuilder, type SqlBool, sql } from
 import { AppError } from '../errors/app-error.js'
 import type { Database } from '../store/database.js'
 import type { StoreDialect } from '../store/dialect.js'
+import { jsonGroupColumns, jsonGroupKey } from './group-key.js'
 import type { TimeseriesParams } from './params.js'
 import type { MsRange } from './read-raw-events.js'
 import type { TimeseriesResult } from './results.js'
@@ -24,7 +25,8 @@ type Add = (key: string | null, bucket: number, n: number) => void
  * Source: hour/day/week without a property groupBy read the hourly rollups (any range). In zones whose
  * local midnight is not on a UTC hour (e.g. Asia/Kolkata) the hours that hold a bucket edge are counted
  * from the raw events instead. `unit: minute` and `groupBy: property` scan the raw events: [from, to) may
- * span at most 7 days, and the scan reads the whole buckets that range touches.
+ * span at most 7 days, and the scan reads the whole buckets that range touches. A property's groups are
+ * keyed by `groupKey` (JSON types apart, the same on both databases).
  *
  * @example
  * await getTimeseries(db, dialect, 'p1', { from, to, unit: 'day', timeZone: 'Europe/Berlin', groupBy: 'name' })
@@ -142,11 +144,12 @@ async function scanCounts(
     ? dialect.timeBucket('events.timestamp', 'hour', -[...phases][0] / 60_000)
     : dialect.timeBucket('events.timestamp', 'minute')
   let key: RawBuilder<unknown> | null = null
+  let json: ReturnType<typeof jsonGroupColumns> | null = null
   if (params.groupBy === 'name') key = sql`events.name`
   else if (params.groupBy === 'type') key = sql`events.type`
   else if (params.groupBy === 'property' && params.property) {
     const [root, ...path] = params.property.split('.')
-    key = dialect.jsonExtract(`events.${root}`, path, 'text')
+    json = jsonGroupColumns(dialect, `events.${root}`, path)
   }
   for (let i = 0; i < ranges.length; i += RANGES_PER_QUERY) {
     const part = ranges.slice(i, i + RANGES_PER_QUERY)
@@ -168,12 +171,20 @@ async function scanCounts(
     if (params.types?.length) q = q.where('type', 'in', params.types)
     if (params.names?.length) q = q.where('name', 'in', params.names)
     // GROUP BY position: PostgreSQL would not match a bound JSON path in SELECT with its copy in GROUP BY.
-    const rows = key
-      ? await q.select(key.as('k')).groupBy([sql`1`, sql`3`]).execute()
-      : await q.groupBy(sql`1`).execute()
+    // A property groups by its JSON value, keyed in JS (`jsonGroupKey`): rows the databases keep apart
+    // but that share a key (an object's keys in another order on SQLite) add up in `add`.
+    const rows = json
+      ? await q
+          .select([json.json.as('k'), json.text.as('kt')])
+          .groupBy([sql`1`, sql`3`, sql`4`])
+          .execute()
+      : key
+        ? await q.select(key.as('k')).groupBy([sql`1`, sql`3`]).execute()
+        : await q.groupBy(sql`1`).execute()
     for (const r of rows) {
-      const k = (r as { k?: unknown }).k
-      add(k === undefined || k === null ? null : String(k), bucketIndex(edges, Number(r.sub)), num(r.n))
+      const { k, kt } = r as { k?: unknown; kt?: unknown }
+      const group = json ? jsonGroupKey(dialect, k, kt) : k === undefined || k === null ? null : String(k)
+      add(group, bucketIndex(edges, Number(r.sub)), num(r.n))
     }
   }
 }

@@ -8,6 +8,11 @@ import { type Static, Type } from '@sinclair/typebox'
 const Iso = Type.String({ format: 'date-time' })
 const Count = Type.Integer({ minimum: 0 })
 const Quantile = Type.Union([Type.Number(), Type.Null()], { description: 'null when there are no values.' })
+/** How a JSON value (groupBy property, path) is reported as a group key; docs/statistics.md. */
+const JSON_GROUP_KEY =
+  'A property value: a string as its text unless that text is itself JSON (then its JSON string literal: ' +
+  'string "10" is `"10"`), any other value as canonical JSON (sorted keys, no spaces: number 10 is `10`). ' +
+  'A key that parses as JSON is that value, any other key a string.'
 /** Where an answer came from: hourly rollups (any range) or a scan of the raw events (bounded range). */
 export const StatsSource = Type.Union([Type.Literal('rollup'), Type.Literal('scan')])
 const Unique = Type.Object({
@@ -44,7 +49,7 @@ export const TimeseriesResultSchema = Type.Object(
     series: Type.Array(
       Type.Object({
         key: Type.Union([Type.String(), Type.Null()], {
-          description: 'Group value; null: ungrouped or missing.',
+          description: `Group value; null: ungrouped, missing or JSON null. groupBy property: ${JSON_GROUP_KEY}`,
         }),
         total: Count,
         counts: Type.Array(Count, { description: 'One count per bucket, empty buckets as 0.' }),
@@ -97,7 +102,7 @@ export const PerformanceResultSchema = Type.Object(
             "Percentiles are in the metric's default unit (score for CLS, else ms; seconds are converted).",
         }),
         group: Type.Union([Type.String(), Type.Null()], {
-          description: 'The groupBy value, null when ungrouped.',
+          description: `The groupBy value; null: ungrouped, missing or JSON null. ${JSON_GROUP_KEY}`,
         }),
         count: Count,
         ...Percentiles,

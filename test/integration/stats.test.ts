@@ -297,6 +297,68 @@ for (const variant of DIALECTS) {
       ).rejects.toMatchObject({ code: 'validation_failed' })
     })
 
+    it('should group by a property value keeping JSON types apart, the same on both databases', async () => {
+      // [value, key]: strings as their text unless that text reads as JSON; anything else as canonical JSON.
+      const values: [unknown, string | null][] = [
+        [{ a: 1, b: [true, null] }, '{"a":1,"b":[true,null]}'],
+        [{ b: [true, null], a: 1 }, '{"a":1,"b":[true,null]}'], // the same object, keys in another order
+        [1e21, '1e+21'],
+        [10, '10'],
+        ['10', '"10"'],
+        [true, 'true'],
+        ['true', '"true"'],
+        [1, '1'],
+        [false, 'false'],
+        [0.1 + 0.2, '0.30000000000000004'],
+        ['plain', 'plain'],
+        ['{"a":1}', '"{\\"a\\":1}"'],
+        ['"quoted"', '"\\"quoted\\""'],
+        [[2, 'x'], '[2,"x"]'],
+        [null, null],
+        [undefined, null], // missing
+      ]
+      const at = Date.parse('2026-06-01T10:00:00Z')
+      const events = values.flatMap(([v], i) => {
+        const properties = v === undefined ? {} : { v }
+        return [
+          makeEvent({
+            projectId: 'p5',
+            type: 'track',
+            name: 'Picked',
+            timestamp: new Date(at + i).toISOString(),
+            properties,
+          }),
+          makeEvent({
+            projectId: 'p5',
+            type: 'performance',
+            name: 'LCP',
+            timestamp: new Date(at + 1000 + i).toISOString(),
+            properties: { ...properties, value: 100 + i },
+          }),
+        ]
+      })
+      await store.insertBatch(events, [])
+      const expected = new Map<string | null, number>()
+      for (const [, key] of values) expected.set(key, (expected.get(key) ?? 0) + 1)
+      const range = { from: '2026-06-01T00:00:00Z', to: '2026-06-02T00:00:00Z' }
+      const ts = await getTimeseries(store.db, store.storeDialect, 'p5', {
+        ...range,
+        unit: 'day',
+        types: ['track'],
+        groupBy: 'property',
+        property: 'properties.v',
+      })
+      seen.push(ts)
+      expect(new Map(ts.series.map((s) => [s.key, s.total]))).toEqual(expected)
+      const perf = await getPerformance(store.db, store.storeDialect, 'p5', {
+        ...range,
+        groupBy: 'property',
+        property: 'properties.v',
+      })
+      seen.push(perf)
+      expect(new Map(perf.metrics.map((m) => [m.group, m.count]))).toEqual(expected)
+    })
+
     it('should count minute buckets from a scan', async () => {
       const from = Date.parse('2026-03-28T12:00:00Z')
       const to = from + 3_600_000

@@ -1,0 +1,61 @@
+import type { RawBuilder } from 'kysely'
+import type { StoreDialect } from '../store/dialect.js'
+
+/**
+ * The group key of a JSON value, the same on every database and distinct for distinct JSON values:
+ * null for a missing value or JSON null; a string as its text, unless that text is itself a JSON text
+ * (`10`, `true`, `{"a":1}`, `"x"`), then as its JSON string literal (`"10"`); any other value as its
+ * canonical JSON (`canonicalJson`). So number 10 is `10` and string "10" is `"10"`. Decoding: a key that
+ * parses as JSON is that JSON value (a string if it parses to one); any other key is a string as is.
+ */
+export function groupKey(value: unknown): string | null {
+  if (value === null || value === undefined) return null
+  if (typeof value === 'string') return isJsonText(value) ? JSON.stringify(value) : value
+  return canonicalJson(value)
+}
+
+/** JSON text with object keys sorted (UTF-16 code units) and no whitespace; numbers as JS prints them. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
+  if (value !== null && typeof value === 'object') {
+    const o = value as Record<string, unknown>
+    const members = Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+    return `{${members.join(',')}}`
+  }
+  return JSON.stringify(value) ?? 'null'
+}
+
+// A JSON text starts, after whitespace, with one of these; most strings (paths, names) fail this cheaply.
+const JSON_START = /^[ \t\n\r]*[-0-9"[{tfn]/
+
+function isJsonText(s: string): boolean {
+  if (!JSON_START.test(s)) return false
+  try {
+    JSON.parse(s)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The columns to select for grouping by the JSON value at `path` of `column`: the value as JSON and as
+ * text. Both are needed: SQLite's JSON extraction reads a boolean as 1/0, the text tells them apart.
+ * Read a row back with `jsonGroupKey`.
+ */
+export function jsonGroupColumns(
+  dialect: StoreDialect,
+  column: string,
+  path: readonly string[],
+): { json: RawBuilder<unknown>; text: RawBuilder<unknown> } {
+  return { json: dialect.jsonExtract(column, path, 'json'), text: dialect.jsonExtract(column, path, 'text') }
+}
+
+/** The group key (`groupKey`) of a row's `jsonGroupColumns`. */
+export function jsonGroupKey(dialect: StoreDialect, json: unknown, text: unknown): string | null {
+  let value = json === null || json === undefined ? null : dialect.fromDbJson(json)
+  if (typeof value === 'number' && (text === 'true' || text === 'false')) value = text === 'true'
+  return groupKey(value)
+}
