@@ -4,6 +4,7 @@ import {
   LinearRegExp,
   linearPatternProblem,
   linearRegExpEngine,
+  MAX_PATTERN_INPUT,
   storedRegExpEngine,
   translatePattern,
   UnsupportedPatternError,
@@ -236,6 +237,12 @@ describe('LinearRegExp', () => {
     const digits = new LinearRegExp('^\\d*\\d*\\d*\\d*\\d*\\d*x$')
     expect(digits.test(`${'1'.repeat(65_536)}!`)).toBe(false)
     expect(digits.test('123x')).toBe(true)
+  })
+
+  it('should not match a string longer than MAX_PATTERN_INPUT (a bound on matching time)', () => {
+    const re = new LinearRegExp('^a+$')
+    expect(re.test('a'.repeat(MAX_PATTERN_INPUT))).toBe(true)
+    expect(re.test('a'.repeat(MAX_PATTERN_INPUT + 1))).toBe(false)
   })
 
   it('should refuse what it cannot run in linear time, and say why', () => {

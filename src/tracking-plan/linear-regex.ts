@@ -37,6 +37,13 @@ export class UnsupportedPatternError extends Error {
  * microseconds. 1,000 is also RE2's own limit on a repeat count.
  */
 export const MAX_PROGRAM_SIZE = 1000
+/**
+ * Longest string a tracking-plan pattern is matched against; a longer one does not match. Linear time is
+ * still ~0.1–0.4 s for a crafted 64K-character string on re2js (its DFA cache thrashes), and a write key is
+ * public: the bound keeps one event's worst case near 50 ms. Patterns describe ids, codes and slugs, not
+ * long text (use `maxLength` there).
+ */
+export const MAX_PATTERN_INPUT = 8192
 
 type Ranges = readonly (readonly [number, number])[]
 
@@ -507,9 +514,12 @@ export class LinearRegExp {
     this.#re = re
   }
 
-  /** Whether the pattern matches anywhere in `input`, as `RegExp.prototype.test` (time linear in `input`). */
+  /**
+   * Whether the pattern matches anywhere in `input`, as `RegExp.prototype.test` (time linear in `input`);
+   * false for an input longer than `MAX_PATTERN_INPUT`.
+   */
   test(input: string): boolean {
-    return this.#re.test(input)
+    return input.length <= MAX_PATTERN_INPUT && this.#re.test(input)
   }
 
   /** Ajv keys compiled patterns by this string. */
