@@ -23,7 +23,9 @@ interface RouteAcc {
 /**
  * Per `method + route` in [from, to): request count, 4xx and 5xx rates, and p50/p95/p99 of `durationMs`
  * (within 1% of the exact rank value), busiest routes first; plus throughput (requests per hour, day or
- * week bucket, empty buckets 0). Answered from hourly rollups for any range (raw partial edge hours).
+ * week bucket, empty buckets 0) over the whole buckets the range touches, as `getTimeseries` counts them;
+ * `throughput.from`/`to` are the bucket edges. Answered from hourly rollups for any range (raw partial edge
+ * hours).
  *
  * @example
  * await getApiRequests(db, dialect, 'p1', { from, to, unit: 'hour' })
@@ -102,6 +104,13 @@ export async function getApiRequests(
       p95: a.hist.quantile(0.95),
       p99: a.hist.quantile(0.99),
     })),
-    throughput: { unit, timeZone: series.timeZone, buckets: series.buckets, counts: series.series[0].counts },
+    throughput: {
+      unit,
+      timeZone: series.timeZone,
+      from: series.from,
+      to: series.to,
+      buckets: series.buckets,
+      counts: series.series[0].counts,
+    },
   }
 }

@@ -14,8 +14,9 @@ import { asBytes, num, parseRange, planRange } from './stats-range.js'
 export const EXACT_UNIQUES_MAX_EVENTS = 20_000
 
 /**
- * Totals, counts by type, the top event names, unique users and sessions, and the failed-event count of
- * `projectId` in [from, to). Counts are exact (hourly rollups plus the raw partial hours at the edges).
+ * Totals, counts by type, the top event names, unique users and sessions of `projectId` in [from, to), and
+ * the failed events received in [from, to) (receive time: a failed event may have no valid timestamp).
+ * Counts are exact (hourly rollups plus the raw partial hours at the edges).
  * Unique counts are exact up to `EXACT_UNIQUES_MAX_EVENTS` events, else a HyperLogLog merge (σ = 1.6%).
  *
  * @example

@@ -31,7 +31,11 @@ export const OverviewResultSchema = Type.Object(
     ),
     uniqueUsers: Unique,
     uniqueSessions: Unique,
-    failedEvents: Count,
+    failedEvents: Type.Integer({
+      minimum: 0,
+      description:
+        'Failed events received in [from, to): by receive time, since a failed event may have no valid timestamp.',
+    }),
   },
   { $id: 'tally/stats/OverviewResult' },
 )
@@ -131,12 +135,24 @@ export const ApiRequestsResultSchema = Type.Object(
         p99: Quantile,
       }),
     ),
-    throughput: Type.Object({
-      unit: Type.String(),
-      timeZone: Type.String(),
-      buckets: Type.Array(Iso),
-      counts: Type.Array(Count),
-    }),
+    throughput: Type.Object(
+      {
+        unit: Type.String(),
+        timeZone: Type.String(),
+        from: Type.String({
+          format: 'date-time',
+          description: 'Start of the first bucket (at or before `from`).',
+        }),
+        to: Type.String({ format: 'date-time', description: 'End of the last bucket (at or after `to`).' }),
+        buckets: Type.Array(Iso, { description: 'Start of each bucket.' }),
+        counts: Type.Array(Count),
+      },
+      {
+        description:
+          'Requests per bucket over the whole buckets [from, to) the range touches, as in the time series: ' +
+          'requests before the range but in its first bucket (or after it but in its last) are counted.',
+      },
+    ),
   },
   { $id: 'tally/stats/ApiRequestsResult' },
 )

@@ -535,6 +535,27 @@ for (const variant of DIALECTS) {
       expect(api.throughput.counts.reduce((a, b) => a + b, 0)).toBe(all.length)
     })
 
+    it('should say which range the throughput buckets cover: the whole buckets the range touches', async () => {
+      const from = T0 + 1_800_000 // 23:30 in Berlin
+      const to = Date.parse(TO) - 1_800_000
+      const api = await getApiRequests(store.db, store.storeDialect, 'p1', {
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+        unit: 'day',
+        timeZone: 'Europe/Berlin',
+      })
+      seen.push(api)
+      const all = EVENTS.filter((e) => e.type === 'api_request')
+      expect(api.from).toBe(new Date(from).toISOString())
+      expect(api.routes.reduce((n, r) => n + r.count, 0)).toBe(all.filter((e) => inRange(e, from, to)).length)
+      const t = api.throughput
+      expect([t.from, t.to]).toEqual(['2026-03-26T23:00:00.000Z', '2026-03-30T22:00:00.000Z'])
+      expect(t.buckets[0]).toBe(t.from)
+      const covered = all.filter((e) => inRange(e, Date.parse(t.from), Date.parse(t.to))).length
+      expect(t.counts.reduce((a, b) => a + b, 0)).toBe(covered)
+      expect(covered).toBeGreaterThan(all.filter((e) => inRange(e, from, to)).length)
+    })
+
     it('should list top interaction targets with counts and unique users', async () => {
       const res = await getInteractions(store.db, store.storeDialect, 'p1', { from: FROM, to: TO, limit: 2 })
       seen.push(res)
