@@ -4,8 +4,10 @@ import type { Readable, Writable } from 'node:stream'
 import { AppError } from '../../errors/app-error.js'
 import { fromSegmentMessage } from '../../http/routes/segment-mapping.js'
 import { EventService } from '../../ingest/event-service.js'
+import type { AnalyticsEvent } from '../../schema/analytics-event.js'
 import type { BatchResult } from '../../schema/batch.js'
 import type { ValidationIssue } from '../../schema/validation-issue.js'
+import type { InsertOutcome } from '../../store/event-store.js'
 import type { CliCommand, CliIo } from '../cli-io.js'
 import { writeOut } from '../cli-io.js'
 import {
@@ -15,17 +17,32 @@ import {
   expectPositionals,
   parseCommandArgs,
   runCommand,
+  shellWord,
   usageError,
   withDatabase,
 } from '../command-context.js'
 import { importedEvent, keepFailedOnce } from '../import-event.js'
 import { type InputItem, readJsonItems } from '../json-input.js'
+import {
+  looksStored,
+  STORED_EVENT_FIELDS,
+  StoredEventChecker,
+  storeRestoredEvents,
+} from '../restore-event.js'
 
-export const IMPORT_HELP = `Usage: tally import FILE|- [--batch N] [--errors FILE] [--fresh-ids] [--segment] [--db URL] [--project ID]
+export const IMPORT_HELP = `Usage: tally import FILE|- [--batch N] [--errors FILE] [--fresh-ids] [--segment] [--restore]
+                    [--db URL] [--project ID]
 
 Ingests events from FILE (or stdin for "-"): NDJSON, one event per line, or a JSON array. Every event
 goes through the same pipeline as POST /api/v1/events — validation, the project's tracking plan,
 enrichment, group commit — so rejected events land in the failed-event store (see "tally failed").
+
+Restores an export: a line with the fields only the server sets (${STORED_EVENT_FIELDS.join(', ')}) is a
+stored event, as "tally export" and GET /api/v1/events/export write them. It is checked against the
+stored-event schema (AnalyticsEvent) and stored as it is — same id, messageId, times, enrichment, status —
+in the project it names, or in --project when given (that project, and the line's, must exist: see
+"tally projects create"). A bad one is reported like any rejected event, but not kept as a failed event.
+So a backup comes back, or SQLite moves to PostgreSQL, with:  tally export | tally import - --db URL
 
 Idempotent: an event whose messageId is already stored is counted as a duplicate, not stored again.
 An event without a messageId gets one derived from its text ("import-<sha256>"), so importing the same
@@ -38,7 +55,10 @@ Options:
   --fresh-ids      do not derive ids: events without a messageId get a new one, and rejected events
                    are kept again, on each run
   --segment        the input is Segment messages (e.g. a Segment export: "event" for track names,
-                   "_metadata", "writeKey" …), mapped exactly as the /v1 Segment routes map them
+                   "_metadata", "writeKey" …), mapped exactly as the /v1 Segment routes map them;
+                   no line is read as a stored event
+  --restore        read every line as a stored event (an export), whatever fields it has, so a line
+                   that lacks one is reported against the stored-event schema
   --quiet          no progress line (the final summary is always written)
 ${DATABASE_HELP}
 
@@ -57,6 +77,8 @@ interface Totals {
   rejected: number
   dropped: number
   unreadable: number
+  /** Lines read as stored events (an export), stored or not. */
+  restored: number
 }
 
 interface PendingItem {
@@ -110,18 +132,20 @@ function closeStream(stream: Writable): Promise<void> {
   return new Promise((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())))
 }
 
+function tooLarge(byteSize: number, maxBytes: number): ValidationIssue {
+  return {
+    path: '',
+    code: 'too_large',
+    message: `the event is ${byteSize} bytes; the limit is ${maxBytes}`,
+    expected: `<= ${maxBytes} bytes`,
+  }
+}
+
 function itemProblem(item: InputItem, maxBytes: number): ValidationIssue | null {
   if (item.text === null && item.problem !== undefined) {
     return { path: '', code: 'invalid_json', message: item.problem }
   }
-  if (item.text === null) {
-    return {
-      path: '',
-      code: 'too_large',
-      message: `the event is ${item.byteSize} bytes; the limit is ${maxBytes}`,
-      expected: `<= ${maxBytes} bytes`,
-    }
-  }
+  if (item.text === null) return tooLarge(item.byteSize, maxBytes)
   if (item.problem !== undefined) return { path: '', code: 'invalid_json', message: item.problem }
   return null
 }
@@ -157,7 +181,8 @@ function summaryLine(totals: Totals, keptAlready: number, seconds: number): stri
   const kept = keptAlready > 0 ? ` (${keptAlready} kept already)` : ''
   const dropped = totals.dropped > 0 ? `, ${totals.dropped} dropped (bots)` : ''
   const unreadable = totals.unreadable > 0 ? `, ${totals.unreadable} unreadable` : ''
-  return `tally import: ${totals.read} events — ${totals.accepted} stored, ${totals.duplicates} duplicates, ${totals.rejected} rejected${kept}${unreadable}${dropped} (${seconds.toFixed(2)} s, ${rate} events/s)\n`
+  const restored = totals.restored > 0 ? `; ${totals.restored} read as exported events` : ''
+  return `tally import: ${totals.read} events — ${totals.accepted} stored, ${totals.duplicates} duplicates, ${totals.rejected} rejected${kept}${unreadable}${dropped}${restored} (${seconds.toFixed(2)} s, ${rate} events/s)\n`
 }
 
 /** `tally import`: see IMPORT_HELP. */
@@ -169,6 +194,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
       errors: { type: 'string' },
       'fresh-ids': { type: 'boolean' },
       segment: { type: 'boolean' },
+      restore: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
     })
     if (values.help) {
@@ -180,6 +206,11 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
       throw usageError(`--batch must be an integer from 1 to 10000 (got ${JSON.stringify(values.batch)})`)
     }
+    if (values.restore && values.segment) throw usageError('--restore and --segment exclude each other')
+    if (values.restore && values['fresh-ids']) {
+      throw usageError('--fresh-ids does not apply to --restore: restored events keep their ids')
+    }
+    const restore: RestoreMode = values.restore ? 'always' : values.segment ? 'never' : 'detect'
     const file = positionals[0]
     const input = await openInput(file, io)
     const errorsOut = values.errors === undefined ? undefined : await openErrorsFile(values.errors)
@@ -198,6 +229,9 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
             // With derived ids a rejected event is kept under an id of its own, once (--fresh-ids: each run).
             sink: deriveIds ? keepFailedOnce(store, failed) : undefined,
           })
+          // Restored events go straight to the store, one batch at a time (see storeRestoredEvents).
+          let restoring: Promise<unknown> = Promise.resolve()
+          const known = new Set<string>([projectId])
           try {
             return await runImport({
               io,
@@ -209,6 +243,20 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
               deriveIds,
               failed,
               segment: values.segment === true,
+              restore,
+              projectOverride: values.project,
+              checker: new StoredEventChecker(deps.validator.limits),
+              storeRestored: (events, lines) => {
+                const next = restoring.then(() => storeRestoredEvents(store, events, lines))
+                restoring = next.catch(() => {})
+                return next
+              },
+              projectExists: async (id) => {
+                if (known.has(id)) return true
+                const found = (await store.getProject(id)) !== undefined
+                if (found) known.add(id)
+                return found
+              },
               showProgress: !values.quiet && (io.stderr as { isTTY?: boolean }).isTTY === true,
               maxEventBytes: deps.validator.limits.maxEventBytes,
             })
@@ -225,6 +273,9 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
   })
 }
 
+/** Which lines are read as stored events: those that look stored, every line (--restore), none (--segment). */
+type RestoreMode = 'detect' | 'always' | 'never'
+
 interface ImportRun {
   io: CliIo
   service: EventService
@@ -236,21 +287,45 @@ interface ImportRun {
   /** Rejected events the failed-event store held already (not kept again). */
   failed: { keptAlready: number }
   segment: boolean
+  restore: RestoreMode
+  /** `--project` as given: restored events go there instead of the project on their line. */
+  projectOverride: string | undefined
+  checker: StoredEventChecker
+  storeRestored: (events: readonly AnalyticsEvent[], lines: readonly number[]) => Promise<InsertOutcome[]>
+  projectExists: (projectId: string) => Promise<boolean>
   showProgress: boolean
   maxEventBytes: number
 }
 
 async function runImport(run: ImportRun): Promise<number> {
   const { io, service, projectId, batchSize, errorsOut } = run
-  const totals: Totals = { read: 0, accepted: 0, duplicates: 0, rejected: 0, dropped: 0, unreadable: 0 }
+  const totals: Totals = {
+    read: 0,
+    accepted: 0,
+    duplicates: 0,
+    rejected: 0,
+    dropped: 0,
+    unreadable: 0,
+    restored: 0,
+  }
   const counter = { bytes: 0 }
   const started = Date.now()
   let lastProgress = 0
-  // Each batch carries its unreadable items too, so the errors file comes out in input order.
-  const inFlight: { items: PendingItem[]; unreadable: Unreadable[]; result: Promise<BatchResult> }[] = []
+  // Each batch carries its unreadable items (and the stored events refused before the write) too, so the
+  // errors file comes out in input order.
+  const inFlight: {
+    items: PendingItem[]
+    unreadable: Unreadable[]
+    result: Promise<BatchResult>
+    restored: Promise<InsertOutcome[]>
+  }[] = []
   let events: unknown[] = []
   let items: PendingItem[] = []
   let unreadableItems: Unreadable[] = []
+  let restoredEvents: AnalyticsEvent[] = []
+  let restoredLines: number[] = []
+  // The largest line read: room for a stored event whenever a line may be one.
+  const maxItemBytes = run.restore === 'never' ? run.maxEventBytes : run.checker.maxBytes
 
   const writeError = async (item: PendingItem, errors: readonly ValidationIssue[]) => {
     if (!errorsOut) return
@@ -263,6 +338,10 @@ async function runImport(run: ImportRun): Promise<number> {
     const batch = inFlight.shift()
     if (!batch) return
     const result = await batch.result
+    for (const outcome of await batch.restored) {
+      if (outcome.status === 'accepted') totals.accepted++
+      else totals.duplicates++
+    }
     totals.accepted += result.accepted
     totals.duplicates += result.duplicates
     totals.rejected += result.rejected
@@ -281,40 +360,56 @@ async function runImport(run: ImportRun): Promise<number> {
   }
 
   const flush = async () => {
-    if (events.length === 0 && unreadableItems.length === 0) return
+    if (events.length === 0 && unreadableItems.length === 0 && restoredEvents.length === 0) return
     const result = events.length > 0 ? service.ingest(events, { projectId }) : Promise.resolve(EMPTY_RESULT)
-    const batch = { items, unreadable: unreadableItems, result }
+    const restored =
+      restoredEvents.length > 0 ? run.storeRestored(restoredEvents, restoredLines) : Promise.resolve([])
+    const batch = { items, unreadable: unreadableItems, result, restored }
     // Rejections are handled when the batch is settled, in order; until then keep them from going unhandled.
     batch.result.catch(() => {})
+    batch.restored.catch(() => {})
     inFlight.push(batch)
     events = []
     items = []
     unreadableItems = []
+    restoredEvents = []
+    restoredLines = []
     if (inFlight.length >= IN_FLIGHT) await settleOldest()
   }
 
   try {
     const source = counted(run.input.stream as AsyncIterable<Buffer>, counter)
-    for await (const item of readJsonItems(source, run.maxEventBytes)) {
-      if (events.length + unreadableItems.length >= batchSize) await flush()
+    for await (const item of readJsonItems(source, maxItemBytes)) {
+      if (events.length + unreadableItems.length + restoredEvents.length >= batchSize) await flush()
       totals.read++
       const pending: PendingItem =
         item.index === undefined ? { line: item.line } : { line: item.line, index: item.index }
-      const problem = itemProblem(item, run.maxEventBytes)
+      // Over every limit: named by the limit of what the line most likely is.
+      const problem = itemProblem(item, run.restore === 'always' ? maxItemBytes : run.maxEventBytes)
       let event: unknown
       if (problem === null) {
         try {
           event = JSON.parse(item.text as string)
         } catch (err) {
-          unreadable(pending, {
-            path: '',
-            code: 'invalid_json',
-            message: `not valid JSON: ${(err as Error).message}`,
-          })
+          const oversized = run.restore === 'detect' && item.byteSize > run.maxEventBytes
+          unreadable(
+            pending,
+            oversized
+              ? tooLarge(item.byteSize, run.maxEventBytes)
+              : { path: '', code: 'invalid_json', message: `not valid JSON: ${(err as Error).message}` },
+          )
           continue
         }
       } else {
         unreadable(pending, problem)
+        continue
+      }
+      if (run.restore === 'always' || (run.restore === 'detect' && looksStored(event))) {
+        await restoreLine(pending, event, item.byteSize)
+        continue
+      }
+      if (item.byteSize > run.maxEventBytes) {
+        unreadable(pending, tooLarge(item.byteSize, run.maxEventBytes))
         continue
       }
       if (run.segment) event = fromSegmentMessage(event)
@@ -341,6 +436,28 @@ async function runImport(run: ImportRun): Promise<number> {
   function unreadable(item: PendingItem, issue: ValidationIssue) {
     totals.unreadable++
     unreadableItems.push({ item, errors: [issue] })
+  }
+
+  /** A stored event: checked, put in its project (or --project), queued for the store as it is. */
+  async function restoreLine(item: PendingItem, value: unknown, byteSize: number) {
+    totals.restored++
+    const checked = run.checker.check(value, byteSize)
+    if (!checked.ok) {
+      // Rejected like an event the pipeline refuses, but not kept: a replay could not make it a stored event.
+      totals.rejected++
+      unreadableItems.push({ item, errors: checked.errors })
+      return
+    }
+    let event = checked.event
+    if (run.projectOverride !== undefined) event = { ...event, projectId: run.projectOverride }
+    else if (!(await run.projectExists(event.projectId))) {
+      throw new AppError(
+        'not_found',
+        `project ${JSON.stringify(event.projectId)} does not exist (line ${item.line}) — create it with "tally projects create ${shellWord(event.projectId)}", or restore into another project with --project`,
+      )
+    }
+    restoredEvents.push(event)
+    restoredLines.push(item.line)
   }
 }
 
