@@ -36,9 +36,9 @@ function acc(map: Map<string, MetricAcc>, metric: string, group: string | null):
 /**
  * Per performance metric (LCP, INP, CLS, …) in [from, to): count, p50/p75/p90/p95/p99 of `value` and the
  * rating distribution. Percentiles come from merged log-scale histograms: each is within 1% of the exact
- * value of rank ⌊q·(n−1)⌋, values in the metric's default unit (seconds read as ms). Without `groupBy` any range is answered from hourly rollups (plus raw partial
- * edge hours); `groupBy: path` (context.page.path) or `property` scans the raw events (≤ 7 days) and keys
- * the groups by `groupKey`.
+ * value of rank ⌊q·(n−1)⌋, values in the metric's default unit (seconds read as ms, `performanceValue`).
+ * Without `groupBy` any range is answered from hourly rollups (plus raw partial edge hours); `groupBy: path`
+ * (context.page.path) or `property` scans the raw events (≤ 7 days) and keys the groups by `groupKey`.
  *
  * @example
  * await getPerformance(db, dialect, 'p1', { from, to, metrics: ['LCP'] })
