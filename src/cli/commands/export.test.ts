@@ -83,6 +83,22 @@ describe('tally export', () => {
     ).toEqual(['m-1'])
   })
 
+  it('should take --order desc for newest first (the HTTP export default) and refuse another order', async () => {
+    const run = await runCli(['export', '--db', db.url, '--order', 'desc'])
+    expect(run.code, run.stderr).toBe(0)
+    expect(
+      run.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).messageId),
+    ).toEqual(['m-4', 'm-3', 'm-2', 'm-1'])
+    const asc = await runCli(['export', '--db', db.url, '--order', 'asc'])
+    expect(asc.stdout).toBe((await runCli(['export', '--db', db.url])).stdout)
+    const bad = await runCli(['export', '--db', db.url, '--order', 'newest'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/^tally export: --order must be one of asc, desc/)
+  })
+
   it('should write CSV with the fixed columns and escaped fields that read back to the same values', async () => {
     const out = join(db.dir, 'events.csv')
     const run = await runCli(['export', '--db', db.url, '--format', 'csv', '--output', out])

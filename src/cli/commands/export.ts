@@ -15,10 +15,13 @@ import {
 } from '../command-context.js'
 import { buildEventQuery, FILTER_HELP, FILTER_OPTIONS } from '../filter-args.js'
 
-export const EXPORT_HELP = `Usage: tally export [--format ndjson|csv] [filters] [--output FILE] [--db URL] [--project ID]
+export const EXPORT_HELP = `Usage: tally export [--format ndjson|csv] [--order asc|desc] [filters] [--output FILE]
+                    [--db URL] [--project ID]
 
-Streams every event matching the filters, oldest first, straight from the database (no server needed):
-the same output as GET /api/v1/events/export. Memory stays flat however many events match.
+Streams every event matching the filters, oldest first (by timestamp), straight from the database (no
+server needed): the same lines as GET /api/v1/events/export, whose default order is newest first — pass
+order=asc there, or --order desc here, for the same order. Memory stays flat however many events match.
+"tally import FILE" restores an NDJSON export as it is (same ids), in either order.
 
   ndjson (default)  one stored event (JSON) per line
   csv               RFC 4180 with a header row and a fixed column set:
@@ -30,6 +33,7 @@ ${FILTER_HELP}
 
 Options:
   --format FORMAT  ndjson (default) or csv
+  --order ORDER    asc (default: oldest first) or desc (newest first)
   --output FILE    write to FILE instead of stdout
 ${DATABASE_HELP}
 
@@ -61,6 +65,7 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
       ...DATABASE_OPTIONS,
       ...FILTER_OPTIONS,
       format: { type: 'string' },
+      order: { type: 'string' },
       output: { type: 'string', short: 'o' },
     })
     if (values.help) {
@@ -72,7 +77,7 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
     if (!(FORMATS as readonly string[]).includes(format)) {
       throw usageError(`--format must be ndjson or csv (got ${JSON.stringify(format)})`)
     }
-    const query = buildEventQuery(values, { order: 'asc' })
+    const query = buildEventQuery(values, { order: values.order ?? 'asc' })
     return withDatabase(values, io, async ({ store, projectId }) => {
       const out = values.output === undefined ? io.stdout : await openOutput(values.output)
       const counter = { n: 0 }
