@@ -281,6 +281,29 @@ describe('tally import of an export (restore)', () => {
     }
   })
 
+  it('should stop at an id conflict: the batches after it are not written, and the store closes cleanly', async () => {
+    const target = tempDatabase('tally-restore-dst-')
+    try {
+      expect((await runCli(['import', exportFile, '--db', target.url])).code).toBe(0)
+      const clash = { ...exported[0], messageId: 'another-message' } // a stored id, another event
+      const later = { ...exported[1], id: '01900000-0000-7000-8000-000000000001', messageId: 'later' }
+      const run = await runCli(['import', '-', '--batch', '1', '--db', target.url], {
+        stdin: ndjson(clash, later, {
+          ...later,
+          id: '01900000-0000-7000-8000-000000000002',
+          messageId: 'later-2',
+        }),
+      })
+      expect(run.code).toBe(1)
+      expect(run.stderr).toMatch(
+        new RegExp(`line 1: event id ${exported[0].id} is stored already.*\\(conflict\\)\\n$`),
+      )
+      expect(await exportAll(target.url)).toEqual(exported)
+    } finally {
+      target.remove()
+    }
+  })
+
   it('should report a bad stored event like any rejected line, without keeping it as a failed event', async () => {
     const target = tempDatabase('tally-restore-dst-')
     try {

@@ -229,7 +229,8 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
             // With derived ids a rejected event is kept under an id of its own, once (--fresh-ids: each run).
             sink: deriveIds ? keepFailedOnce(store, failed) : undefined,
           })
-          // Restored events go straight to the store, one batch at a time (see storeRestoredEvents).
+          // Restored events go straight to the store, one batch at a time (see storeRestoredEvents); once
+          // one batch fails (e.g. an id conflict), the later ones fail with it instead of being written.
           let restoring: Promise<unknown> = Promise.resolve()
           const known = new Set<string>([projectId])
           try {
@@ -248,7 +249,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
               checker: new StoredEventChecker(deps.validator.limits),
               storeRestored: (events, lines) => {
                 const next = restoring.then(() => storeRestoredEvents(store, events, lines))
-                restoring = next.catch(() => {})
+                restoring = next
                 return next
               },
               projectExists: async (id) => {
@@ -420,7 +421,7 @@ async function runImport(run: ImportRun): Promise<number> {
     while (inFlight.length > 0) await settleOldest()
   } catch (err) {
     // Whatever happened, let the batches already handed over finish before reporting.
-    await Promise.allSettled(inFlight.map((b) => b.result))
+    await Promise.allSettled(inFlight.flatMap((b) => [b.result, b.restored]))
     if (run.showProgress) io.stderr.write('\r\x1b[K')
     io.stderr.write(summaryLine(totals, run.failed.keptAlready, (Date.now() - started) / 1000))
     const e = err as NodeJS.ErrnoException
