@@ -40,8 +40,8 @@ enrichment, group commit — so rejected events land in the failed-event store (
 Restores an export: a line with the fields only the server sets (${STORED_EVENT_FIELDS.join(', ')}) is a
 stored event, as "tally export" and GET /api/v1/events/export write them. It is checked against the
 stored-event schema (AnalyticsEvent) and stored as it is — same id, messageId, times, enrichment, status —
-in the project it names, or in --project when given (that project, and the line's, must exist: see
-"tally projects create"). A bad one is reported like any rejected event, but not kept as a failed event.
+in the project on its line, or in --project when given; that project must exist ("tally projects create").
+A bad one is reported like any rejected event, but not kept as a failed event.
 So a backup comes back, or SQLite moves to PostgreSQL, with:  tally export | tally import - --db URL
 
 Idempotent: an event whose messageId is already stored is counted as a duplicate, not stored again.
@@ -64,7 +64,8 @@ ${DATABASE_HELP}
 
 Progress (with rate and ETA) is shown on stderr when it is a terminal; a summary is always written.
 Exit status: 0 every event stored or duplicate (bot drops included), 1 at least one event rejected or
-unreadable (or the database failed), 2 usage error (bad flag, unreadable FILE).`
+unreadable (or the database failed; a restored event's project missing, or its id held by another event),
+2 usage error (bad flag, unreadable FILE).`
 
 /** How many ingest calls may be in flight: the next batch is validated while the previous one commits. */
 const IN_FLIGHT = 4
