@@ -9,6 +9,10 @@ export const DEFAULT_PROJECT_ID = 'default'
 
 /** Name given to keys `tally serve` creates itself, so they can be told from keys made by hand. */
 const GENERATED_KEY_NAME = (role: ApiKeyRole) => `default ${role} key`
+/**
+ * Name given to keys set through TALLY_*_KEY (always so, so databases from earlier versions hold them under
+ * it too): when the variable changes, the key stored under this name is the one it replaces.
+ */
 const ENV_KEY_NAME = (role: ApiKeyRole) => `TALLY_${role.toUpperCase()}_KEY`
 
 /** One key of the default project as start-up reports it. */
@@ -29,7 +33,8 @@ export interface BootstrapResult {
 
 /**
  * Ensures the default project and one key per role. With TALLY_WRITE_KEY / READ / ADMIN set, those exact
- * secrets become the project's keys of that role (earlier generated keys of the role are revoked); otherwise
+ * secrets become the project's keys of that role (keys of the role that start-up made earlier — generated,
+ * or set from the environment — are revoked; keys made through the API or CLI are not); otherwise
  * a key is generated the first time and its secret returned (once — only its hash is stored).
  */
 export async function bootstrapDefaultProject(
@@ -67,12 +72,19 @@ export async function bootstrapDefaultProject(
           `${ENV_KEY_NAME(role)} is already a key of another project or role`,
         )
       }
-      if (!found)
-        await store.saveApiKey(
-          createApiKeyRecord(DEFAULT_PROJECT_ID, role, { secret, name: ENV_KEY_NAME(role), now }).record,
-        )
+      if (!found) {
+        try {
+          await store.saveApiKey(
+            createApiKeyRecord(DEFAULT_PROJECT_ID, role, { secret, name: ENV_KEY_NAME(role), now }).record,
+          )
+        } catch (e) {
+          // findApiKeyByHash sees only active keys: a stored hash it did not find is a revoked key.
+          if (e instanceof AppError && e.code === 'conflict') throw revokedKeyError(role, e)
+          throw e
+        }
+      }
       for (const old of active) {
-        if (old.hash !== hash && old.name === GENERATED_KEY_NAME(role))
+        if (old.hash !== hash && (old.name === GENERATED_KEY_NAME(role) || old.name === ENV_KEY_NAME(role)))
           await store.revokeApiKey(DEFAULT_PROJECT_ID, old.id)
       }
       keys.push({ role, secret, prefix: secret.slice(0, 10), source: 'environment' })
@@ -85,4 +97,13 @@ export async function bootstrapDefaultProject(
     }
   }
   return { project, projectCreated, keys }
+}
+
+function revokedKeyError(role: ApiKeyRole, cause: unknown): AppError {
+  const variable = ENV_KEY_NAME(role)
+  return new AppError(
+    'config_invalid',
+    `${variable} is a key that was revoked and cannot be used again; choose a new secret for ${variable}`,
+    { details: { variable, reason: 'key_revoked' }, cause },
+  )
 }

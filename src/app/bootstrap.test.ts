@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { createApiKeyRecord, hashApiKey } from '../http/auth/api-keys.js'
+import { createStore } from '../store/create-store.js'
+import type { KyselyEventStore } from '../store/kysely-event-store.js'
+import { bootstrapDefaultProject, DEFAULT_PROJECT_ID } from './bootstrap.js'
+
+const A = 'tly_a_first-admin-key-0123456789'
+const B = 'tly_a_second-admin-key-012345678'
+
+let store: KyselyEventStore | undefined
+afterEach(async () => {
+  await store?.close()
+  store = undefined
+})
+
+async function open(): Promise<KyselyEventStore> {
+  store = await createStore('sqlite::memory:', { migrate: true })
+  return store
+}
+
+describe('bootstrapDefaultProject with TALLY_*_KEY', () => {
+  it('should revoke the earlier environment key of a role when the variable changes', async () => {
+    const s = await open()
+    await bootstrapDefaultProject(s, { adminKey: A })
+    expect(await s.findApiKeyByHash(hashApiKey(A))).toBeDefined()
+    await bootstrapDefaultProject(s, { adminKey: B })
+    expect(await s.findApiKeyByHash(hashApiKey(B))).toBeDefined()
+    expect(await s.findApiKeyByHash(hashApiKey(A))).toBeUndefined()
+  })
+
+  it('should keep a key that was set again, and leave keys made through the API or CLI alone', async () => {
+    const s = await open()
+    await bootstrapDefaultProject(s, { adminKey: A })
+    const manual = createApiKeyRecord(DEFAULT_PROJECT_ID, 'admin', { name: 'ops laptop' })
+    const unnamed = createApiKeyRecord(DEFAULT_PROJECT_ID, 'admin')
+    await s.saveApiKey(manual.record)
+    await s.saveApiKey(unnamed.record)
+    await bootstrapDefaultProject(s, { adminKey: A })
+    expect(await s.findApiKeyByHash(hashApiKey(A))).toBeDefined()
+    await bootstrapDefaultProject(s, { adminKey: B })
+    expect(await s.findApiKeyByHash(manual.record.hash)).toBeDefined()
+    expect(await s.findApiKeyByHash(unnamed.record.hash)).toBeDefined()
+  })
+
+  it('should only touch the role whose variable is set', async () => {
+    const s = await open()
+    const W = 'tly_w_env-write-key-0123456789'
+    await bootstrapDefaultProject(s, { writeKey: W, adminKey: A })
+    await bootstrapDefaultProject(s, { adminKey: B })
+    expect(await s.findApiKeyByHash(hashApiKey(W))).toBeDefined()
+    expect(await s.findApiKeyByHash(hashApiKey(A))).toBeUndefined()
+  })
+
+  it('should refuse a revoked key with a clear config_invalid error', async () => {
+    const s = await open()
+    await bootstrapDefaultProject(s, { adminKey: A })
+    await bootstrapDefaultProject(s, { adminKey: B })
+    const err = await bootstrapDefaultProject(s, { adminKey: A }).catch((e: unknown) => e)
+    expect(err).toMatchObject({
+      code: 'config_invalid',
+      details: { variable: 'TALLY_ADMIN_KEY', reason: 'key_revoked' },
+    })
+    expect((err as Error).message).toMatch(/TALLY_ADMIN_KEY.*revoked.*new/)
+    // B is still the admin key.
+    expect(await s.findApiKeyByHash(hashApiKey(B))).toBeDefined()
+  })
+})
