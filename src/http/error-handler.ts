@@ -110,6 +110,8 @@ export function registerErrorHandlers(app: FastifyInstance): void {
     const error = toAppError(err)
     if (error.statusCode >= 500 && error.code === 'internal') {
       request.log.error({ err }, 'unhandled error')
+      // Logged in full, never shown: the message may name the database, a file or a query.
+      return sendError(reply, new AppError('internal', `Internal error; request id ${request.id}`))
     } else if (error.code === 'overloaded') {
       // Shedding is the designed answer to a flood; a stack per refused request would deepen it.
       request.log.debug({ code: error.code }, error.message)

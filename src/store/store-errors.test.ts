@@ -13,6 +13,11 @@ describe('toStoreError', () => {
 
   it('should keep unavailable databases retriable and other failures internal', () => {
     expect(toStoreError(pgError('57P01', 'terminating connection')).code).toBe('store_unavailable')
+    // A database not accepting connections, dropped, or refusing the credentials: 503, not 500.
+    for (const code of ['55000', '3D000', '28P01', '28000'])
+      expect(toStoreError(pgError(code, 'database "d" is not currently accepting connections')).code).toBe(
+        'store_unavailable',
+      )
     expect(toStoreError(pgError('SQLITE_BUSY', 'database is locked')).retryAfterSeconds).toBeGreaterThan(0)
     expect(toStoreError(pgError('42P01', 'relation does not exist')).code).toBe('internal')
   })

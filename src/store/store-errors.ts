@@ -10,8 +10,10 @@ const NETWORK_CODES = new Set([
   'EPIPE',
 ])
 // PostgreSQL SQLSTATEs that mean "try again later": connection exceptions, shutdown, too many
-// connections, serialization failure, deadlock, disk full, out of memory.
-const PG_RETRIABLE = /^(08...|57P0[1-3]|53[0-9]{3}|40001|40P01)$/
+// connections, serialization failure, deadlock, disk full, out of memory — and, from the caller's side,
+// a database it cannot use right now: not accepting connections (55000, `ALLOW_CONNECTIONS false`), gone
+// (3D000) or refusing our credentials (28000, 28P01). A user's trial got 500s for these.
+const PG_RETRIABLE = /^(08...|57P0[1-3]|53[0-9]{3}|40001|40P01|55000|3D000|28000|28P01)$/
 const SQLITE_RETRIABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY|NOMEM|PROTOCOL)/
 // PostgreSQL SQLSTATE class 22, data exception: a value the request carried that the column type refuses
 // (NUL in text, an escape jsonb refuses, a number out of range). The HTTP layer refuses known cases first;

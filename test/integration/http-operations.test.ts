@@ -213,9 +213,10 @@ describe('buildServer error mapping', () => {
 
   it('should hide internal errors behind a 500 internal body', async () => {
     t = await createTestApp()
+    let failure: Error = new TypeError('secret detail')
     const ingestor: Ingestor = {
       ingest: async () => {
-        throw new TypeError('secret detail')
+        throw failure
       },
     }
     const server = await buildServer({
@@ -230,7 +231,23 @@ describe('buildServer error mapping', () => {
       payload: trackEvent(),
     })
     expect(res.statusCode).toBe(500)
-    expect(res.json()).toEqual({ error: { code: 'internal', message: 'Internal error', statusCode: 500 } })
+    expect(res.json()).toEqual({
+      error: {
+        code: 'internal',
+        message: `Internal error; request id ${res.headers['x-request-id']}`,
+        statusCode: 500,
+      },
+    })
+    // A storage failure's message names the database: logged, not answered (a user's trial saw it leak).
+    failure = new AppError('internal', 'Storage error: database "tally_prod" does not exist')
+    const leaked = await server.inject({
+      method: 'POST',
+      url: '/api/v1/events',
+      headers: bearer(KEYS.write),
+      payload: trackEvent(),
+    })
+    expect(leaked.statusCode).toBe(500)
+    expect(leaked.body).not.toContain('tally_prod')
     await server.close()
   })
 })
