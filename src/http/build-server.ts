@@ -19,6 +19,7 @@ import { prepareSchema } from '../validate/compile.js'
 import { registerFormats } from '../validate/formats.js'
 import { ApiKeyResolver } from './auth/api-keys.js'
 import { handleClientError, registerErrorHandlers, sendError, toAppError } from './error-handler.js'
+import { registerAuthFailureLimit } from './plugins/auth.js'
 import { registerDashboard } from './plugins/dashboard.js'
 import { registerDocs } from './plugins/docs.js'
 import { registerLoadShedding } from './plugins/load-shedding.js'
@@ -147,13 +148,15 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
   registerMetrics(app, metrics)
   registerHealthRoutes(app, routeDeps)
 
-  // Everything under the API is rate limited per key (after auth), or per IP for unauthenticated calls.
+  // Everything under the API is rate limited per key (after auth), or per IP for unauthenticated calls;
+  // requests answered 401 (missing or wrong key) also count per IP, checked before any key lookup.
   await app.register(async function apiScope(api) {
     registerLoadShedding(api, {
       maxInFlight: config.maxInFlight,
       maxEventLoopDelayMs: config.maxEventLoopDelayMs,
     })
     if (config.rateLimitMax > 0) {
+      registerAuthFailureLimit(api, { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs })
       await api.register(rateLimit, {
         global: true,
         hook: 'preHandler',

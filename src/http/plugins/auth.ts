@@ -1,4 +1,9 @@
-import type { FastifyRequest, onRequestAsyncHookHandler, preValidationAsyncHookHandler } from 'fastify'
+import type {
+  FastifyInstance,
+  FastifyRequest,
+  onRequestAsyncHookHandler,
+  preValidationAsyncHookHandler,
+} from 'fastify'
 import { AppError } from '../../errors/app-error.js'
 import type { ApiKeyRole } from '../../store/event-store.js'
 import { type ApiKeyResolver, type AuthContext, ROLE_GRANTS } from '../auth/api-keys.js'
@@ -81,4 +86,56 @@ export function requireSegmentKey(resolver: ApiKeyResolver): preValidationAsyncH
 function withArticle(word: string, capital = false): string {
   const article = /^[aeiou]/i.test(word) ? 'an' : 'a'
   return `${capital ? article[0].toUpperCase() + article.slice(1) : article} ${word}`
+}
+
+export interface AuthFailureLimitOptions {
+  /** Failed authentications allowed per IP and window. */
+  max: number
+  windowMs: number
+  /** Most addresses tracked at once; the oldest window is dropped beyond it. Default 100,000. */
+  maxAddresses?: number
+}
+
+/**
+ * Limits key guessing: every 401 answered under `api` counts against the client IP, and once an IP has
+ * `max` of them in a window its requests get 429 + Retry-After in onRequest — before any key is looked up —
+ * until the window ends. A request with a valid key costs one Map lookup; only failures are recorded.
+ */
+export function registerAuthFailureLimit(api: FastifyInstance, options: AuthFailureLimitOptions): void {
+  const { max, windowMs } = options
+  const maxAddresses = options.maxAddresses ?? 100_000
+  // Insertion order is window start order: the first entry is always the oldest.
+  const failures = new Map<string, { count: number; resetAt: number }>()
+
+  api.addHook('onRequest', async function authFailureLimit(request) {
+    const entry = failures.get(request.ip)
+    if (entry === undefined || entry.count < max) return
+    const now = Date.now()
+    if (entry.resetAt <= now) {
+      failures.delete(request.ip)
+      return
+    }
+    const seconds = Math.max(1, Math.ceil((entry.resetAt - now) / 1000))
+    throw new AppError(
+      'rate_limited',
+      `Too many requests without a valid API key (limit ${max}); retry in ${seconds} s`,
+      { retryAfterSeconds: seconds },
+    )
+  })
+
+  api.addHook('onResponse', async function countAuthFailure(request, reply) {
+    if (reply.statusCode !== 401) return
+    const now = Date.now()
+    const entry = failures.get(request.ip)
+    if (entry !== undefined && entry.resetAt > now) {
+      entry.count++
+      return
+    }
+    if (entry !== undefined) failures.delete(request.ip)
+    if (failures.size >= maxAddresses) {
+      const oldest = failures.keys().next()
+      if (!oldest.done) failures.delete(oldest.value)
+    }
+    failures.set(request.ip, { count: 1, resetAt: now + windowMs })
+  })
 }
