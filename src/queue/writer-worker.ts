@@ -6,6 +6,7 @@ import type { Database } from '../store/database.js'
 import type { EventStore, NewFailedEvent } from '../store/event-store.js'
 import { ensureConsumer, openQueue, withJetStreamRetry } from './jetstream-setup.js'
 import { type QueueSettings, queueSubjects } from './queue-settings.js'
+import { decodeQueuedMessage } from './queued-message.js'
 
 /** Counters of one worker (for logs, tests and the benchmark). */
 export interface WriterStats {
@@ -18,7 +19,7 @@ export interface WriterStats {
   duplicates: number
   /** Messages delivered more than once. */
   redelivered: number
-  /** Undecodable messages, terminated. */
+  /** Messages that are not a well-formed queued event (not JSON, `null`, missing or mistyped fields), terminated. */
   poison: number
   /** Failed transactions (their batch was nak'ed and comes back). */
   writeErrors: number
@@ -38,11 +39,11 @@ export interface WriterWorkerOptions {
    */
   existingFailedIds?: (ids: string[]) => Promise<Set<string>>
   onError?: (err: unknown, where: 'fetch' | 'write') => void
+  /** A message was terminated as poison: why, its subject and stream sequence (for the log). */
+  onPoison?: (poison: { reason: string; subject: string; streamSequence: number }) => void
   /** Connection name seen in NATS monitoring. */
   name?: string
 }
-
-const decoder = new TextDecoder()
 
 /** The ids among `ids` that `failed_events` already holds. */
 export async function failedEventIdsIn(db: Kysely<Database>, ids: string[]): Promise<Set<string>> {
@@ -141,18 +142,24 @@ export class WriterWorker {
     const redeliveredFailed: string[] = []
     for (const m of batch) {
       if (m.redelivered) this.stats.redelivered++
-      try {
-        const value = JSON.parse(decoder.decode(m.data))
-        if (m.subject === failedSubject) {
-          failed.push(value as NewFailedEvent)
-          if (m.redelivered) redeliveredFailed.push((value as NewFailedEvent).id)
-        } else events.push(value as AnalyticsEvent)
-        kept.push(m)
-      } catch {
+      // Checked before the batch write: a message the writer cannot store would fail the transaction for
+      // every event fetched with it, on every redelivery. It is terminated (JetStream never redelivers it).
+      const decoded = decodeQueuedMessage(m.data, m.subject === failedSubject)
+      if (!decoded.ok) {
         this.stats.poison++
-        m.term('undecodable')
+        // No reason text: nats-server before 2.10 does not parse `+TERM <reason>` and ignores the term
+        // (the message came back after ack_wait, forever). The reason goes to the log instead.
+        m.term()
+        this.#options.onPoison?.({ reason: decoded.reason, subject: m.subject, streamSequence: m.seq })
+        continue
       }
+      if (decoded.kind === 'failed') {
+        failed.push(decoded.failed)
+        if (m.redelivered) redeliveredFailed.push(decoded.failed.id)
+      } else events.push(decoded.event)
+      kept.push(m)
     }
+    if (kept.length === 0) return // all poison
     try {
       if (redeliveredFailed.length > 0 && this.#existingFailedIds) {
         const stored = await this.#existingFailedIds(redeliveredFailed)

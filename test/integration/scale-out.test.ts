@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto'
+import { jetstream } from '@nats-io/jetstream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp, type TallyApp } from '../../src/app/create-app.js'
 import { loadConfig } from '../../src/config/config.js'
 import { openQueue } from '../../src/queue/jetstream-setup.js'
+import { queueSubjects } from '../../src/queue/queue-settings.js'
 import { WriterWorker } from '../../src/queue/writer-worker.js'
 import { createStore } from '../../src/store/create-store.js'
 import type { EventStore } from '../../src/store/event-store.js'
@@ -220,6 +222,66 @@ describe.runIf(runnable)(
         await app.close()
         await survivor?.stop()
         await crashingStore.close().catch(() => {})
+        await store.close()
+      }
+    }, 60_000)
+
+    it('should terminate valid-JSON messages that are not queued events as poison, and write the good events fetched with them', async () => {
+      const db = await freshDatabase()
+      const settings = await createTestStream(cluster.clientUrls as string[])
+      const app = await createApp(nodeConfig(db, cluster.url, settings.stream), {
+        queue: { subjectPrefix: settings.subjectPrefix },
+      })
+      const store = await createStore(db.url)
+      const poison: string[] = []
+      let worker: WriterWorker | undefined
+      const { nc } = await openQueue(settings, 'test-poison')
+      try {
+        const url = await app.listen()
+        const tag = randomBytes(4).toString('hex')
+        const js = jetstream(nc)
+        const subjects = queueSubjects(settings)
+        const bad = [
+          'null',
+          '42',
+          '"text"',
+          '{}',
+          JSON.stringify({ projectId: 'default', messageId: 'x', type: 'track' }),
+          JSON.stringify({ ...track('y', 0), id: 'i', projectId: 'default', receivedAt: 7 }),
+        ]
+        for (const b of bad) await js.publish(subjects.events, new TextEncoder().encode(b))
+        await js.publish(subjects.failed, new TextEncoder().encode('null'))
+        const res = await post(
+          url,
+          Array.from({ length: 20 }, (_, k) => track(`${tag}-${k}`, k)),
+        )
+        expect(res.status).toBe(200)
+        // One fetch takes the poison and the good events together.
+        worker = await WriterWorker.start({
+          settings,
+          store,
+          onPoison: (p) => poison.push(p.reason),
+        })
+        const w = worker
+        expect(await waitFor(async () => (await countEvents(db.url)).rows === 20, 15_000)).toBe(true)
+        expect(w.stats.poison).toBe(bad.length + 1)
+        expect(poison).toHaveLength(bad.length + 1)
+        expect(w.stats.writeErrors).toBe(0)
+        // Terminated, not redelivered: nothing is left for the consumer (acks and terms are asynchronous).
+        const { nc: infoNc, jsm } = await openQueue(settings, 'test-poison-info')
+        const left = async () => {
+          const info = await jsm.consumers.info(settings.stream, settings.consumer)
+          return info.num_pending + info.num_ack_pending
+        }
+        expect(await waitFor(async () => (await left()) === 0, 5_000)).toBe(true)
+        await sleep(settings.ackWaitMs + 1_000) // a poison message that was not terminated would be back by now
+        expect(await left()).toBe(0)
+        expect(w.stats.poison).toBe(bad.length + 1)
+        await infoNc.close()
+      } finally {
+        await nc.close()
+        await app.close()
+        await worker?.stop()
         await store.close()
       }
     }, 60_000)

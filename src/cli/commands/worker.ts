@@ -55,6 +55,10 @@ export async function workerCommand(
       store,
       concurrency,
       onError: (err, where) => io.stderr.write(`tally worker: ${where} failed: ${(err as Error).message}\n`),
+      onPoison: (p) =>
+        io.stderr.write(
+          `tally worker: terminated poison message (${p.subject}, stream sequence ${p.streamSequence}): ${p.reason}\n`,
+        ),
     })
   } catch (err) {
     await store.close()
