@@ -93,7 +93,11 @@ describe('parseTrustProxy', () => {
   it('should map the accepted spellings to Fastify trustProxy values', () => {
     expect(parseTrustProxy('')).toBe(false)
     expect(parseTrustProxy('true')).toBe(true)
-    expect(parseTrustProxy('2')).toBe(2)
+    expect(parseTrustProxy('0')).toBe(false)
+    // A hop count is a function: Fastify 5 treats a plain number as trust-nothing.
+    const hops = parseTrustProxy('2') as (address: string, hop: number) => boolean
+    expect(typeof hops).toBe('function')
+    expect([0, 1, 2].map((hop) => hops('10.0.0.1', hop))).toEqual([true, true, false])
     expect(parseTrustProxy('10.0.0.0/8, 127.0.0.1')).toEqual(['10.0.0.0/8', '127.0.0.1'])
   })
 

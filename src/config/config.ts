@@ -248,12 +248,25 @@ function describeError(e: ErrorObject, raw: Record<string, unknown>): string {
   return `${source} ${allowed}; got ${JSON.stringify(raw[key])}`
 }
 
-/** Fastify's `trustProxy` option from the TALLY_TRUST_PROXY string. */
-export function parseTrustProxy(value: string): boolean | number | string[] {
+/** proxy-addr's trust function: is the address `hop` steps back from the socket (0 = the peer) a proxy? */
+export type TrustProxyFunction = (address: string, hop: number) => boolean
+
+/**
+ * Fastify's `trustProxy` option from the TALLY_TRUST_PROXY string. A hop count becomes a trust function:
+ * Fastify 5 takes a plain number as "trust nothing" (it cannot check the peer), so `2` would silently
+ * ignore X-Forwarded-For; the function trusts the socket peer and the next n-1 addresses, as documented.
+ */
+export function parseTrustProxy(value: string): boolean | TrustProxyFunction | string[] {
   const v = value.trim()
   if (v === '' || v === 'false') return false
   if (v === 'true') return true
-  if (/^\d+$/.test(v)) return Number(v)
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v)
+    if (hops === 0) return false
+    return function trustHops(_address: string, hop: number) {
+      return hop < hops
+    }
+  }
   const list = v.split(',').map((s) => s.trim())
   for (const item of list) {
     if (
