@@ -116,3 +116,26 @@ describe('parseCorsOrigins', () => {
     expect(() => parseCorsOrigins('a.example')).toThrow(/TALLY_CORS_ORIGINS/)
   })
 })
+
+describe('TALLY_TRUST_PROXY addresses', () => {
+  it.each(['1.2.3.4/99', '::::', '999.999.999.999', '10.0.0.0/0', '10.0.0.1, fe80::/129'])(
+    'should refuse %s at load with config_invalid naming the variable and the entry',
+    (value) => {
+      let err: unknown
+      try {
+        loadConfig({ TALLY_TRUST_PROXY: value })
+      } catch (e) {
+        err = e
+      }
+      expect(err).toBeInstanceOf(AppError)
+      expect((err as AppError).code).toBe('config_invalid')
+      expect((err as AppError).message).toMatch(/TALLY_TRUST_PROXY/)
+      expect((err as AppError).message).not.toMatch(/TypeError/)
+    },
+  )
+
+  it('should accept addresses, CIDRs, netmasks and proxy-addr names', () => {
+    const value = '10.0.0.0/8, 192.168.0.0/255.255.0.0, ::1, fd00::/8, loopback, uniquelocal'
+    expect(loadConfig({ TALLY_TRUST_PROXY: value }).trustProxy).toBe(value)
+  })
+})

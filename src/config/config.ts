@@ -1,3 +1,4 @@
+import { compile as compileProxyTrust } from '@fastify/proxy-addr'
 import { type Static, Type } from '@sinclair/typebox'
 import { Ajv, type ErrorObject } from 'ajv'
 import { AppError } from '../errors/app-error.js'
@@ -269,13 +270,14 @@ export function parseTrustProxy(value: string): boolean | TrustProxyFunction | s
   }
   const list = v.split(',').map((s) => s.trim())
   for (const item of list) {
-    if (
-      !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(item) &&
-      !['loopback', 'linklocal', 'uniquelocal'].includes(item)
-    ) {
+    // Compiled by the same proxy-addr Fastify uses, so whatever passes here cannot fail at start
+    // ("invalid range on address" for 1.2.3.4/99 once came out as a stack trace).
+    try {
+      compileProxyTrust([item])
+    } catch (e) {
       throw new AppError(
         'config_invalid',
-        `Invalid configuration: TALLY_TRUST_PROXY must be empty, true, a hop count or a comma list of IPs/CIDRs; got "${item}"`,
+        `Invalid configuration: TALLY_TRUST_PROXY must be empty, true, a hop count or a comma list of IPs, CIDRs (address/prefix or address/netmask) or loopback, linklocal, uniquelocal; got "${item}" (${(e as Error).message})`,
       )
     }
   }
