@@ -64,7 +64,7 @@ describe('loadConfig', () => {
     expect(err.code).toBe('config_invalid')
     expect(err.message).toContain('TALLY_PORT (--port) must be <= 65535; got "70000"')
     expect(err.message).toContain(
-      'TALLY_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+      'TALLY_LOG_LEVEL (--log-level) must be one of fatal, error, warn, info, debug, trace, silent',
     )
   })
 
@@ -137,5 +137,27 @@ describe('TALLY_TRUST_PROXY addresses', () => {
   it('should accept addresses, CIDRs, netmasks and proxy-addr names', () => {
     const value = '10.0.0.0/8, 192.168.0.0/255.255.0.0, ::1, fd00::/8, loopback, uniquelocal'
     expect(loadConfig({ TALLY_TRUST_PROXY: value }).trustProxy).toBe(value)
+  })
+})
+
+describe('configuration error messages', () => {
+  const messageOf = (fn: () => unknown): string => {
+    try {
+      fn()
+    } catch (e) {
+      return (e as Error).message
+    }
+    return ''
+  }
+
+  it('should name the --log-level flag next to TALLY_LOG_LEVEL', () => {
+    const message = messageOf(() => loadConfig({}, { logLevel: 'bogus' }))
+    expect(message).toContain('TALLY_LOG_LEVEL (--log-level)')
+    expect(message).toContain('fatal, error, warn, info, debug, trace, silent')
+  })
+
+  it('should list the allowed values of an enum variable', () => {
+    const message = messageOf(() => loadConfig({ TALLY_SQLITE_SYNCHRONOUS: 'off' }))
+    expect(message).toContain('TALLY_SQLITE_SYNCHRONOUS must be one of full, normal; got "off"')
   })
 })

@@ -191,6 +191,7 @@ const FLAG_NAMES: Partial<Record<ConfigKey, string>> = {
   databaseUrl: '--db',
   host: '--host',
   port: '--port',
+  logLevel: '--log-level',
   queueUrl: '--queue',
   ingestOnly: '--ingest-only',
 }
@@ -245,7 +246,13 @@ function describeError(e: ErrorObject, raw: Record<string, unknown>): string {
   const key = (e.instancePath.slice(1) ||
     (e.params as { additionalProperty?: string }).additionalProperty) as ConfigKey
   const source = FLAG_NAMES[key] ? `${ENV_NAMES[key]} (${FLAG_NAMES[key]})` : (ENV_NAMES[key] ?? key)
-  const allowed = e.keyword === 'anyOf' ? `must be one of ${LOG_LEVELS.join(', ')}` : e.message
+  // Ajv says only "must be equal to one of the allowed values": name them.
+  const allowed =
+    e.keyword === 'anyOf'
+      ? `must be one of ${LOG_LEVELS.join(', ')}`
+      : e.keyword === 'enum'
+        ? `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
+        : e.message
   return `${source} ${allowed}; got ${JSON.stringify(raw[key])}`
 }
 
