@@ -3,6 +3,7 @@ import { jetstream } from '@nats-io/jetstream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp, type TallyApp } from '../../src/app/create-app.js'
 import { loadConfig } from '../../src/config/config.js'
+import { AppError } from '../../src/errors/app-error.js'
 import { openQueue } from '../../src/queue/jetstream-setup.js'
 import { queueSubjects } from '../../src/queue/queue-settings.js'
 import { WriterWorker } from '../../src/queue/writer-worker.js'
@@ -403,6 +404,61 @@ describe.runIf(runnable)(
       },
       LONG ? 300_000 : 120_000,
     )
+
+    it('should keep an ingest-only node ready and accepting with known keys while PostgreSQL is unavailable', async () => {
+      const db = await freshDatabase()
+      const single = await startNatsCluster(1)
+      const real = await createStore(db.url)
+      // The database "goes down": every store call but close() fails as an unreachable PostgreSQL does.
+      let down = false
+      const store = new Proxy(real, {
+        get(target, name) {
+          const value = Reflect.get(target, name, target)
+          if (typeof value !== 'function') return value
+          return (...args: unknown[]) => {
+            if (down && name !== 'close')
+              return Promise.reject(new AppError('store_unavailable', undefined, { retryAfterSeconds: 5 }))
+            return value.apply(target, args)
+          }
+        },
+      })
+      let app: TallyApp | undefined
+      try {
+        const settings = await createTestStream(single.clientUrls as string[])
+        const config = { ...nodeConfig(db, single.url, settings.stream), ingestOnly: true }
+        app = await createApp(config, { store, queue: { subjectPrefix: settings.subjectPrefix } })
+        const url = await app.listen()
+        const tag = randomBytes(4).toString('hex')
+        expect((await post(url, [track(`${tag}-0`, 0)])).status).toBe(200) // key and project cached
+        down = true
+        const server = app.server
+        const ready = await server.inject('/readyz')
+        expect(ready.statusCode, ready.body).toBe(200)
+        // Past the key cache's 10 s TTL the lookup fails; the key known to be valid is still served.
+        await sleep(11_000)
+        const res = await post(url, [track(`${tag}-1`, 1)])
+        expect(res.status, await res.clone().text()).toBe(200)
+        // An unknown key is never served from the cache.
+        const unknown = await fetch(`${url}/api/v1/events`, {
+          method: 'POST',
+          headers: {
+            authorization: 'Bearer tly_w_unknown_key_000000000',
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({ events: [track(`${tag}-2`, 2)] }),
+        })
+        expect(unknown.status).toBe(503)
+        // Readiness still follows the queue.
+        single.kill(0)
+        expect(await waitFor(async () => (await server.inject('/readyz')).statusCode === 503, 10_000)).toBe(
+          true,
+        )
+      } finally {
+        down = false
+        await app?.close()
+        await single.stop()
+      }
+    }, 60_000)
 
     it('should report not ready on /readyz while no NATS server is reachable, and ready again after', async () => {
       const db = await freshDatabase()

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
+import { isAppError } from '../../errors/app-error.js'
 import type { ApiKeyRecord, ApiKeyRole, EventStore } from '../../store/event-store.js'
 
 const ROLE_PREFIX: Readonly<Record<ApiKeyRole, string>> = { write: 'tly_w_', read: 'tly_r_', admin: 'tly_a_' }
@@ -55,23 +56,37 @@ export function createApiKeyRecord(
 export interface KeyResolverOptions {
   /** How long a found key is trusted without asking the store again, ms. Default 10 s (revocation delay). */
   ttlMs?: number
+  /**
+   * Stale-if-error: while the store answers `store_unavailable` (database down), a key this process found
+   * (and did not see revoked) within this long is still served, ms. Default 1 hour; 0 turns it off.
+   * Unknown keys are never served; once the store answers again, its answer (revocation included) counts.
+   */
+  staleIfErrorMs?: number
   /** Most keys cached. Default 10,000. */
   maxEntries?: number
 }
 
+/** Default of `KeyResolverOptions.staleIfErrorMs`: 1 hour (docs/scale-out.md). */
+export const KEY_STALE_IF_ERROR_MS = 3_600_000
+
 /**
  * Resolves a presented secret to its key, through a small positive cache so the hot ingest path does not
  * query the database per request. Unknown secrets are not cached (a flood of random keys cannot evict).
+ * When the database is unavailable, keys confirmed within `staleIfErrorMs` keep working (an ingest node in
+ * the scale-out deployment keeps accepting into the stream while PostgreSQL is down).
  */
 export class ApiKeyResolver {
   readonly #store: EventStore
   readonly #ttlMs: number
+  readonly #staleIfErrorMs: number
   readonly #maxEntries: number
-  readonly #cache = new Map<string, { auth: AuthContext; expires: number }>()
+  /** `confirmed`: when the store last said this key exists and is not revoked. */
+  readonly #cache = new Map<string, { auth: AuthContext; confirmed: number }>()
 
   constructor(store: EventStore, options: KeyResolverOptions = {}) {
     this.#store = store
     this.#ttlMs = options.ttlMs ?? 10_000
+    this.#staleIfErrorMs = options.staleIfErrorMs ?? KEY_STALE_IF_ERROR_MS
     this.#maxEntries = options.maxEntries ?? 10_000
   }
 
@@ -80,8 +95,21 @@ export class ApiKeyResolver {
     const hash = hashApiKey(secret)
     const now = Date.now()
     const cached = this.#cache.get(hash)
-    if (cached && cached.expires > now) return cached.auth
-    const record = await this.#store.findApiKeyByHash(hash)
+    if (cached && now - cached.confirmed < this.#ttlMs) return cached.auth
+    let record: ApiKeyRecord | undefined
+    try {
+      record = await this.#store.findApiKeyByHash(hash)
+    } catch (err) {
+      // Stale-if-error: only a key known to be valid, only while the database is unreachable, bounded.
+      if (
+        cached &&
+        isAppError(err) &&
+        err.code === 'store_unavailable' &&
+        now - cached.confirmed < this.#staleIfErrorMs
+      )
+        return cached.auth
+      throw err
+    }
     // The lookup is by hash; compare again in constant time so a store that matched loosely (collation,
     // truncation) can never let a different secret through.
     if (!record || record.revokedAt !== null || !sameHash(record.hash, hash)) {
@@ -89,8 +117,9 @@ export class ApiKeyResolver {
       return undefined
     }
     const auth: AuthContext = { projectId: record.projectId, keyId: record.id, role: record.role }
+    this.#cache.delete(hash) // re-inserted last: eviction drops the least recently confirmed
     if (this.#cache.size >= this.#maxEntries) this.#cache.delete(this.#cache.keys().next().value as string)
-    this.#cache.set(hash, { auth, expires: now + this.#ttlMs })
+    this.#cache.set(hash, { auth, confirmed: Date.now() })
     return auth
   }
 
