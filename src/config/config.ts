@@ -187,7 +187,8 @@ const FLAG_KEYS: Readonly<Record<keyof ConfigFlags, ConfigKey>> = {
   queue: 'queueUrl',
   ingestOnly: 'ingestOnly',
 }
-const FLAG_NAMES: Partial<Record<ConfigKey, string>> = {
+/** The command-line flag of each key that has one. */
+export const FLAG_NAMES: Readonly<Partial<Record<ConfigKey, string>>> = {
   databaseUrl: '--db',
   host: '--host',
   port: '--port',

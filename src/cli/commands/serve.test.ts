@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { serveCommand } from './serve.js'
+import type { BootstrapResult } from '../../app/bootstrap.js'
+import { ConfigSchema, ENV_NAMES } from '../../config/config.js'
+import { formatStartBanner, serveCommand } from './serve.js'
 
 async function serveOutput(argv: string[], env: Record<string, string>) {
   const out: string[] = []
@@ -23,4 +25,39 @@ describe('tally serve configuration errors', () => {
       expect(err).not.toMatch(/TypeError|\n\s+at /)
     },
   )
+})
+
+describe('tally serve banner and help', () => {
+  const bootstrap = {
+    project: { id: 'default', name: 'Default', createdAt: '2026-01-01T00:00:00.000Z', settings: {} },
+    projectCreated: false,
+    keys: [{ role: 'admin', prefix: 'tly_a_abcd', source: 'existing' }],
+  } as unknown as BootstrapResult
+  const url = 'http://127.0.0.1:8080'
+
+  it('should advertise the dashboard and API docs only where they are served', () => {
+    const full = formatStartBanner(url, 'sqlite::memory:', bootstrap, { ingestOnly: false, docs: true })
+    expect(full).toContain(`Dashboard: ${url}/`)
+    expect(full).toContain(`API docs: ${url}/docs`)
+    const noDocs = formatStartBanner(url, 'sqlite::memory:', bootstrap, { ingestOnly: false, docs: false })
+    expect(noDocs).toContain(`Dashboard: ${url}/`)
+    expect(noDocs).not.toContain('/docs')
+    const ingest = formatStartBanner(url, 'sqlite::memory:', bootstrap, { ingestOnly: true, docs: true })
+    expect(ingest).not.toContain('Dashboard')
+    expect(ingest).not.toContain('/docs')
+    expect(ingest).toMatch(/ingest-only/i)
+  })
+
+  it('should list every environment variable with its default in --help', async () => {
+    const { code, out } = await serveOutput(['--help'], {})
+    expect(code).toBe(0)
+    const missing = Object.values(ENV_NAMES).filter((name) => !out.includes(name))
+    expect(missing).toEqual([])
+    for (const [key, schema] of Object.entries(ConfigSchema.properties)) {
+      const def = (schema as { default?: unknown }).default
+      if (def === undefined || def === '') continue
+      const line = out.split('\n').find((l) => l.includes(`${ENV_NAMES[key as keyof typeof ENV_NAMES]} `))
+      expect(line, key).toContain(String(def))
+    }
+  })
 })

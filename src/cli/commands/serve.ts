@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import type { BootstrapResult } from '../../app/bootstrap.js'
 import { createApp, type TallyApp } from '../../app/create-app.js'
-import { loadConfig } from '../../config/config.js'
+import { type Config, ConfigSchema, ENV_NAMES, FLAG_NAMES, loadConfig } from '../../config/config.js'
 import { isAppError } from '../../errors/app-error.js'
 import { usageMessage } from '../cli-io.js'
 import { errorLine, usageError } from '../command-context.js'
@@ -11,19 +11,38 @@ export const SERVE_HELP = `Usage: tally serve [--db URL] [--port N] [--host HOST
 Starts the HTTP server: native API under /api/v1, Segment-compatible ingest under /v1,
 /healthz, /readyz, /metrics, /openapi.json and /docs.
 
-Options (each also an environment variable):
-  --db URL           TALLY_DATABASE_URL   sqlite:./data/tally.db (default) or postgres://…
-  --port N           TALLY_PORT           8080
-  --host HOST        TALLY_HOST           127.0.0.1
-  --log-level LEVEL  TALLY_LOG_LEVEL      info
-  --queue URLS       TALLY_QUEUE_URL      scale-out: publish to NATS JetStream (nats://h1:4222,h2:4222)
-                                          instead of writing the database; "tally worker" writes it
-  --ingest-only      TALLY_INGEST_ONLY    serve only ingest, health and metrics routes
+Options (each wins over its environment variable, listed below):
+  --db URL           sqlite:PATH or postgres://…
+  --port N           TCP port
+  --host HOST        interface to listen on (0.0.0.0 for all)
+  --log-level LEVEL  fatal, error, warn, info, debug, trace or silent
+  --queue URLS       scale-out: publish to NATS JetStream (nats://h1:4222,h2:4222)
+                     instead of writing the database; "tally worker" writes it
+  --ingest-only      serve only ingest, health and metrics routes
   -h, --help         show this help
 
-Keys: set TALLY_WRITE_KEY, TALLY_READ_KEY, TALLY_ADMIN_KEY to choose the default project's keys;
-otherwise keys are created on first start and printed once.
+Environment variables (flag) and their defaults (README "Configuration" explains each):
+${variablesHelp()}
+
+Keys: set TALLY_WRITE_KEY, TALLY_READ_KEY, TALLY_ADMIN_KEY to choose the default project's keys (changing
+one revokes the key it set before); otherwise keys are created on first start and printed once.
 Stops gracefully on SIGTERM/SIGINT: stops accepting, writes queued events, closes the database.`
+
+/** One line per configuration variable, from the config schema itself: name, flag, default. */
+function variablesHelp(): string {
+  const rows = Object.entries(ENV_NAMES).map(([key, name]) => {
+    const flag = FLAG_NAMES[key as keyof typeof FLAG_NAMES]
+    const schema = ConfigSchema.properties[key as keyof typeof ConfigSchema.properties] as {
+      default?: unknown
+    }
+    const fallback = /^TALLY_(WRITE|READ|ADMIN)_KEY$/.test(name) ? 'generated on first start' : 'not set'
+    let value = schema.default === undefined || schema.default === '' ? fallback : String(schema.default)
+    if (key === 'queueReplicas') value += ' (auto: 3 with three or more servers, else 1)'
+    return [flag ? `${name} (${flag})` : name, value] as const
+  })
+  const width = Math.max(...rows.map(([left]) => left.length)) + 2
+  return rows.map(([left, value]) => `  ${left.padEnd(width)}${value}`).join('\n')
+}
 
 export interface ServeIo {
   env?: Record<string, string | undefined>
@@ -35,8 +54,16 @@ export interface ServeIo {
   onListening?: (app: TallyApp, url: string) => void
 }
 
-/** Text printed at start: where the server is and which keys it knows (secrets only when new). */
-export function formatStartBanner(url: string, databaseUrl: string, bootstrap: BootstrapResult): string {
+/**
+ * Text printed at start: where the server is, which keys it knows (secrets only when new), and the dashboard
+ * and API docs only where this node serves them (not on --ingest-only, docs not with TALLY_DOCS=false).
+ */
+export function formatStartBanner(
+  url: string,
+  databaseUrl: string,
+  bootstrap: BootstrapResult,
+  served: Pick<Config, 'ingestOnly' | 'docs'> = { ingestOnly: false, docs: true },
+): string {
   const lines = [
     `Tally listening on ${url}  (database ${redactUrl(databaseUrl)})`,
     `Project "${bootstrap.project.id}" keys:`,
@@ -55,7 +82,12 @@ export function formatStartBanner(url: string, databaseUrl: string, bootstrap: B
     lines.push(`  ${key.role.padEnd(5)}  ${shown}${note}`)
   }
   if (anyNew) lines.push('Create more keys with POST /api/v1/keys or `tally keys create` (admin).')
-  lines.push(`Dashboard: ${url}/ (log in with the read or admin key)   API docs: ${url}/docs`)
+  if (served.ingestOnly) {
+    lines.push('Ingest-only node: serves ingest (/api/v1/events, /v1/*), /healthz, /readyz and /metrics')
+  } else {
+    const docs = served.docs ? `   API docs: ${url}/docs` : ''
+    lines.push(`Dashboard: ${url}/ (log in with the read or admin key)${docs}`)
+  }
   return lines.join('\n')
 }
 
@@ -104,7 +136,7 @@ export async function serveCommand(argv: string[], io: ServeIo = {}): Promise<nu
     await app.close().catch(() => {})
     return 1
   }
-  out(formatStartBanner(url, app.config.databaseUrl, app.bootstrap))
+  out(formatStartBanner(url, app.config.databaseUrl, app.bootstrap, app.config))
   io.onListening?.(app, url)
 
   return new Promise<number>((resolve) => {
