@@ -73,7 +73,8 @@ export async function ensureStream(jsm: JetStreamManager, settings: QueueSetting
 /**
  * Creates the durable pull consumer the workers share, if missing: explicit acks, `ack_wait` after which an
  * unacknowledged batch is redelivered, unlimited deliveries (every message is an acknowledged event; giving
- * up on one would lose it — undecodable messages are terminated by the worker instead).
+ * up on one would lose it — undecodable messages are terminated by the worker instead), and no limit on a
+ * fetch's batch size (workers with different --batch-size share it).
  */
 export async function ensureConsumer(jsm: JetStreamManager, settings: QueueSettings): Promise<void> {
   try {
@@ -89,7 +90,8 @@ export async function ensureConsumer(jsm: JetStreamManager, settings: QueueSetti
       ack_wait: settings.ackWaitMs * NANOS_PER_MS,
       max_deliver: -1,
       max_ack_pending: Math.max(20_000, settings.batchSize * 16),
-      max_batch: settings.batchSize,
+      // No max_batch: the consumer is shared, and a limit set to the first worker's --batch-size made every
+      // worker with a larger one fail each fetch. Workers fetch at most an existing consumer's max_batch.
     })
   } catch (err) {
     if (!/already in use|already exists/i.test((err as Error).message)) throw err

@@ -39,6 +39,8 @@ export interface WriterWorkerOptions {
    */
   existingFailedIds?: (ids: string[]) => Promise<Set<string>>
   onError?: (err: unknown, where: 'fetch' | 'write') => void
+  /** Something the operator should know that is not an error (e.g. a batch size lowered to the consumer's limit). */
+  onNotice?: (message: string) => void
   /** A message was terminated as poison: why, its subject and stream sequence (for the log). */
   onPoison?: (poison: { reason: string; subject: string; streamSequence: number }) => void
   /** Connection name seen in NATS monitoring. */
@@ -78,10 +80,13 @@ export class WriterWorker {
   readonly #existingFailedIds?: (ids: string[]) => Promise<Set<string>>
   #stopping = false
   #loops: Promise<void>[] = []
+  /** Messages per fetch: `settings.batchSize`, at most the consumer's `max_batch` (max_request_batch). */
+  #batchSize: number
 
   private constructor(options: WriterWorkerOptions, nc: NatsConnection) {
     this.#options = options
     this.#nc = nc
+    this.#batchSize = options.settings.batchSize
     const db = (options.store as { db?: Kysely<Database> }).db
     this.#existingFailedIds =
       options.existingFailedIds ?? (db ? (ids) => failedEventIdsIn(db, ids) : undefined)
@@ -96,8 +101,32 @@ export class WriterWorker {
     const consumer = await withJetStreamRetry(() =>
       js.consumers.get(options.settings.stream, options.settings.consumer),
     )
+    await worker.#fitBatchToConsumer(consumer)
     for (let i = 0; i < (options.concurrency ?? 1); i++) worker.#loops.push(worker.#run(consumer))
     return worker
+  }
+
+  /** Messages asked for per fetch (the batch size, or the consumer's lower `max_batch`). */
+  get batchSize(): number {
+    return this.#batchSize
+  }
+
+  /**
+   * The shared consumer may limit a pull request's batch (`max_batch`, "max_request_batch": set by whichever
+   * worker created it — before this release, to its own --batch-size). A fetch above it fails every time
+   * ("exceeded maxrequestbatch"), so fetch at most that many.
+   */
+  async #fitBatchToConsumer(consumer: Consumer): Promise<void> {
+    const info = await withJetStreamRetry(() => consumer.info(false))
+    const limit = info.config.max_batch ?? 0
+    const wanted = this.#options.settings.batchSize
+    const size = limit > 0 ? Math.min(wanted, limit) : wanted
+    if (size !== this.#batchSize) {
+      this.#options.onNotice?.(
+        `batch size ${size} instead of ${wanted}: consumer ${this.#options.settings.consumer} limits a fetch to ${limit} messages (max_batch); raise it with "nats consumer edit" or remove it`,
+      )
+    }
+    this.#batchSize = size
   }
 
   /** Stops fetching, finishes (writes and acks) the batches in hand, closes the connection. */
@@ -114,13 +143,12 @@ export class WriterWorker {
   }
 
   async #run(consumer: Consumer): Promise<void> {
-    const { settings } = this.#options
-    const failedSubject = queueSubjects(settings).failed
+    const failedSubject = queueSubjects(this.#options.settings).failed
     while (!this.#stopping) {
       const batch: JsMsg[] = []
       try {
         const messages = await consumer.fetch({
-          max_messages: settings.batchSize,
+          max_messages: this.#batchSize,
           expires: Math.max(1_000, this.#options.fetchExpiresMs ?? 1_000), // the client's minimum
         })
         for await (const m of messages) batch.push(m)
@@ -128,6 +156,10 @@ export class WriterWorker {
         // Leader election, lost server, connection closing: messages fetched but not acked come back.
         if (this.#stopping) break
         this.#options.onError?.(err, 'fetch')
+        // A request the consumer refuses by its configuration (edited since start) fails every time:
+        // re-read its limits instead of repeating it.
+        if (/exceeded max ?request ?batch/i.test(String((err as Error)?.message)))
+          await this.#fitBatchToConsumer(consumer).catch(() => {})
         await new Promise((r) => setTimeout(r, 250))
       }
       if (batch.length === 0) continue

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { jetstream } from '@nats-io/jetstream'
+import { AckPolicy, jetstream } from '@nats-io/jetstream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp, type TallyApp } from '../../src/app/create-app.js'
 import { loadConfig } from '../../src/config/config.js'
@@ -283,6 +283,71 @@ describe.runIf(runnable)(
         await nc.close()
         await app.close()
         await worker?.stop()
+        await store.close()
+      }
+    }, 60_000)
+
+    it('should let workers with different batch sizes share the consumer, fetching at most its max_batch', async () => {
+      const db = await freshDatabase()
+      // The consumer as a worker with --batch-size 100 creates it.
+      const settings = await createTestStream(cluster.clientUrls as string[], { batchSize: 100 })
+      const app = await createApp(nodeConfig(db, cluster.url, settings.stream), {
+        queue: { subjectPrefix: settings.subjectPrefix },
+      })
+      const store = await createStore(db.url)
+      const workers: WriterWorker[] = []
+      const fetchErrors: string[] = []
+      const notices: string[] = []
+      const onError = (err: unknown, where: string) => {
+        if (where === 'fetch') fetchErrors.push((err as Error).message)
+      }
+      try {
+        const url = await app.listen()
+        const tag = randomBytes(4).toString('hex')
+        workers.push(await WriterWorker.start({ settings: { ...settings, batchSize: 2000 }, store, onError }))
+        workers.push(await WriterWorker.start({ settings: { ...settings, batchSize: 1000 }, store, onError }))
+        for (let b = 0; b < 3; b++) {
+          const res = await post(
+            url,
+            Array.from({ length: 100 }, (_, k) => track(`${tag}-${b}-${k}`, k)),
+          )
+          expect(res.status).toBe(200)
+        }
+        expect(await waitFor(async () => (await countEvents(db.url)).rows === 300, 15_000)).toBe(true)
+        expect(fetchErrors).toEqual([])
+
+        // A consumer that limits a fetch (max_batch 100, as earlier releases created it): a worker asking 1000
+        // fetches 100 at a time and says so, instead of failing every fetch.
+        await Promise.all(workers.splice(0).map((w) => w.stop()))
+        const { nc, jsm } = await openQueue(settings, 'test-max-batch')
+        await jsm.consumers.delete(settings.stream, settings.consumer)
+        await jsm.consumers.add(settings.stream, {
+          durable_name: settings.consumer,
+          ack_policy: AckPolicy.Explicit,
+          ack_wait: 3_000 * 1_000_000,
+          max_deliver: -1,
+          max_batch: 100,
+        })
+        await nc.close()
+        const worker = await WriterWorker.start({
+          settings: { ...settings, batchSize: 1000 },
+          store,
+          onError,
+          onNotice: (m) => notices.push(m),
+        })
+        workers.push(worker)
+        expect(worker.batchSize).toBe(100)
+        expect(notices.join('\n')).toMatch(/batch size 100 instead of 1000.*max_batch/)
+        const res = await post(
+          url,
+          Array.from({ length: 250 }, (_, k) => track(`${tag}-x-${k}`, k)),
+        )
+        expect(res.status).toBe(200)
+        expect(await waitFor(async () => (await countEvents(db.url)).rows === 550, 15_000)).toBe(true)
+        expect(fetchErrors).toEqual([])
+      } finally {
+        await app.close()
+        await Promise.all(workers.map((w) => w.stop()))
         await store.close()
       }
     }, 60_000)

@@ -55,6 +55,7 @@ export async function workerCommand(
       store,
       concurrency,
       onError: (err, where) => io.stderr.write(`tally worker: ${where} failed: ${(err as Error).message}\n`),
+      onNotice: (message) => io.stderr.write(`tally worker: ${message}\n`),
       onPoison: (p) =>
         io.stderr.write(
           `tally worker: terminated poison message (${p.subject}, stream sequence ${p.streamSequence}): ${p.reason}\n`,
