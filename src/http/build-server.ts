@@ -106,8 +106,8 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
   const { config } = deps
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: { level: config.logLevel } }),
-    // A hop count is valid at run time (proxy-addr) though Fastify's types omit it.
-    trustProxy: parseTrustProxy(config.trustProxy) as boolean | string[],
+    // A hop count arrives as a trust function (parseTrustProxy): Fastify 5 reads a number as trust-nothing.
+    trustProxy: parseTrustProxy(config.trustProxy),
     bodyLimit: config.bodyLimit,
     // Slow clients: a request (headers and body) must arrive within requestTimeoutMs, and a socket that sends
     // nothing for twice that is closed — a slow-loris or an endless body cannot hold a connection for ever.
