@@ -1,4 +1,4 @@
-import { type Consumer, type JsMsg, jetstream } from '@nats-io/jetstream'
+import { type Consumer, type ConsumerMessages, type JsMsg, jetstream } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Kysely } from 'kysely'
 import type { AnalyticsEvent } from '../schema/analytics-event.js'
@@ -45,6 +45,11 @@ export interface WriterWorkerOptions {
   onPoison?: (poison: { reason: string; subject: string; streamSequence: number }) => void
   /** Connection name seen in NATS monitoring. */
   name?: string
+  /**
+   * Longest wait of `stop()` for the batches in hand to be written and acked, ms. Default 10 s. Whatever is
+   * not acked by then is redelivered to another worker after `ack_wait` (nothing a client was told is lost).
+   */
+  stopTimeoutMs?: number
 }
 
 /** The ids among `ids` that `failed_events` already holds. */
@@ -80,6 +85,15 @@ export class WriterWorker {
   readonly #existingFailedIds?: (ids: string[]) => Promise<Set<string>>
   #stopping = false
   #loops: Promise<void>[] = []
+  /** Fetches waiting for messages (stopped by `stop()`: they hold nothing). */
+  readonly #fetches = new Set<ConsumerMessages>()
+  /** Batches being written and acked. */
+  #writing = 0
+  /** Resolves when `stop()` is called: ends a fetch that is still waiting for the server. */
+  #wake!: () => void
+  readonly #stopped = new Promise<undefined>((resolve) => {
+    this.#wake = () => resolve(undefined)
+  })
   /** Messages per fetch: `settings.batchSize`, at most the consumer's `max_batch` (max_request_batch). */
   #batchSize: number
 
@@ -129,11 +143,33 @@ export class WriterWorker {
     this.#batchSize = size
   }
 
-  /** Stops fetching, finishes (writes and acks) the batches in hand, closes the connection. */
+  /** Batches fetched and being written right now (what `stop()` waits for). */
+  get batchesInHand(): number {
+    return this.#writing
+  }
+
+  /**
+   * Stops fetching, finishes (writes and acks) the batches in hand — waiting at most `stopTimeoutMs` — and
+   * closes the connection. Bounded even while no NATS server is reachable: a pending fetch holds nothing,
+   * and unacknowledged messages are redelivered.
+   */
   async stop(): Promise<void> {
     this.#stopping = true
-    await Promise.all(this.#loops)
-    await this.#nc.drain().catch(() => this.#nc.close())
+    this.#wake()
+    for (const f of this.#fetches) f.stop()
+    // Loops waiting on a fetch end at once (they hold nothing); loops writing a batch finish it.
+    await within(Promise.all(this.#loops), this.#options.stopTimeoutMs ?? 10_000)
+    // Drain flushes the acks; it cannot while disconnected, so it is bounded too.
+    if (
+      !(await within(
+        this.#nc.drain().then(
+          () => true,
+          () => false,
+        ),
+        2_000,
+      ))
+    )
+      await this.#nc.close()
   }
 
   /** Drops the connection without finishing anything (what a crash looks like to JetStream; tests). */
@@ -147,11 +183,25 @@ export class WriterWorker {
     while (!this.#stopping) {
       const batch: JsMsg[] = []
       try {
-        const messages = await consumer.fetch({
+        const fetching = consumer.fetch({
           max_messages: this.#batchSize,
           expires: Math.max(1_000, this.#options.fetchExpiresMs ?? 1_000), // the client's minimum
         })
-        for await (const m of messages) batch.push(m)
+        const messages = await Promise.race([fetching, this.#stopped])
+        if (messages === undefined) {
+          fetching.then(
+            (m) => m.stop(),
+            () => {},
+          )
+          break
+        }
+        this.#fetches.add(messages)
+        try {
+          if (this.#stopping) messages.stop()
+          for await (const m of messages) batch.push(m)
+        } finally {
+          this.#fetches.delete(messages)
+        }
       } catch (err) {
         // Leader election, lost server, connection closing: messages fetched but not acked come back.
         if (this.#stopping) break
@@ -163,7 +213,12 @@ export class WriterWorker {
         await new Promise((r) => setTimeout(r, 250))
       }
       if (batch.length === 0) continue
-      await this.#write(batch, failedSubject)
+      this.#writing++
+      try {
+        await this.#write(batch, failedSubject)
+      } finally {
+        this.#writing--
+      }
     }
   }
 
@@ -213,5 +268,19 @@ export class WriterWorker {
     }
     // After commit. A crash here is harmless: the batch is redelivered and deduplicated by the store.
     for (const m of kept) m.ack()
+  }
+}
+
+/** Resolves with `work`'s value, or undefined after `ms` (leaving `work` to finish or not). */
+async function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms)
+    timer.unref()
+  })
+  try {
+    return await Promise.race([work, timeout])
+  } finally {
+    clearTimeout(timer)
   }
 }

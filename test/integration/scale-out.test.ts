@@ -525,6 +525,39 @@ describe.runIf(runnable)(
       }
     }, 60_000)
 
+    it('should stop a worker promptly on SIGTERM while no NATS server is reachable', async () => {
+      const db = await freshDatabase()
+      const single = await startNatsCluster(1)
+      let worker: TallyChild | undefined
+      try {
+        const settings = await createTestStream(single.clientUrls as string[], { subjectPrefix: 'tally' })
+        worker = await startTallyChild(
+          ['worker'],
+          {
+            TALLY_DATABASE_URL: db.url,
+            TALLY_QUEUE_URL: single.url,
+            TALLY_QUEUE_STREAM: settings.stream,
+            TALLY_MIGRATE_ON_START: 'false',
+          },
+          /tally worker: consuming/,
+        )
+        single.kill(0)
+        await sleep(1_500) // the worker's fetches now wait on a lost connection
+        const started = Date.now()
+        const exited = new Promise<number | null>((resolve) =>
+          worker?.process.once('exit', (code) => resolve(code)),
+        )
+        worker.process.kill('SIGTERM')
+        const code = await Promise.race([exited, sleep(20_000).then(() => 'timeout' as const)])
+        expect(code, worker.output()).toBe(0)
+        expect(Date.now() - started).toBeLessThan(15_000)
+        expect(worker.output()).toMatch(/no batch in hand/)
+      } finally {
+        await worker?.kill('SIGKILL')
+        await single.stop()
+      }
+    }, 60_000)
+
     it('should report not ready on /readyz while no NATS server is reachable, and ready again after', async () => {
       const db = await freshDatabase()
       const single = await startNatsCluster(1)

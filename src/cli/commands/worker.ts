@@ -21,7 +21,8 @@ Options (each also an environment variable):
   -h, --help          show this help
 Stream: TALLY_QUEUE_STREAM (default TALLY_EVENTS), TALLY_QUEUE_REPLICAS (default 3 with 3+ servers).
 
-Stops gracefully on SIGTERM/SIGINT: writes and acknowledges the batches in hand, then exits.
+Stops gracefully on SIGTERM/SIGINT: writes and acknowledges the batches in hand (waiting at most 10 s;
+anything unacknowledged is redelivered to another worker), then exits; a second signal exits at once.
 Exit status: 0 stopped cleanly, 1 could not start, 2 usage error.`
 
 /** `tally worker`: see WORKER_HELP. Resolves with the exit code once stopped by a signal. */
@@ -77,15 +78,27 @@ export async function workerCommand(
   }, 10_000)
   progress.unref()
   return new Promise<number>((resolve) => {
+    let stopping = false
     const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        io.stderr.write(`tally worker: ${signal} again, exiting without waiting\n`)
+        resolve(1)
+        return
+      }
+      stopping = true
       clearInterval(progress)
-      for (const s of signals) process.off(s, stop)
-      io.stdout.write(`tally worker: ${signal} received, finishing the batches in hand\n`)
+      const inHand = worker.batchesInHand
+      io.stdout.write(
+        inHand > 0
+          ? `tally worker: ${signal} received, finishing ${inHand} batch${inHand === 1 ? '' : 'es'} in hand (at most 10 s)\n`
+          : `tally worker: ${signal} received, no batch in hand, stopping\n`,
+      )
       worker
         .stop()
         .then(() => store.close())
         .then(
           () => {
+            for (const s of signals) process.off(s, stop)
             io.stdout.write(`tally worker: stopped ${JSON.stringify(worker.stats)}\n`)
             resolve(0)
           },
