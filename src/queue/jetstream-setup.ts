@@ -66,8 +66,32 @@ export async function ensureStream(jsm: JetStreamManager, settings: QueueSetting
     })
   } catch (err) {
     // Another node created it at the same moment.
-    if (!/already in use|already exists/i.test((err as Error).message)) throw err
+    if (/already in use|already exists/i.test((err as Error).message)) return
+    // Another stream on this NATS takes these subjects: a second deployment — a configuration conflict,
+    // not an outage (retrying cannot help).
+    if (/subjects overlap/i.test((err as Error).message)) {
+      throw new AppError(
+        'config_invalid',
+        `Invalid configuration: stream ${settings.stream} cannot be created: its subjects ${subjects.events}, ${subjects.failed} are taken by another stream on this NATS server. Give each deployment its own TALLY_QUEUE_STREAM (its subjects derive from the name) or a subject prefix of its own`,
+        { cause: err },
+      )
+    }
+    throw err
   }
+}
+
+/**
+ * The subject prefix the stream actually uses: an existing stream's subjects `<p>.events` and `<p>.failed`
+ * win over the configured prefix (a deployment whose stream was created with other subjects — e.g. `tally`
+ * before subjects were derived from the stream name — keeps publishing where its stream listens).
+ */
+export async function streamSubjectPrefix(jsm: JetStreamManager, settings: QueueSettings): Promise<string> {
+  const info = await jsm.streams.info(settings.stream)
+  const subjects = info.config.subjects ?? []
+  const events = subjects.find((x) => x.endsWith('.events'))
+  if (events === undefined) return settings.subjectPrefix
+  const prefix = events.slice(0, -'.events'.length)
+  return subjects.includes(`${prefix}.failed`) ? prefix : settings.subjectPrefix
 }
 
 /**
@@ -106,22 +130,29 @@ export async function withJetStreamRetry<T>(work: () => Promise<T>, timeoutMs = 
       return await work()
     } catch (err) {
       // An API error is an answer (bad config, no room) — except "temporarily unavailable" during elections.
-      const permanent = err instanceof JetStreamApiError && err.status !== 503 && err.code !== 10008
+      const permanent =
+        err instanceof AppError ||
+        (err instanceof JetStreamApiError && err.status !== 503 && err.code !== 10008)
       if (permanent || Date.now() > deadline) throw err
       await new Promise((r) => setTimeout(r, 250))
     }
   }
 }
 
-/** Connection + manager + stream in one step, for ingest nodes and workers. */
+/**
+ * Connection + manager + stream in one step, for ingest nodes and workers. The returned `settings` carry the
+ * subject prefix the stream really uses (`streamSubjectPrefix`); publish and consume with those.
+ */
 export async function openQueue(settings: QueueSettings, name: string) {
   const nc = await connectQueue(settings, name)
   try {
     const jsm = await withJetStreamRetry(() => jetstreamManager(nc))
     await withJetStreamRetry(() => ensureStream(jsm, settings))
-    return { nc, jsm }
+    const subjectPrefix = await withJetStreamRetry(() => streamSubjectPrefix(jsm, settings))
+    return { nc, jsm, settings: { ...settings, subjectPrefix } }
   } catch (err) {
     await nc.close().catch(() => {})
+    if (err instanceof AppError && err.code === 'config_invalid') throw err
     throw new AppError('store_unavailable', `JetStream is not available at ${settings.servers.join(',')}`, {
       cause: err,
       retryAfterSeconds: 5,

@@ -104,7 +104,8 @@ export async function openQueuePublisher(
   settings: QueueSettings,
   name = 'tally-ingest',
 ): Promise<QueuePublisher> {
-  const { nc } = await openQueue(settings, name)
+  const opened = await openQueue(settings, name)
+  const nc = opened.nc
   const js = jetstream(nc, { timeout: settings.publishTimeoutMs })
   let connected = true
   void (async () => {
@@ -114,7 +115,7 @@ export async function openQueuePublisher(
     }
   })().catch(() => {})
   return {
-    sink: createJetStreamSink(js, settings),
+    sink: createJetStreamSink(js, opened.settings), // the subjects the stream really uses
     connection: nc,
     isConnected: () => connected && !nc.isClosed(),
     async close() {

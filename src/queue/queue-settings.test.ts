@@ -24,6 +24,16 @@ describe('resolveQueueSettings', () => {
     expect(resolveQueueSettings({ servers: ['nats://a:1'] }).replicas).toBe(1)
   })
 
+  it('should derive the subject prefix from the stream name unless one is given', () => {
+    expect(resolveQueueSettings({ servers: ['nats://a:1'] }).subjectPrefix).toBe('tally')
+    expect(resolveQueueSettings({ servers: ['nats://a:1'], stream: 'STAGING' }).subjectPrefix).toBe(
+      'tally.STAGING',
+    )
+    expect(
+      resolveQueueSettings({ servers: ['nats://a:1'], stream: 'STAGING', subjectPrefix: 'x' }).subjectPrefix,
+    ).toBe('x')
+  })
+
   it('should reject stream names NATS does not allow', () => {
     expect(() => resolveQueueSettings({ servers: ['nats://a:1'], stream: 'a.b' })).toThrow(
       expect.objectContaining({ code: 'config_invalid' }),

@@ -13,7 +13,12 @@ export interface QueueSettings {
   servers: string[]
   /** Stream name. Default `TALLY_EVENTS`. */
   stream: string
-  /** Accepted events go to `<prefix>.events`, failed ones to `<prefix>.failed`. Default `tally`. */
+  /**
+   * Accepted events go to `<prefix>.events`, failed ones to `<prefix>.failed`. Default derived from the
+   * stream name (`defaultSubjectPrefix`): `tally` for `TALLY_EVENTS`, `tally.<stream>` for any other, so a
+   * second deployment on the same NATS needs only its own `TALLY_QUEUE_STREAM`. An existing stream's own
+   * subjects win (`openQueue`).
+   */
   subjectPrefix: string
   /** Durable pull consumer shared by all workers. Default `tally-writers`. */
   consumer: string
@@ -38,7 +43,6 @@ export interface QueueSettings {
 
 export const QUEUE_DEFAULTS = Object.freeze({
   stream: 'TALLY_EVENTS',
-  subjectPrefix: 'tally',
   consumer: 'tally-writers',
   maxMessages: 10_000_000,
   maxBytes: 1024 * 1024 * 1024,
@@ -54,6 +58,7 @@ export const QUEUE_DEFAULTS = Object.freeze({
 export function resolveQueueSettings(given: Partial<QueueSettings> & { servers: string[] }): QueueSettings {
   const settings: QueueSettings = {
     ...QUEUE_DEFAULTS,
+    subjectPrefix: defaultSubjectPrefix(given.stream ?? QUEUE_DEFAULTS.stream),
     replicas: given.servers.length >= 3 ? 3 : 1,
     ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)),
     servers: given.servers,
@@ -74,6 +79,11 @@ export function resolveQueueSettings(given: Partial<QueueSettings> & { servers: 
     throw new AppError('config_invalid', 'Invalid configuration: queue replicas must be 1 to 5')
   }
   return settings
+}
+
+/** The subject prefix of a stream nobody chose one for: `tally` for `TALLY_EVENTS`, else `tally.<stream>`. */
+export function defaultSubjectPrefix(stream: string): string {
+  return stream === QUEUE_DEFAULTS.stream ? 'tally' : `tally.${stream}`
 }
 
 /** Subjects of one deployment. */

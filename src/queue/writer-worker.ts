@@ -108,9 +108,9 @@ export class WriterWorker {
 
   /** Connects, ensures stream and consumer, and starts the loops. */
   static async start(options: WriterWorkerOptions): Promise<WriterWorker> {
-    const { nc, jsm } = await openQueue(options.settings, options.name ?? 'tally-worker')
-    await withJetStreamRetry(() => ensureConsumer(jsm, options.settings))
-    const worker = new WriterWorker(options, nc)
+    const { nc, jsm, settings } = await openQueue(options.settings, options.name ?? 'tally-worker')
+    await withJetStreamRetry(() => ensureConsumer(jsm, settings))
+    const worker = new WriterWorker({ ...options, settings }, nc)
     const js = jetstream(nc)
     const consumer = await withJetStreamRetry(() =>
       js.consumers.get(options.settings.stream, options.settings.consumer),

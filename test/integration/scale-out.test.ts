@@ -5,7 +5,7 @@ import { createApp, type TallyApp } from '../../src/app/create-app.js'
 import { loadConfig } from '../../src/config/config.js'
 import { AppError } from '../../src/errors/app-error.js'
 import { openQueue } from '../../src/queue/jetstream-setup.js'
-import { queueSubjects } from '../../src/queue/queue-settings.js'
+import { queueSubjects, resolveQueueSettings } from '../../src/queue/queue-settings.js'
 import { WriterWorker } from '../../src/queue/writer-worker.js'
 import { createStore } from '../../src/store/create-store.js'
 import type { EventStore } from '../../src/store/event-store.js'
@@ -555,6 +555,51 @@ describe.runIf(runnable)(
       } finally {
         await worker?.kill('SIGKILL')
         await single.stop()
+      }
+    }, 60_000)
+
+    it('should host a second deployment on the same NATS with only its own stream name, and call a subject overlap a configuration conflict', async () => {
+      const servers = cluster.clientUrls as string[]
+      const name = () => `T_${randomBytes(5).toString('hex')}`
+      const maxBytes = 16 * 1024 * 1024 // the test cluster's file store is small
+      const opened: { close(): Promise<void> }[] = []
+      try {
+        // Two deployments, default subjects: each derives them from its stream name.
+        const a = await openQueue(resolveQueueSettings({ servers, stream: name(), maxBytes }), 'test-a')
+        opened.push(a.nc)
+        const b = await openQueue(resolveQueueSettings({ servers, stream: name(), maxBytes }), 'test-b')
+        opened.push(b.nc)
+        expect(a.settings.subjectPrefix).toBe(`tally.${a.settings.stream}`)
+        expect(b.settings.subjectPrefix).toBe(`tally.${b.settings.stream}`)
+        // A stream that exists with other subjects (created before they were derived) keeps its own.
+        const old = await createTestStream(servers, {
+          stream: name(),
+          subjectPrefix: `old${randomBytes(3).toString('hex')}`,
+        })
+        const reopened = await openQueue(
+          resolveQueueSettings({ servers, stream: old.stream, maxBytes }),
+          'test-old',
+        )
+        opened.push(reopened.nc)
+        expect(reopened.settings.subjectPrefix).toBe(old.subjectPrefix)
+        // Two streams wanting the same subjects: config_invalid naming the conflict, not store_unavailable.
+        const started = Date.now()
+        const clash = openQueue(
+          resolveQueueSettings({
+            servers,
+            stream: name(),
+            maxBytes,
+            subjectPrefix: a.settings.subjectPrefix,
+          }),
+          'test-clash',
+        )
+        await expect(clash).rejects.toMatchObject({
+          code: 'config_invalid',
+          message: expect.stringMatching(/taken by another stream.*TALLY_QUEUE_STREAM/),
+        })
+        expect(Date.now() - started).toBeLessThan(10_000) // not retried as if JetStream were down
+      } finally {
+        await Promise.all(opened.map((c) => c.close()))
       }
     }, 60_000)
 
