@@ -19,6 +19,20 @@ async function open(): Promise<KyselyEventStore> {
 }
 
 describe('bootstrapDefaultProject with TALLY_*_KEY', () => {
+  it('should let several nodes start at once on a fresh database with the same keys', async () => {
+    // Seen in the scale-out chaos test: the second ingest node read the first one's fresh key as revoked.
+    const s = await open()
+    const config = { adminKey: A, writeKey: 'tly_w_shared-write-key-0123456789' }
+    const results = await Promise.all([1, 2, 3].map(() => bootstrapDefaultProject(s, config)))
+    expect(results.map((r) => r.project.id)).toEqual([
+      DEFAULT_PROJECT_ID,
+      DEFAULT_PROJECT_ID,
+      DEFAULT_PROJECT_ID,
+    ])
+    expect(await s.findApiKeyByHash(hashApiKey(A))).toBeDefined()
+    expect(await s.findApiKeyByHash(hashApiKey(config.writeKey))).toBeDefined()
+  })
+
   it('should revoke the earlier environment key of a role when the variable changes', async () => {
     const s = await open()
     await bootstrapDefaultProject(s, { adminKey: A })

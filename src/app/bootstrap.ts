@@ -51,7 +51,17 @@ export async function bootstrapDefaultProject(
       createdAt: now.toISOString(),
       settings: { ...DEFAULT_PROJECT_SETTINGS },
     }
-    await store.createProject(project)
+    try {
+      await store.createProject(project)
+    } catch (e) {
+      // Another node starting on the same database created it first: use theirs.
+      const theirs =
+        e instanceof AppError && e.code === 'conflict'
+          ? await store.getProject(DEFAULT_PROJECT_ID)
+          : undefined
+      if (!theirs) throw e
+      project = theirs
+    }
   }
   const existing = await store.listApiKeys(DEFAULT_PROJECT_ID)
   const configured: Record<ApiKeyRole, string | undefined> = {
@@ -78,9 +88,10 @@ export async function bootstrapDefaultProject(
             createApiKeyRecord(DEFAULT_PROJECT_ID, role, { secret, name: ENV_KEY_NAME(role), now }).record,
           )
         } catch (e) {
-          // findApiKeyByHash sees only active keys: a stored hash it did not find is a revoked key.
-          if (e instanceof AppError && e.code === 'conflict') throw revokedKeyError(role, e)
-          throw e
+          if (!(e instanceof AppError && e.code === 'conflict')) throw e
+          // Either another node starting with the same variable stored this key a moment ago (it is active
+          // now: nothing to do), or the secret belongs to a revoked key, which cannot come back.
+          if (!(await store.findApiKeyByHash(hash))) throw revokedKeyError(role, e)
         }
       }
       for (const old of active) {
