@@ -1,6 +1,9 @@
-import { AppError } from '../errors/app-error.js'
+import { AppError, isAppError } from '../errors/app-error.js'
 import type { EventStore, Project } from '../store/event-store.js'
 import { TrackingPlan } from '../tracking-plan/tracking-plan.js'
+
+/** Default of the stale-if-error window: 1 hour, as for API keys (docs/scale-out.md). */
+export const PROJECT_STALE_IF_ERROR_MS = 3_600_000
 
 /** What the ingest hot path needs of a project: its settings and its compiled tracking plan. */
 export interface ProjectRuntime {
@@ -11,23 +14,29 @@ export interface ProjectRuntime {
 /**
  * Caches each project's settings and compiled tracking plan, so ingest never reads them from the database
  * per request. Entries are refreshed after `ttlMs` (other processes may have changed a plan) and dropped
- * at once by `invalidate()` (this process changed it).
+ * at once by `invalidate()` (this process changed it). While the database is unavailable, a project loaded
+ * within `staleIfErrorMs` keeps its last settings and plan (stale-if-error, as the API-key cache): an ingest
+ * node of the scale-out deployment keeps accepting into the stream while PostgreSQL is down.
  */
 export class ProjectRuntimeCache {
   readonly #store: EventStore
   readonly #ttlMs: number
+  readonly #staleIfErrorMs: number
   readonly #entries = new Map<string, { runtime: Promise<ProjectRuntime>; loadedAt: number }>()
+  /** The last runtime each project loaded successfully, and when: the stale-if-error fallback. */
+  readonly #lastGood = new Map<string, { runtime: ProjectRuntime; loadedAt: number }>()
 
-  constructor(store: EventStore, options: { ttlMs?: number } = {}) {
+  constructor(store: EventStore, options: { ttlMs?: number; staleIfErrorMs?: number } = {}) {
     this.#store = store
     this.#ttlMs = options.ttlMs ?? 30_000
+    this.#staleIfErrorMs = options.staleIfErrorMs ?? PROJECT_STALE_IF_ERROR_MS
   }
 
   get(projectId: string): Promise<ProjectRuntime> {
     const now = Date.now()
     const hit = this.#entries.get(projectId)
     if (hit && now - hit.loadedAt < this.#ttlMs) return hit.runtime
-    const runtime = this.#load(projectId)
+    const runtime = this.#loadOrStale(projectId, now)
     this.#entries.set(projectId, { runtime, loadedAt: now })
     // A failed load must not be cached: the next request tries again.
     runtime.catch(() => {
@@ -38,6 +47,23 @@ export class ProjectRuntimeCache {
 
   invalidate(projectId: string): void {
     this.#entries.delete(projectId)
+    this.#lastGood.delete(projectId)
+  }
+
+  async #loadOrStale(projectId: string, now: number): Promise<ProjectRuntime> {
+    try {
+      const runtime = await this.#load(projectId)
+      this.#lastGood.set(projectId, { runtime, loadedAt: now })
+      return runtime
+    } catch (err) {
+      const last = this.#lastGood.get(projectId)
+      const unavailable = isAppError(err) && err.code === 'store_unavailable'
+      if (unavailable && last !== undefined && now - last.loadedAt < this.#staleIfErrorMs) {
+        // Served for one more TTL: the database is asked again after it, not on every request meanwhile.
+        return last.runtime
+      }
+      throw err
+    }
   }
 
   async #load(projectId: string): Promise<ProjectRuntime> {
