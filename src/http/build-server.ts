@@ -156,7 +156,11 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
       maxEventLoopDelayMs: config.maxEventLoopDelayMs,
     })
     if (config.rateLimitMax > 0) {
-      registerAuthFailureLimit(api, { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs })
+      registerAuthFailureLimit(api, {
+        max: config.rateLimitMax,
+        windowMs: config.rateLimitWindowMs,
+        resolver: routeDeps.keys,
+      })
       await api.register(rateLimit, {
         global: true,
         hook: 'preHandler',

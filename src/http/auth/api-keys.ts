@@ -123,6 +123,16 @@ export class ApiKeyResolver {
     return auth
   }
 
+  /**
+   * Whether `secret` is a key the cache holds as valid (confirmed within the TTL), without asking the
+   * database: what the per-IP limit on failed authentication uses to let known keys through.
+   */
+  isCachedValid(secret: string): boolean {
+    if (secret.length === 0 || secret.length > 512) return false
+    const cached = this.#cache.get(hashApiKey(secret))
+    return cached !== undefined && Date.now() - cached.confirmed < this.#ttlMs
+  }
+
   /** Forgets cached keys (after a revocation in this process). */
   clear(): void {
     this.#cache.clear()

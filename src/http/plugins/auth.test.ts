@@ -78,6 +78,23 @@ describe('rate limit on failed authentication', () => {
     expect((await bad('198.51.100.3')).statusCode).toBe(401)
   })
 
+  it('should still let a key already confirmed through from a limited address (one office, one bad client)', async () => {
+    t = await createTestApp({ TALLY_RATE_LIMIT_MAX: '2' })
+    const office = '192.0.2.10'
+    const send = (key: string) =>
+      t!.app.server.inject({
+        method: 'POST',
+        url: '/api/v1/events',
+        headers: bearer(key),
+        payload: trackEvent(),
+        remoteAddress: office,
+      })
+    expect((await send(KEYS.write)).statusCode).toBe(200) // confirmed, now cached
+    for (let i = 0; i < 2; i++) expect((await send('tly_w_wrong-0123456789')).statusCode).toBe(401)
+    expect((await send('tly_w_wrong-0123456789')).statusCode).toBe(429)
+    expect((await send(KEYS.write)).statusCode).toBe(200)
+  })
+
   it('should not limit failed authentication when rate limiting is off', async () => {
     t = await createTestApp({ TALLY_RATE_LIMIT_MAX: '0' })
     for (let i = 0; i < 5; i++) {

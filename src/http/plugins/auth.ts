@@ -94,12 +94,29 @@ export interface AuthFailureLimitOptions {
   windowMs: number
   /** Most addresses tracked at once; the oldest window is dropped beyond it. Default 100,000. */
   maxAddresses?: number
+  /**
+   * Keys this process already confirmed pass even from a limited IP (a NAT'd office where one client sends
+   * a wrong key must not lock out the others). Only the resolver's cache is asked, never the database.
+   */
+  resolver?: ApiKeyResolver
+}
+
+/** The secret of an `Authorization` header (Bearer, or Basic as Segment sends it), without throwing. */
+function presentedSecret(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined
+  try {
+    return /^Basic\b/i.test(header) ? basicSecret(header) : bearerSecret(header)
+  } catch {
+    return undefined
+  }
 }
 
 /**
  * Limits key guessing: every 401 answered under `api` counts against the client IP, and once an IP has
  * `max` of them in a window its requests get 429 + Retry-After in onRequest — before any key is looked up —
- * until the window ends. A request with a valid key costs one Map lookup; only failures are recorded.
+ * until the window ends — except for a key the resolver's cache already holds as valid, so one client's
+ * wrong key does not lock out others behind the same address. A request with a valid key costs one Map
+ * lookup; only failures are recorded.
  */
 export function registerAuthFailureLimit(api: FastifyInstance, options: AuthFailureLimitOptions): void {
   const { max, windowMs } = options
@@ -115,6 +132,8 @@ export function registerAuthFailureLimit(api: FastifyInstance, options: AuthFail
       failures.delete(request.ip)
       return
     }
+    const secret = presentedSecret(request.headers.authorization)
+    if (secret !== undefined && options.resolver?.isCachedValid(secret) === true) return
     const seconds = Math.max(1, Math.ceil((entry.resetAt - now) / 1000))
     throw new AppError(
       'rate_limited',
