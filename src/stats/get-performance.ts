@@ -1,8 +1,8 @@
-import type { Kysely } from 'kysely'
+import type { Kysely, RawBuilder } from 'kysely'
 import { AppError } from '../errors/app-error.js'
 import type { Database } from '../store/database.js'
 import type { StoreDialect } from '../store/dialect.js'
-import { jsonGroupColumns, jsonGroupKey } from './group-key.js'
+import { jsonGroupColumn, jsonGroupKey } from './group-key.js'
 import type { PerformanceParams } from './params.js'
 import { getPerformanceSeries } from './performance-series.js'
 import { readRollupInputs } from './read-raw-events.js'
@@ -61,11 +61,11 @@ export async function getPerformance(
 
   if (params.groupBy) {
     assertScanRange(fromMs, toMs, `groupBy ${params.groupBy}`)
-    let group: ReturnType<typeof jsonGroupColumns>
-    if (params.groupBy === 'path') group = jsonGroupColumns(dialect, 'events.context', ['page', 'path'])
+    let group: RawBuilder<unknown>
+    if (params.groupBy === 'path') group = jsonGroupColumn(dialect, 'events.context', ['page', 'path'])
     else if (params.property) {
       const [root, ...path] = params.property.split('.')
-      group = jsonGroupColumns(dialect, `events.${root}`, path)
+      group = jsonGroupColumn(dialect, `events.${root}`, path)
     } else {
       throw new AppError('validation_failed', 'groupBy property needs a property path', {
         details: [
@@ -80,8 +80,7 @@ export async function getPerformance(
         dialect.jsonExtract('events.properties', ['value'], 'number').as('value'),
         dialect.jsonExtract('events.properties', ['unit'], 'text').as('unit'),
         dialect.jsonExtract('events.properties', ['rating'], 'text').as('rating'),
-        group.json.as('g'),
-        group.text.as('gt'),
+        group.as('g'),
       ])
       .where('project_id', '=', projectId)
       .where('type', '=', 'performance')
@@ -93,7 +92,7 @@ export async function getPerformance(
       const value =
         r.value === null || r.value === undefined ? null : performanceValue(metric, Number(r.value), r.unit)
       if (value === null) continue
-      const a = acc(out, metric, jsonGroupKey(dialect, r.g, r.gt))
+      const a = acc(out, metric, jsonGroupKey(dialect, r.g))
       a.count++
       a.hist.add(value)
       if (r.rating === 'good') a.good++

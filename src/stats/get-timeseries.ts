@@ -2,7 +2,7 @@ import { type Expression, type Kysely, type RawBuilder, type SqlBool, sql } from
 import { AppError } from '../errors/app-error.js'
 import type { Database } from '../store/database.js'
 import type { StoreDialect } from '../store/dialect.js'
-import { jsonGroupColumns, jsonGroupKey } from './group-key.js'
+import { jsonGroupColumn, jsonGroupKey } from './group-key.js'
 import type { TimeseriesParams } from './params.js'
 import type { MsRange } from './read-raw-events.js'
 import type { TimeseriesResult } from './results.js'
@@ -144,12 +144,12 @@ async function scanCounts(
     ? dialect.timeBucket('events.timestamp', 'hour', -[...phases][0] / 60_000)
     : dialect.timeBucket('events.timestamp', 'minute')
   let key: RawBuilder<unknown> | null = null
-  let json: ReturnType<typeof jsonGroupColumns> | null = null
+  let json: RawBuilder<unknown> | null = null
   if (params.groupBy === 'name') key = sql`events.name`
   else if (params.groupBy === 'type') key = sql`events.type`
   else if (params.groupBy === 'property' && params.property) {
     const [root, ...path] = params.property.split('.')
-    json = jsonGroupColumns(dialect, `events.${root}`, path)
+    json = jsonGroupColumn(dialect, `events.${root}`, path)
   }
   for (let i = 0; i < ranges.length; i += RANGES_PER_QUERY) {
     const part = ranges.slice(i, i + RANGES_PER_QUERY)
@@ -174,16 +174,13 @@ async function scanCounts(
     // A property groups by its JSON value, keyed in JS (`jsonGroupKey`): rows the databases keep apart
     // but that share a key (an object's keys in another order on SQLite) add up in `add`.
     const rows = json
-      ? await q
-          .select([json.json.as('k'), json.text.as('kt')])
-          .groupBy([sql`1`, sql`3`, sql`4`])
-          .execute()
+      ? await q.select(json.as('k')).groupBy([sql`1`, sql`3`]).execute()
       : key
         ? await q.select(key.as('k')).groupBy([sql`1`, sql`3`]).execute()
         : await q.groupBy(sql`1`).execute()
     for (const r of rows) {
-      const { k, kt } = r as { k?: unknown; kt?: unknown }
-      const group = json ? jsonGroupKey(dialect, k, kt) : k === undefined || k === null ? null : String(k)
+      const { k } = r as { k?: unknown }
+      const group = json ? jsonGroupKey(dialect, k) : k === undefined || k === null ? null : String(k)
       add(group, bucketIndex(edges, Number(r.sub)), num(r.n))
     }
   }

@@ -40,22 +40,16 @@ function isJsonText(s: string): boolean {
   }
 }
 
-/**
- * The columns to select for grouping by the JSON value at `path` of `column`: the value as JSON and as
- * text. Both are needed: SQLite's JSON extraction reads a boolean as 1/0, the text tells them apart.
- * Read a row back with `jsonGroupKey`.
- */
-export function jsonGroupColumns(
+/** The column to select for grouping by the JSON value at `path` of `column`; read it with `jsonGroupKey`. */
+export function jsonGroupColumn(
   dialect: StoreDialect,
   column: string,
   path: readonly string[],
-): { json: RawBuilder<unknown>; text: RawBuilder<unknown> } {
-  return { json: dialect.jsonExtract(column, path, 'json'), text: dialect.jsonExtract(column, path, 'text') }
+): RawBuilder<unknown> {
+  return dialect.jsonExtract(column, path, 'json')
 }
 
-/** The group key (`groupKey`) of a row's `jsonGroupColumns`. */
-export function jsonGroupKey(dialect: StoreDialect, json: unknown, text: unknown): string | null {
-  let value = json === null || json === undefined ? null : dialect.fromDbJson(json)
-  if (typeof value === 'number' && (text === 'true' || text === 'false')) value = text === 'true'
-  return groupKey(value)
+/** The group key (`groupKey`) of a row's `jsonGroupColumn`. */
+export function jsonGroupKey(dialect: StoreDialect, json: unknown): string | null {
+  return groupKey(json === null || json === undefined ? null : dialect.fromDbJson(json))
 }

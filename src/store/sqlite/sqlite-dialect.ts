@@ -206,7 +206,8 @@ export class SqliteStoreDialect extends StoreDialectBase {
     if (mode === 'number') {
       return sql`(case when json_type(${col}, ${p}) in ('integer', 'real') then json_extract(${col}, ${p}) end)`
     }
-    if (mode === 'json') return sql`json_quote(json_extract(${col}, ${p}))`
+    // `->` gives the value's JSON text as stored (`true` stays `true`; json_extract read it as 1), NULL when absent.
+    if (mode === 'json') return sql`(${col} -> ${p})`
     // Booleans read as 'true'/'false' (json_extract alone gives 1/0), matching PostgreSQL's `#>>`.
     return sql`(case json_type(${col}, ${p}) when 'true' then 'true' when 'false' then 'false' when 'null' then null else cast(json_extract(${col}, ${p}) as text) end)`
   }
