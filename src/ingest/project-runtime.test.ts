@@ -6,7 +6,7 @@ import { ProjectRuntimeCache } from './project-runtime.js'
 
 /** A store whose project reads succeed until `down` is set, then fail as an unreachable database does. */
 function flakyStore() {
-  const state = { down: false, reads: 0 }
+  const state = { down: false }
   const project = {
     id: 'p1',
     name: 'P1',
@@ -17,7 +17,6 @@ function flakyStore() {
     new AppError('store_unavailable', 'The database is unavailable', { retryAfterSeconds: 5 })
   const store = {
     async getProject(id: string) {
-      state.reads++
       if (state.down) throw fail()
       return id === 'p1' ? project : undefined
     },

@@ -1,5 +1,6 @@
-import { AppError, isAppError } from '../errors/app-error.js'
+import { AppError } from '../errors/app-error.js'
 import type { EventStore, Project } from '../store/event-store.js'
+import { mayServeStale } from '../store/store-errors.js'
 import { TrackingPlan } from '../tracking-plan/tracking-plan.js'
 
 /** Default of the stale-if-error window: 1 hour, as for API keys (docs/scale-out.md). */
@@ -57,8 +58,7 @@ export class ProjectRuntimeCache {
       return runtime
     } catch (err) {
       const last = this.#lastGood.get(projectId)
-      const unavailable = isAppError(err) && err.code === 'store_unavailable'
-      if (unavailable && last !== undefined && now - last.loadedAt < this.#staleIfErrorMs) {
+      if (last !== undefined && mayServeStale(err, last.loadedAt, now, this.#staleIfErrorMs)) {
         // Served for one more TTL: the database is asked again after it, not on every request meanwhile.
         return last.runtime
       }

@@ -55,3 +55,12 @@ export function toStoreError(err: unknown): AppError {
     })
   return new AppError('internal', `Storage error: ${detail}`, { cause: err })
 }
+
+/**
+ * The stale-if-error rule of the caches in front of the store (API keys, project settings): a value last
+ * confirmed at `confirmedAt` may stand in for a fresh read only when the read failed because the database
+ * is unavailable, and only within `windowMs` of that confirmation.
+ */
+export function mayServeStale(err: unknown, confirmedAt: number, now: number, windowMs: number): boolean {
+  return err instanceof AppError && err.code === 'store_unavailable' && now - confirmedAt < windowMs
+}

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
-import { isAppError } from '../../errors/app-error.js'
 import type { ApiKeyRecord, ApiKeyRole, EventStore } from '../../store/event-store.js'
+import { mayServeStale } from '../../store/store-errors.js'
 
 const ROLE_PREFIX: Readonly<Record<ApiKeyRole, string>> = { write: 'tly_w_', read: 'tly_r_', admin: 'tly_a_' }
 
@@ -101,13 +101,7 @@ export class ApiKeyResolver {
       record = await this.#store.findApiKeyByHash(hash)
     } catch (err) {
       // Stale-if-error: only a key known to be valid, only while the database is unreachable, bounded.
-      if (
-        cached &&
-        isAppError(err) &&
-        err.code === 'store_unavailable' &&
-        now - cached.confirmed < this.#staleIfErrorMs
-      )
-        return cached.auth
+      if (cached && mayServeStale(err, cached.confirmed, now, this.#staleIfErrorMs)) return cached.auth
       throw err
     }
     // The lookup is by hash; compare again in constant time so a store that matched loosely (collation,
