@@ -88,7 +88,7 @@ export interface PageEvent extends CommonFields {
 /** A mobile screen view. */
 export interface ScreenEvent extends CommonFields {
   type: 'screen'
-  name: string
+  name?: string
   properties?: JsonObject
 }
 /** Who the user is. */

@@ -169,7 +169,7 @@ export function createEventFormatter(options: EventFormatterOptions = {}) {
         ? normaliseName(event.name, settings.nameCase)
         : collapseWhitespace(event.name)
       if (name === '') name = null
-      if (name === null && event.type !== 'page' && event.type !== 'api_request') {
+      if (name === null && event.type !== 'page' && event.type !== 'screen' && event.type !== 'api_request') {
         return {
           kind: 'reject',
           errors: [

@@ -4,6 +4,7 @@ import type { FormatResult } from '../enrich/types.js'
 import { AppError, isAppError } from '../errors/app-error.js'
 import type { AnalyticsEvent } from '../schema/analytics-event.js'
 import type { BatchResult, EventResult } from '../schema/batch.js'
+import type { ValidationIssue } from '../schema/validation-issue.js'
 import type { EventStore, InsertOutcome, NewFailedEvent } from '../store/event-store.js'
 import type { EventValidator } from '../validate/event-validator.js'
 import { keepablePayload } from './failed-payload.js'
@@ -128,7 +129,7 @@ export class EventService implements Ingestor {
         userAgent: ctx.userAgent,
         settings,
         schema: checked.schema,
-        warnings: checked.warnings,
+        warnings: withNotes(ctx.notes?.[i], checked.warnings),
       })
       if (formatted.kind === 'ok') {
         unit.events.push(formatted.event)
@@ -180,6 +181,14 @@ export class EventService implements Ingestor {
     }
     return perUnit
   }
+}
+
+/** The route's repair notes for an event ahead of the validator's warnings. */
+function withNotes(
+  notes: readonly ValidationIssue[] | undefined,
+  warnings: ValidationIssue[],
+): ValidationIssue[] {
+  return notes === undefined || notes.length === 0 ? warnings : [...notes, ...warnings]
 }
 
 /** Segment sends `sentAt` once per batch; an event without its own takes the batch's. */

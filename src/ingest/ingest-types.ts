@@ -1,4 +1,5 @@
 import type { BatchResult } from '../schema/batch.js'
+import type { ValidationIssue } from '../schema/validation-issue.js'
 
 /** What the transport knows about where a batch came from. */
 export interface IngestContext {
@@ -11,6 +12,11 @@ export interface IngestContext {
   sentAt?: string
   /** Server receive time. Defaults to now. */
   receivedAt?: Date
+  /**
+   * Per event (same index), what the route changed before validation (the Segment routes' leniency):
+   * stored with an accepted event as violations, so a repair is never silent.
+   */
+  notes?: readonly (readonly ValidationIssue[] | undefined)[]
 }
 
 /**

@@ -70,7 +70,8 @@ export const PageEventSchema = variant(
 /** A mobile screen view. */
 export const ScreenEventSchema = variant(
   'screen',
-  { name: name('Screen name.'), properties: Type.Optional(properties) },
+  // Optional, as Segment's spec has it (SDKs send `screen({ category, properties })` without a name).
+  { name: Type.Optional(name('Screen name.')), properties: Type.Optional(properties) },
   'A mobile screen view.',
 )
 /** Ties a user id to traits (and to the anonymous id it was sent with). */

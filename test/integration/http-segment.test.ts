@@ -135,4 +135,140 @@ describe('Segment tracking API', () => {
     }
     expect(({} as Record<string, unknown>).admin).toBeUndefined()
   })
+
+  // What real SDKs other than @segment/analytics-node send (a trial with analytics-node 6, RudderStack's
+  // Node SDK and Customer.io's fork); each of these was refused or lost before.
+  describe('leniency for what Segment-compatible SDKs send', () => {
+    it('should read a gzip body labelled application/x-www-form-urlencoded (RudderStack) and one with no type', async () => {
+      const body = gzipSync(JSON.stringify({ batch: [{ type: 'track', event: 'Gz', userId: 'u' }] }))
+      const form = await t.app.server.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        headers: {
+          ...basic(KEYS.write),
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-encoding': 'gzip',
+        },
+        payload: body,
+      })
+      expect(form.statusCode).toBe(200)
+      const untyped = await t.app.server.inject({
+        method: 'POST',
+        url: '/v1/track',
+        headers: basic(KEYS.write),
+        payload: Buffer.from('{"event":"Raw","userId":"u"}'),
+      })
+      expect(untyped.statusCode).toBe(200)
+      expect((await stored()).map((e) => e.name)).toEqual(['Gz', 'Raw'])
+      // Not JSON is still refused as a whole, whatever the label.
+      const notJson = await t.app.server.inject({
+        method: 'POST',
+        url: '/v1/track',
+        headers: { ...basic(KEYS.write), 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'event=x&userId=u',
+      })
+      expect(notJson.statusCode).toBe(400)
+      expect(notJson.json().error.code).toBe('invalid_json')
+    })
+
+    it('should keep the native route strict about the content type', async () => {
+      const res = await t.app.server.inject({
+        method: 'POST',
+        url: '/api/v1/events',
+        headers: { ...bearer(KEYS.write), 'content-type': 'application/x-www-form-urlencoded' },
+        payload: '{"type":"track","name":"A","userId":"u"}',
+      })
+      expect(res.statusCode).toBe(415)
+    })
+
+    it('should store a screen without a name', async () => {
+      const res = await t.app.server.inject({
+        method: 'POST',
+        url: '/v1/screen',
+        headers: basic(KEYS.write),
+        payload: { userId: 'u1', category: 'Onboarding', properties: { step: 1 } },
+      })
+      expect(res.statusCode).toBe(200)
+      expect(await stored()).toEqual([
+        expect.objectContaining({
+          type: 'screen',
+          name: null,
+          properties: { step: 1, category: 'Onboarding' },
+        }),
+      ])
+    })
+
+    it("should store Segment's own examples: unknown fields dropped and loose timestamps read, each noted", async () => {
+      const res = await t.app.server.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        headers: basic(KEYS.write),
+        payload: {
+          batch: [
+            { type: 'track', event: 'happy-path', email: 'test@example.org', userId: '123' },
+            {
+              type: 'identify',
+              userId: '019mr8mf4r',
+              traits: { plan: 'Free' },
+              timestamp: '2015-2-02T00:30:12.984Z',
+            },
+            { type: 'track', event: 'Zoned', userId: 'u', timestamp: 1795790000000, rudderId: 'r-1' },
+          ],
+        },
+      })
+      expect(res.statusCode).toBe(200)
+      const events = await stored()
+      const track = events.find((e) => e.name === 'happy-path')!
+      const identify = events.find((e) => e.type === 'identify')!
+      const zoned = events.find((e) => e.name === 'Zoned')!
+      expect(track).toMatchObject({ userId: '123' })
+      expect(track).not.toHaveProperty('email')
+      expect(track.violations).toContainEqual(
+        expect.objectContaining({ path: '/email', code: 'unknown_field' }),
+      )
+      expect(identify.originalTimestamp).toBe('2015-02-02T00:30:12.984Z')
+      expect(identify.violations).toContainEqual(
+        expect.objectContaining({ path: '/timestamp', code: 'format' }),
+      )
+      expect(zoned.originalTimestamp).toBe('2026-11-27T14:33:20.000Z')
+      expect(zoned.violations.map((v: { path: string }) => v.path)).toContain('/rudderId')
+    })
+
+    it('should read null context fields and empty ids as unset', async () => {
+      const res = await t.app.server.inject({
+        method: 'POST',
+        url: '/v1/track',
+        headers: basic(KEYS.write),
+        payload: {
+          event: 'Nulls',
+          userId: '',
+          anonymousId: 'a1',
+          context: {
+            ip: null,
+            userAgent: null,
+            locale: null,
+            page: { referrer: null },
+            screen: { density: null },
+          },
+        },
+      })
+      expect(res.statusCode).toBe(200)
+      const [event] = await stored()
+      expect(event).toMatchObject({ name: 'Nulls', userId: null, anonymousId: 'a1' })
+      expect(event.context.locale).toBeUndefined()
+      expect(event.violations.map((v: { path: string }) => v.path)).toEqual(
+        expect.arrayContaining(['/userId', '/context/locale', '/context/page/referrer']),
+      )
+    })
+
+    it('should still refuse what the native API is sent with the same fields', async () => {
+      const res = await t.app.server.inject({
+        method: 'POST',
+        url: '/api/v1/events',
+        headers: bearer(KEYS.write),
+        payload: { type: 'track', name: 'A', userId: 'u', email: 'x' },
+      })
+      expect(res.json().results[0]).toMatchObject({ status: 'rejected' })
+    })
+  })
 })

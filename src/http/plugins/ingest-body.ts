@@ -102,14 +102,9 @@ export function assertUtf8Charset(contentType: string | undefined): void {
   }
 }
 
-/**
- * Replaces the content-type parsers of `scope` (an encapsulated plugin holding the ingest routes) with
- * ones for what real clients send: `application/json` (SDKs), `text/plain` (`navigator.sendBeacon`), any
- * `+json` type, each optionally gzip/deflate/br encoded. Everything else is 415.
- */
-export function useIngestBodyParser(scope: FastifyInstance, limit: number): void {
-  scope.removeAllContentTypeParsers()
-  const parser = async function parseIngestBody(request: FastifyRequest, body: Buffer): Promise<unknown> {
+/** The ingest body parser: charset check, Content-Encoding, size limit, UTF-8 check, JSON. */
+function ingestBodyParser(limit: number) {
+  return async function parseIngestBody(request: FastifyRequest, body: Buffer): Promise<unknown> {
     assertUtf8Charset(request.headers['content-type'])
     const raw = await decodeBody(body, request.headers['content-encoding'], limit)
     if (raw.length > limit)
@@ -118,7 +113,27 @@ export function useIngestBodyParser(scope: FastifyInstance, limit: number): void
     if (!isUtf8(raw)) throw new AppError('invalid_encoding', 'The request body is not valid UTF-8')
     return parseJsonBody(raw)
   }
+}
+
+/**
+ * Replaces the content-type parsers of `scope` (an encapsulated plugin holding the ingest routes) with
+ * ones for what real clients send: `application/json` (SDKs), `text/plain` (`navigator.sendBeacon`), any
+ * `+json` type, each optionally gzip/deflate/br encoded. Everything else is 415.
+ */
+export function useIngestBodyParser(scope: FastifyInstance, limit: number): void {
+  scope.removeAllContentTypeParsers()
+  const parser = ingestBodyParser(limit)
   const options = { parseAs: 'buffer' as const, bodyLimit: limit }
   scope.addContentTypeParser(['application/json', 'text/plain'], options, parser)
   scope.addContentTypeParser(/^application\/[\w.+-]+\+json$/, options, parser)
+}
+
+/**
+ * The Segment routes' parser: the body is read as JSON whatever the Content-Type says (or when there is
+ * none), as Segment-compatible servers do. SDKs that post gzip through axios label it
+ * `application/x-www-form-urlencoded` (RudderStack's Node SDK), `curl -d` does the same, and a 415 would
+ * make those SDKs drop the batch. A body that is not JSON is still refused (400 invalid_json).
+ */
+export function acceptAnyContentTypeAsJson(scope: FastifyInstance, limit: number): void {
+  scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limit }, ingestBodyParser(limit))
 }

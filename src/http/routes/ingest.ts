@@ -8,7 +8,7 @@ import type { IngestContext } from '../../ingest/ingest-types.js'
 import { BatchResultSchema } from '../../schema/batch.js'
 import type { RouteDeps, TallyServer } from '../build-server.js'
 import { authOf, requireBearer, requireSegmentKey } from '../plugins/auth.js'
-import { useIngestBodyParser } from '../plugins/ingest-body.js'
+import { acceptAnyContentTypeAsJson, useIngestBodyParser } from '../plugins/ingest-body.js'
 import { BEARER, errorResponses, inline } from './common-schemas.js'
 import { fromSegmentBatch, fromSegmentCall, SEGMENT_CALLS, type SegmentBatch } from './segment-mapping.js'
 
@@ -37,13 +37,14 @@ export function toNativeBatch(body: unknown): SegmentBatch {
   return { events: [body] }
 }
 
-function contextOf(request: FastifyRequest, sentAt: string | undefined): IngestContext {
+function contextOf(request: FastifyRequest, batch: SegmentBatch): IngestContext {
   return {
     projectId: authOf(request).projectId,
     clientIp: request.ip,
     userAgent: request.headers['user-agent'],
-    sentAt,
+    sentAt: batch.sentAt,
     receivedAt: new Date(),
+    notes: batch.notes,
   }
 }
 
@@ -67,7 +68,7 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
     })
 
     async function ingest(request: FastifyRequest, batch: SegmentBatch) {
-      const result = await deps.ingestor.ingest(batch.events, contextOf(request, batch.sentAt))
+      const result = await deps.ingestor.ingest(batch.events, contextOf(request, batch))
       deps.metrics.recordBatch(result)
       return result
     }
@@ -101,17 +102,24 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
         response: { 200: Type.Object({ success: Type.Literal(true) }), ...INGEST_ERRORS },
       },
     })
-    for (const call of SEGMENT_CALLS) {
-      scope.post(`/v1/${call}`, segmentOptions(`Segment ${call} call`), async function segmentCall(request) {
-        await ingest(request, fromSegmentCall(request.body, call))
-        return { success: true as const }
-      })
-    }
-    for (const path of ['/v1/batch', '/v1/import']) {
-      scope.post(path, segmentOptions('Segment batch'), async function segmentBatch(request) {
-        await ingest(request, fromSegmentBatch(request.body))
-        return { success: true as const }
-      })
-    }
+    await scope.register(async function segmentScope(segment) {
+      acceptAnyContentTypeAsJson(segment, deps.config.bodyLimit)
+      for (const call of SEGMENT_CALLS) {
+        segment.post(
+          `/v1/${call}`,
+          segmentOptions(`Segment ${call} call`),
+          async function segmentCall(request) {
+            await ingest(request, fromSegmentCall(request.body, call))
+            return { success: true as const }
+          },
+        )
+      }
+      for (const path of ['/v1/batch', '/v1/import']) {
+        segment.post(path, segmentOptions('Segment batch'), async function segmentBatch(request) {
+          await ingest(request, fromSegmentBatch(request.body))
+          return { success: true as const }
+        })
+      }
+    })
   })
 }

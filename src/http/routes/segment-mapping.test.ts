@@ -81,6 +81,7 @@ describe('fromSegmentBatch', () => {
           integrations: { All: false },
         },
       ],
+      notes: [[]],
     })
   })
 

@@ -1,4 +1,7 @@
 import { AppError } from '../../errors/app-error.js'
+import type { ValidationIssue } from '../../schema/validation-issue.js'
+import { isIsoDateTime } from '../../validate/formats.js'
+import { readLooseTimestamp, repairSegmentMessage } from './segment-leniency.js'
 
 /** The Segment HTTP tracking API calls Tally answers, each one event type. */
 export const SEGMENT_CALLS = ['track', 'page', 'screen', 'identify', 'group', 'alias'] as const
@@ -7,7 +10,8 @@ export type SegmentCall = (typeof SEGMENT_CALLS)[number]
 /**
  * Keys Segment clients put on a message that mean nothing to Tally: transport metadata (`_metadata`,
  * `writeKey`, `channel`, `version`, `requestId`) and times the server owns (`receivedAt`). They are removed
- * so they do not become `unknown_field` errors. `integrations` is kept (EventCreate stores it as sent).
+ * silently, as they carry no event data. (`integrations` is accepted and, Tally having no destinations,
+ * not stored: see EventCreate.)
  */
 const SEGMENT_ONLY_KEYS = [
   '_metadata',
@@ -51,15 +55,17 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * Maps one Segment message to Tally's EventCreate: `event` → `name` for track, page/screen `category` →
- * `properties.category`, Segment-only keys dropped, nulls treated as absent. `type` (from the route)
- * overrides the message's own. Anything that is not an object is passed on for the validator to reject.
- * Copies with spread and `delete`, never by assigning dynamic keys, so a `__proto__` key stays an own
- * property for the validator to report.
+ * `properties.category`, Segment-only keys dropped, nulls treated as absent, then Segment's leniency
+ * (segment-leniency.ts) with each repair pushed to `notes`. `type` (from the route) overrides the
+ * message's own. Anything that is not an object is passed on for the validator to reject. Copies with
+ * spread and `delete`, never by assigning dynamic keys, so a `__proto__` key stays an own property for the
+ * validator to report.
  */
 export function fromSegmentMessage(
   message: unknown,
   type?: SegmentCall,
   defaults: SegmentDefaults = {},
+  notes: ValidationIssue[] = [],
 ): unknown {
   if (!isObject(message)) return message
   const out: Record<string, unknown> = { ...message }
@@ -84,6 +90,7 @@ export function fromSegmentMessage(
       ...(out.integrations as Record<string, unknown> | undefined),
     }
   }
+  notes.push(...repairSegmentMessage(out))
   return out
 }
 
@@ -91,11 +98,16 @@ export function fromSegmentMessage(
 export interface SegmentBatch {
   events: unknown[]
   sentAt?: string
+  /** Per event (same index), what the Segment leniency repaired: stored with the event as violations. */
+  notes?: ValidationIssue[][]
 }
 
 /** Unpacks `{ batch: [...], sentAt?, context?, integrations? }` (or a bare array) into EventCreate candidates. */
 export function fromSegmentBatch(body: unknown): SegmentBatch {
-  if (Array.isArray(body)) return { events: body.map((m) => fromSegmentMessage(m)) }
+  if (Array.isArray(body)) {
+    const notes = body.map(() => [] as ValidationIssue[])
+    return { events: body.map((m, i) => fromSegmentMessage(m, undefined, {}, notes[i])), notes }
+  }
   if (!isObject(body) || !Array.isArray(body.batch)) {
     throw new AppError('invalid_body', 'A Segment batch must be an object with a "batch" array')
   }
@@ -103,14 +115,27 @@ export function fromSegmentBatch(body: unknown): SegmentBatch {
     context: isObject(body.context) ? body.context : undefined,
     integrations: isObject(body.integrations) ? body.integrations : undefined,
   }
-  return {
-    events: body.batch.map((m) => fromSegmentMessage(m, undefined, defaults)),
-    sentAt: typeof body.sentAt === 'string' ? body.sentAt : undefined,
+  const notes = body.batch.map(() => [] as ValidationIssue[])
+  const events = body.batch.map((m, i) => fromSegmentMessage(m, undefined, defaults, notes[i]))
+  let sentAt: string | undefined
+  if (body.sentAt !== undefined && body.sentAt !== null) {
+    // The batch's sentAt applies to events without their own; read leniently as theirs are.
+    const valid = typeof body.sentAt === 'string' && isIsoDateTime(body.sentAt)
+    sentAt = valid ? (body.sentAt as string) : (readLooseTimestamp(body.sentAt) ?? undefined)
+    if (!valid) {
+      const message =
+        sentAt === undefined
+          ? `the batch's sentAt ${JSON.stringify(body.sentAt)} is not a date-time; not used`
+          : `the batch's sentAt ${JSON.stringify(body.sentAt)} read as ${sentAt}`
+      for (const n of notes) n.push({ path: '/sentAt', code: 'format', message })
+    }
   }
+  return { events, sentAt, notes }
 }
 
 /** Unpacks a single-call body (`/v1/track` …): one message, whose `sentAt` applies to it. */
 export function fromSegmentCall(body: unknown, type: SegmentCall): SegmentBatch {
   if (!isObject(body)) throw new AppError('invalid_body', 'A Segment call body must be a JSON object')
-  return { events: [fromSegmentMessage(body, type)] }
+  const notes: ValidationIssue[] = []
+  return { events: [fromSegmentMessage(body, type, {}, notes)], notes: [notes] }
 }

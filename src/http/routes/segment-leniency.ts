@@ -1,0 +1,159 @@
+import { EventContextSchema } from '../../schema/context.js'
+import { EVENT_CREATE_SCHEMAS } from '../../schema/event-create.js'
+import type { ValidationIssue } from '../../schema/validation-issue.js'
+import { isIsoDateTime } from '../../validate/formats.js'
+
+/**
+ * What the Segment routes forgive that the native API does not.
+ *
+ * Segment's HTTP API is lenient: it ignores top-level fields it does not know, reads loose timestamps and
+ * treats null context fields as unset, and real SDKs rely on it (Segment's own `/v1/batch` example sends
+ * `"2015-2-02T00:30:12.984Z"`; analytics.js sends `"locale": null`; RudderStack adds `rudderId`). Refusing
+ * such an event would lose data an existing SDK sends unchanged, so these routes repair it instead — and
+ * never silently: every repair is a note stored in the event's `violations` (code `format` or
+ * `unknown_field`), so what was changed stays visible. The native API stays strict.
+ */
+
+/** Per event type, the top-level keys its schema knows (the mapping has renamed `event` and `category`). */
+const KNOWN_KEYS_BY_TYPE: ReadonlyMap<string, ReadonlySet<string>> = new Map(
+  Object.entries(EVENT_CREATE_SCHEMAS).map(([type, schema]) => [
+    type,
+    new Set(Object.keys(schema.properties)),
+  ]),
+)
+
+const TIME_KEYS = ['timestamp', 'sentAt', 'originalTimestamp'] as const
+const ID_KEYS = ['userId', 'anonymousId', 'groupId', 'previousId', 'messageId', 'sessionId'] as const
+
+/** `2015-2-02T00:30:12.984Z`, `2026-11-27 10:00:00`, `2026-11-27T10:00:00.000` (no zone: UTC), `+0100`. */
+const LOOSE_ISO =
+  /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt ](\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:[.,](\d{1,9}))?)?)?\s*(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$/
+
+/**
+ * Reads a timestamp Segment would accept but the strict model does not: a loose ISO-8601 form (one-digit
+ * month or day, space separator, no zone — read as UTC) or epoch milliseconds (a number below 10^11 is read
+ * as seconds). Returns the canonical ISO string, or null when it names no instant.
+ */
+export function readLooseTimestamp(value: unknown): string | null {
+  let ms: number
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return null
+    ms = Math.abs(value) < 1e11 ? value * 1000 : value
+  } else if (typeof value === 'string') {
+    const m = LOOSE_ISO.exec(value.trim())
+    if (m === null) return null
+    const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', , sign, zh, zm] = m
+    const parts = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)] as const
+    ms = Date.UTC(...parts, Number(frac.padEnd(3, '0').slice(0, 3)))
+    // Date.UTC rolls 2026-02-30 over to March: a field out of range names no instant.
+    const back = new Date(Date.UTC(...parts))
+    const fields = [
+      back.getUTCFullYear(),
+      back.getUTCMonth(),
+      back.getUTCDate(),
+      back.getUTCHours(),
+      back.getUTCMinutes(),
+      back.getUTCSeconds(),
+    ]
+    if (fields.some((f, i) => f !== parts[i])) return null
+    if (sign !== undefined) {
+      const offsetMin = Number(zh) * 60 + Number(zm)
+      if (Number(zh) > 23 || Number(zm) > 59) return null
+      ms -= (sign === '+' ? 1 : -1) * offsetMin * 60_000
+    }
+  } else return null
+  const date = new Date(ms)
+  return Number.isNaN(date.getTime()) ? null : date.toISOString()
+}
+
+function note(path: string, code: ValidationIssue['code'], message: string): ValidationIssue {
+  return { path, code, message }
+}
+
+/** JSON Pointer escaping of one key. */
+const pointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1')
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+interface KeySchema {
+  type?: string
+  minLength?: number
+  properties?: Record<string, KeySchema>
+}
+const CONTEXT_FIELDS = EventContextSchema.properties as unknown as Record<string, KeySchema>
+
+/**
+ * Removes typed context fields sent as `null` (or `""` where the model wants a non-empty string), at the
+ * top of `context` and one level into its typed objects (`page`, `screen`, `app`, …): SDKs send unset
+ * fields so. Free-form keys are kept as sent, nulls included. Returns the context (copied when changed).
+ */
+function dropUnsetContextFields(context: Record<string, unknown>, notes: ValidationIssue[]) {
+  let out = context
+  const unset = (value: unknown, schema: KeySchema) =>
+    value === null || (value === '' && schema.type === 'string' && (schema.minLength ?? 0) > 0)
+  for (const [key, schema] of Object.entries(CONTEXT_FIELDS)) {
+    if (!Object.hasOwn(out, key)) continue
+    const value = out[key]
+    if (unset(value, schema)) {
+      if (out === context) out = { ...context }
+      delete out[key]
+      notes.push(note(`/context/${key}`, 'format', `${JSON.stringify(value)} read as unset; not stored`))
+      continue
+    }
+    if (schema.properties === undefined || !isObject(value)) continue
+    let inner = value
+    for (const [sub, subSchema] of Object.entries(schema.properties)) {
+      if (Object.hasOwn(inner, sub) && unset(inner[sub], subSchema)) {
+        if (inner === value) inner = { ...value }
+        notes.push(
+          note(`/context/${key}/${sub}`, 'format', `${JSON.stringify(inner[sub])} read as unset; not stored`),
+        )
+        delete inner[sub]
+      }
+    }
+    if (inner !== value) {
+      if (out === context) out = { ...context }
+      out[key] = inner
+    }
+  }
+  return out
+}
+
+/**
+ * Repairs one mapped Segment message in place (`out` is the mapping's own copy) and returns the notes:
+ * unknown top-level fields dropped, empty-string ids read as absent, loose timestamps made canonical
+ * (unreadable ones dropped, so the receive time applies), unset context fields removed.
+ */
+export function repairSegmentMessage(out: Record<string, unknown>): ValidationIssue[] {
+  const notes: ValidationIssue[] = []
+  // Only for a known type: an event of no known type is rejected as such, with nothing repaired.
+  const known = typeof out.type === 'string' ? KNOWN_KEYS_BY_TYPE.get(out.type) : undefined
+  if (known === undefined) return notes
+  for (const key of Object.keys(out)) {
+    if (known.has(key) || key === '__proto__') continue // the validator reports `__proto__` keys
+    notes.push(note(`/${pointer(key)}`, 'unknown_field', `not a field of a ${out.type} event; not stored`))
+    delete out[key]
+  }
+  for (const key of ID_KEYS) {
+    if (out[key] === '') {
+      delete out[key]
+      notes.push(note(`/${key}`, 'format', 'empty string read as absent'))
+    }
+  }
+  for (const key of TIME_KEYS) {
+    const value = out[key]
+    if (value === undefined || (typeof value === 'string' && isIsoDateTime(value))) continue
+    const iso = readLooseTimestamp(value)
+    if (iso === null) {
+      delete out[key]
+      notes.push(note(`/${key}`, 'format', `${JSON.stringify(value)} is not a date-time; not used`))
+    } else {
+      out[key] = iso
+      notes.push(note(`/${key}`, 'format', `${JSON.stringify(value)} read as ${iso}`))
+    }
+  }
+  if (isObject(out.context)) out.context = dropUnsetContextFields(out.context, notes)
+  return notes
+}
