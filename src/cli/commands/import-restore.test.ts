@@ -439,11 +439,21 @@ describe('tally import of an export (restore)', () => {
       expect(fresh.code).toBe(2)
       expect(fresh.stderr).toMatch(/--fresh-ids does not apply to --restore/)
       // With --segment nothing is read as a stored event: a Segment export has receivedAt and projectId too.
+      // The stored event's own fields (id, status, …) are not Segment fields: dropped, each noted.
       const seg = await runCli(['import', '-', '--segment', '--db', target.url], {
         stdin: ndjson(exported[0]),
       })
-      expect(seg.code).toBe(1)
+      expect(seg.code).toBe(0)
       expect(seg.stderr).not.toMatch(/restored/)
+      const stored = await runCli(['export', '--db', target.url])
+      const [event] = stored.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+      expect(event.id).not.toBe(exported[0].id)
+      expect(event.violations).toContainEqual(
+        expect.objectContaining({ path: '/status', code: 'unknown_field' }),
+      )
     } finally {
       target.remove()
     }

@@ -322,6 +322,8 @@ async function runImport(run: ImportRun): Promise<number> {
     restored: Promise<InsertOutcome[]>
   }[] = []
   let events: unknown[] = []
+  // With --segment, what the Segment leniency repaired per event (stored as violations, as over HTTP).
+  let notes: ValidationIssue[][] = []
   let items: PendingItem[] = []
   let unreadableItems: Unreadable[] = []
   let restoredEvents: AnalyticsEvent[] = []
@@ -363,7 +365,10 @@ async function runImport(run: ImportRun): Promise<number> {
 
   const flush = async () => {
     if (events.length === 0 && unreadableItems.length === 0 && restoredEvents.length === 0) return
-    const result = events.length > 0 ? service.ingest(events, { projectId }) : Promise.resolve(EMPTY_RESULT)
+    const result =
+      events.length > 0
+        ? service.ingest(events, run.segment ? { projectId, notes } : { projectId })
+        : Promise.resolve(EMPTY_RESULT)
     const restored =
       restoredEvents.length > 0 ? run.storeRestored(restoredEvents, restoredLines) : Promise.resolve([])
     const batch = { items, unreadable: unreadableItems, result, restored }
@@ -372,6 +377,7 @@ async function runImport(run: ImportRun): Promise<number> {
     batch.restored.catch(() => {})
     inFlight.push(batch)
     events = []
+    notes = []
     items = []
     unreadableItems = []
     restoredEvents = []
@@ -414,7 +420,11 @@ async function runImport(run: ImportRun): Promise<number> {
         unreadable(pending, tooLarge(item.byteSize, run.maxEventBytes))
         continue
       }
-      if (run.segment) event = fromSegmentMessage(event)
+      if (run.segment) {
+        const repaired: ValidationIssue[] = []
+        event = fromSegmentMessage(event, undefined, {}, repaired)
+        notes.push(repaired)
+      }
       events.push(importedEvent(event, item.text as string, run.deriveIds))
       items.push(pending)
     }
