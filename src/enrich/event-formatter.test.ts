@@ -224,6 +224,15 @@ describe('createEventFormatter', () => {
     expect((e.context as Record<string, unknown>).auth).toEqual({ Token: '[redacted]' })
   })
 
+  it("should keep the traits a project exempts from redaction (Segment's email trait)", () => {
+    const e = setup({ redactExemptKeys: ['email'] }).ok({
+      type: 'identify',
+      userId: 'u1',
+      traits: { email: 'ann@example.com', bio: 'write to ann@example.com', password: 'x' },
+    })
+    expect(e.traits).toEqual({ email: 'ann@example.com', bio: 'write to [redacted]', password: '[redacted]' })
+  })
+
   it('should apply the name case policy to track, page and screen names only', () => {
     const { ok } = setup({ nameCase: 'snake_case' })
     expect(ok({ type: 'track', name: 'Order Completed', userId: 'u' }).name).toBe('order_completed')

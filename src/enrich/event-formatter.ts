@@ -37,6 +37,7 @@ interface AnyEvent {
 
 type MutableContext = EventContext & Record<string, unknown>
 
+const NO_KEYS: readonly string[] = Object.freeze([])
 const DROP_BOT: FormatResult = Object.freeze({ kind: 'drop', reason: 'bot' }) as FormatResult
 const NAME_CASED_TYPES = new Set(['track', 'page', 'screen'])
 /** Context keys not scanned by the redactor: parsed fields, not free text. */
@@ -75,13 +76,20 @@ export function createEventFormatter(options: EventFormatterOptions = {}) {
     timeoutMs: options.sessionTimeoutMs,
     maxVisitors: options.maxTrackedVisitors,
   })
-  // One redactor per distinct redactKeys list (projects' settings objects are long-lived).
-  const redactors = new WeakMap<readonly string[], ReturnType<typeof createRedactor>>()
-  const redactorFor = (keys: readonly string[]) => {
-    let r = redactors.get(keys)
+  // One redactor per distinct (redactKeys, redactExemptKeys) pair of lists (projects' settings objects are
+  // long-lived; settings stored before redactExemptKeys existed share one empty list).
+  type Redactor = ReturnType<typeof createRedactor>
+  const redactors = new WeakMap<readonly string[], WeakMap<readonly string[], Redactor>>()
+  const redactorFor = (keys: readonly string[], exempt: readonly string[] = NO_KEYS) => {
+    let byExempt = redactors.get(keys)
+    if (byExempt === undefined) {
+      byExempt = new WeakMap()
+      redactors.set(keys, byExempt)
+    }
+    let r = byExempt.get(exempt)
     if (r === undefined) {
-      r = createRedactor(keys)
-      redactors.set(keys, r)
+      r = createRedactor(keys, exempt)
+      byExempt.set(exempt, r)
     }
     return r
   }
@@ -118,7 +126,7 @@ export function createEventFormatter(options: EventFormatterOptions = {}) {
     }
 
     // 3. redaction
-    const redact = redactorFor(settings.redactKeys)
+    const redact = redactorFor(settings.redactKeys, settings.redactExemptKeys)
     const context: MutableContext = sent === undefined ? {} : { ...redact(sent, KEEP_CONTEXT_KEYS) }
     let properties = event.properties === undefined ? {} : redact(event.properties)
     const traits = event.traits === undefined ? null : redact(event.traits)

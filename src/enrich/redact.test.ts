@@ -56,6 +56,30 @@ describe('createRedactor', () => {
   })
 })
 
+describe('createRedactor with exempt keys', () => {
+  it('should keep values under an exempt key as sent, at any depth, matching the key whole', () => {
+    const redact = createRedactor([], ['email', 'Session Token'])
+    const input = {
+      Email: 'ann@example.com',
+      backupEmail: 'ann@example.com',
+      user: { e_mail: 'ann@example.com', sessionToken: 'abc', token: 'def' },
+    }
+    expect(redact(input)).toEqual({
+      Email: 'ann@example.com',
+      backupEmail: REDACTED,
+      user: { e_mail: 'ann@example.com', sessionToken: 'abc', token: REDACTED },
+    })
+  })
+
+  it('should exempt top-level keys next to keepKeys', () => {
+    const redact = createRedactor([], ['email'])
+    expect(redact({ email: 'a@b.io', note: 'a@b.io' }, new Set(['userAgent']))).toEqual({
+      email: 'a@b.io',
+      note: REDACTED,
+    })
+  })
+})
+
 describe('redact with keepKeys', () => {
   it('should leave top-level kept keys unscanned and still redact the rest', () => {
     const redact = createRedactor()

@@ -76,12 +76,26 @@ export function redactString(s: string): string {
 }
 
 /**
- * Builds the redactor for a project: default keys plus `extraKeys` (matched the same way). The returned
- * function walks objects and arrays of any depth and returns the input itself when nothing was redacted,
- * otherwise a copy with only the changed branches copied. It never mutates its argument.
+ * Builds the redactor for a project: default keys plus `extraKeys` (matched the same way). Values under a
+ * key in `exemptKeys` (matched whole once normalised: `email` exempts `Email` and `e_mail`, not
+ * `backupEmail`) are kept as sent. The returned function walks objects and arrays of any depth and returns
+ * the input itself when nothing was redacted, otherwise a copy with only the changed branches copied. It
+ * never mutates its argument.
  */
-export function createRedactor(extraKeys: readonly string[] = []) {
+export function createRedactor(extraKeys: readonly string[] = [], exemptKeys: readonly string[] = []) {
   const terms = [...DEFAULT_REDACT_KEYS, ...extraKeys.map(normaliseKey).filter((k) => k.length > 0)]
+  const exempt = new Set(exemptKeys.map(normaliseKey).filter((k) => k.length > 0))
+  const anyExempt = exempt.size > 0
+  const exemptCache = new Map<string, boolean>()
+  function isExemptKey(key: string): boolean {
+    let hit = exemptCache.get(key)
+    if (hit === undefined) {
+      hit = exempt.has(normaliseKey(key))
+      if (exemptCache.size >= MAX_KEY_CACHE) exemptCache.clear()
+      exemptCache.set(key, hit)
+    }
+    return hit
+  }
   const keyCache = new Map<string, boolean>()
   // A key can match only if its last two characters, lower-cased, end some term: when both are ASCII
   // letters or digits, a table of the terms' last two letters answers most keys (`name`, `url`, `price`)
@@ -127,6 +141,7 @@ export function createRedactor(extraKeys: readonly string[] = []) {
     let copy: Record<string, unknown> | null = null
     for (const key in obj) {
       const v = obj[key]
+      if (anyExempt && isExemptKey(key)) continue
       const r = isSensitiveKey(key) ? REDACTED : redactValue(v)
       if (r !== v) {
         copy ??= { ...obj }
@@ -147,7 +162,7 @@ export function createRedactor(extraKeys: readonly string[] = []) {
     const obj = value as Record<string, unknown>
     let copy: Record<string, unknown> | null = null
     for (const key in obj) {
-      if (keepKeys.has(key)) continue
+      if (keepKeys.has(key) || (anyExempt && isExemptKey(key))) continue
       const v = obj[key]
       const r = isSensitiveKey(key) ? REDACTED : redactValue(v)
       if (r !== v) {

@@ -20,6 +20,11 @@ export interface ProjectSettings {
   deriveSessionId: boolean
   /** Extra property keys to redact (case-insensitive), beyond the defaults. */
   redactKeys: string[]
+  /**
+   * Keys whose values are kept as sent: neither the key rule nor the value patterns apply (e.g. `email`, to
+   * keep Segment's reserved `email` trait). Matched whole, normalised as redaction keys are. Default none.
+   */
+  redactExemptKeys: string[]
 }
 
 export const DEFAULT_PROJECT_SETTINGS: Readonly<ProjectSettings> = Object.freeze({
@@ -29,6 +34,7 @@ export const DEFAULT_PROJECT_SETTINGS: Readonly<ProjectSettings> = Object.freeze
   nameCase: 'as-is',
   deriveSessionId: true,
   redactKeys: [],
+  redactExemptKeys: [],
 })
 
 export interface Project {

@@ -20,6 +20,10 @@ const SettingsSchema = Type.Object(
     nameCase: Type.Union([Type.Literal('as-is'), Type.Literal('snake_case'), Type.Literal('lower')]),
     deriveSessionId: Type.Boolean(),
     redactKeys: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 200 }),
+    redactExemptKeys: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+      maxItems: 200,
+      description: 'Keys whose values are never redacted, e.g. ["email"] to keep the email trait.',
+    }),
   },
   { additionalProperties: false },
 )
