@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { AuditLog } from '../audit/audit-log.js'
 import type { Config } from '../config/config.js'
 import { createEventFormatter } from '../enrich/event-formatter.js'
+import { AppError } from '../errors/app-error.js'
 import { buildServer, type TallyServer } from '../http/build-server.js'
 import { EventService, type EventServiceOptions } from '../ingest/event-service.js'
 import { ProjectRuntimeCache } from '../ingest/project-runtime.js'
@@ -64,6 +65,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     if (config.queueUrl !== undefined)
       publisher = await openQueuePublisher(queueSettingsOf(config, options.queue))
     if (config.migrateOnStart) await store.migrate()
+    else await assertMigrated(store)
     const bootstrap = await bootstrapDefaultProject(store, config)
     const validator = new EventValidator({ limits: { maxBatchBytes: config.bodyLimit } })
     const formatter = createEventFormatter()
@@ -127,5 +129,21 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
     await publisher?.close()
     await store.close()
     throw err
+  }
+}
+
+/**
+ * With TALLY_MIGRATE_ON_START=false the schema is someone else's job (a deploy step): refuse to start on a
+ * database that lacks migrations, naming them, instead of failing later with "no such table".
+ */
+async function assertMigrated(store: EventStore): Promise<void> {
+  const status = (store as Partial<KyselyEventStore>).migrationStatus
+  if (status === undefined) return
+  const { pending } = await status.call(store)
+  if (pending.length > 0) {
+    throw new AppError(
+      'store_unavailable',
+      `the database needs migrations (${pending.join(', ')}) and TALLY_MIGRATE_ON_START is false — run "tally migrate"`,
+    )
   }
 }

@@ -256,7 +256,12 @@ export async function withDatabase<T>(
   if (!options.create) assertDatabaseExists(config.databaseUrl)
   const store = await createStore(config.databaseUrl)
   try {
-    if ((options.migrate ?? true) && config.migrateOnStart) await store.migrate()
+    if (options.migrate ?? true) {
+      await prepareSchema(store, config.databaseUrl, {
+        create: options.create ?? false,
+        migrate: config.migrateOnStart,
+      })
+    }
     if (options.project ?? true) await ensureProject(store, projectId)
     return await work({ store, projectId, databaseUrl: config.databaseUrl })
   } finally {
@@ -277,6 +282,46 @@ function assertDatabaseExists(url: string): void {
     'store_unavailable',
     `database not found: ${resolve(file)} — run "tally migrate" or "tally serve" first, or check --db`,
   )
+}
+
+/** A database URL fit for a message: a PostgreSQL password is masked. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password === '') return url
+    u.password = '***'
+    return u.toString()
+  } catch {
+    return url
+  }
+}
+
+/**
+ * Brings the schema up to date before a command uses it, or says why it cannot. A database without any
+ * Tally migration is refused unless the command adds data (`create`): a read command pointed at the wrong
+ * PostgreSQL database must not fill it with Tally's tables (SQLite files are checked before opening).
+ * With TALLY_MIGRATE_ON_START=false, pending migrations are an error naming them, not a "no such table".
+ */
+export async function prepareSchema(
+  store: KyselyEventStore,
+  databaseUrl: string,
+  options: { create: boolean; migrate: boolean },
+): Promise<void> {
+  const { applied, pending } = await store.migrationStatus()
+  if (pending.length === 0) return
+  if (applied === 0 && !options.create) {
+    throw new AppError(
+      'not_found',
+      `${redactUrl(databaseUrl)} holds no Tally database — run "tally migrate" (or "tally serve") first, or check --db`,
+    )
+  }
+  if (!options.migrate) {
+    throw new AppError(
+      'store_unavailable',
+      `the database needs migrations (${pending.join(', ')}) and TALLY_MIGRATE_ON_START is false — run "tally migrate"`,
+    )
+  }
+  await store.migrate()
 }
 
 /**

@@ -160,6 +160,18 @@ export class KyselyEventStore implements EventStore {
     })
   }
 
+  /**
+   * Which of Tally's migrations this database has and lacks. `applied === 0` means no Tally schema at all
+   * (a fresh or a foreign database); pending ones with some applied mean an older Tally's database.
+   */
+  migrationStatus(): Promise<{ applied: number; pending: string[] }> {
+    return this.#guard(async () => {
+      const all = await this.#migrator.getMigrations()
+      const pending = all.filter((m) => m.executedAt === undefined).map((m) => m.name)
+      return { applied: all.length - pending.length, pending }
+    })
+  }
+
   ping(): Promise<void> {
     return this.#guard(async () => {
       await sql`select 1`.execute(this.#db)

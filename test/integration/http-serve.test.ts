@@ -86,4 +86,13 @@ describe('tally serve', () => {
     await expect(run.banner).rejects.toThrow(/TALLY_PORT \(--port\) must be <= 65535.*\(config_invalid\)/)
     expect(await run.exited).toBe(1)
   })
+
+  it('should refuse to start on an unmigrated database when TALLY_MIGRATE_ON_START is false, naming the migrations', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tally-serve-'))
+    const run = startServe(['--db', `sqlite:${join(dir, 'tally.db')}`, '--port', '0'], {
+      TALLY_MIGRATE_ON_START: 'false',
+    })
+    await expect(run.banner).rejects.toThrow(/needs migrations \(0001-initial, .*run "tally migrate"/)
+    expect(await run.exited).toBe(1)
+  })
 })

@@ -1,4 +1,9 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createFreshPostgresDatabase, IN_CI, isPostgresReachable } from '../../../test/helpers/dialects.js'
 import { runCli, tempDatabase } from '../../../test/helpers/run-cli.js'
 import { COMMANDS } from '../index.js'
 
@@ -43,3 +48,52 @@ describe('tally COMMAND --help', () => {
     }
   })
 })
+
+describe('commands on a database without Tally migrations', () => {
+  it('should refuse, with a pending-migrations message, when TALLY_MIGRATE_ON_START is false', async () => {
+    const db = tempDatabase()
+    try {
+      // An empty SQLite file: the database exists, its schema does not.
+      writeFileSync(join(db.dir, 'tally.db'), '')
+      const run = await runCli(['query', '--db', db.url], { env: { TALLY_MIGRATE_ON_START: 'false' } })
+      expect(run.code).toBe(1)
+      expect(run.stderr).toMatch(/holds no Tally database — run "tally migrate"/)
+      const migrated = await runCli(['migrate', '--db', db.url])
+      expect(migrated.code).toBe(0)
+      const after = await runCli(['query', '--db', db.url], { env: { TALLY_MIGRATE_ON_START: 'false' } })
+      expect(after.code, after.stderr).toBe(0)
+      // An older Tally's database (the last migration not applied yet): named, not "no such table".
+      const file = new Database(join(db.dir, 'tally.db'))
+      file.prepare('delete from tally_migrations where name = ?').run('0007-sqlite-dedupe-index')
+      file.close()
+      const older = await runCli(['query', '--db', db.url], { env: { TALLY_MIGRATE_ON_START: 'false' } })
+      expect(older.code).toBe(1)
+      expect(older.stderr).toMatch(/needs migrations \(0007-sqlite-dedupe-index\)/)
+    } finally {
+      db.remove()
+    }
+  })
+})
+
+describe.runIf((await isPostgresReachable()) || IN_CI)(
+  'postgres: a read command on a foreign database',
+  () => {
+    it('should refuse it and create nothing in it (a --db naming the wrong database)', async () => {
+      const database = await createFreshPostgresDatabase()
+      const client = new pg.Client({ connectionString: database.url })
+      try {
+        const run = await runCli(['query', '--db', database.url])
+        expect(run.code).toBe(1)
+        expect(run.stderr).toMatch(/holds no Tally database/)
+        await client.connect()
+        const tables = await client.query(
+          `select count(*)::int as n from pg_tables where schemaname = 'public'`,
+        )
+        expect(tables.rows[0].n).toBe(0)
+      } finally {
+        await client.end().catch(() => {})
+        await database.drop()
+      }
+    })
+  },
+)
