@@ -28,3 +28,8 @@ export function writeOut(stream: Writable, text: string): Promise<void> | undefi
 export function usageMessage(err: unknown): string {
   return err instanceof Error ? err.message.split('\n')[0] : String(err)
 }
+
+/** A database URL fit for output: a password in it is masked (`postgres://tally:***@db/tally`). */
+export function maskDatabasePassword(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
+}

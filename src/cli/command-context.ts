@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { DEFAULT_PROJECT_ID } from '../app/bootstrap.js'
 import { type AuditAction, AuditLog, cliActor } from '../audit/audit-log.js'
-import { loadConfig } from '../config/config.js'
+import { ENV_NAMES, loadConfig } from '../config/config.js'
 import { createEventFormatter } from '../enrich/event-formatter.js'
 import { AppError, isAppError } from '../errors/app-error.js'
 import type { ErrorCode } from '../errors/codes.js'
@@ -16,7 +16,7 @@ import { DEFAULT_PROJECT_SETTINGS } from '../store/project-types.js'
 import { SqliteStoreDialect } from '../store/sqlite/sqlite-dialect.js'
 import { EventValidator } from '../validate/event-validator.js'
 import { isPlainText } from '../validate/formats.js'
-import { type CliIo, usageMessage, writeOut } from './cli-io.js'
+import { type CliIo, maskDatabasePassword, usageMessage, writeOut } from './cli-io.js'
 
 /**
  * What the database commands share: `--db`, `--project`, `--help`, opening the store the way `tally serve`
@@ -242,6 +242,18 @@ export function resolveProjectId(values: { project?: string }): string {
 }
 
 /**
+ * The part of the environment a command that opens the database reads. The server's own settings (port,
+ * limits, CORS, …) are not checked here: `TALLY_PORT=abc` in a shared environment is `tally serve`'s error,
+ * not `tally query`'s.
+ */
+function databaseEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  return {
+    [ENV_NAMES.databaseUrl]: env[ENV_NAMES.databaseUrl],
+    [ENV_NAMES.migrateOnStart]: env[ENV_NAMES.migrateOnStart],
+  }
+}
+
+/**
  * Opens the database named by `--db` / TALLY_DATABASE_URL (through `loadConfig`, so the URL rules and the
  * default are those of `tally serve`), runs `work`, and closes the store whatever happens.
  */
@@ -251,14 +263,15 @@ export async function withDatabase<T>(
   work: (ctx: CommandContext) => Promise<T>,
   options: OpenOptions = {},
 ): Promise<T> {
-  const config = loadConfig(io.env, { db: values.db })
+  const config = loadConfig(databaseEnv(io.env), { db: values.db })
   const projectId = resolveProjectId(values)
   if (!options.create) assertDatabaseExists(config.databaseUrl)
   const store = await createStore(config.databaseUrl)
   try {
     if (options.migrate ?? true) {
       await prepareSchema(store, config.databaseUrl, {
-        create: options.create ?? false,
+        // An in-memory database is new by definition: there is nothing a mistyped --db could fill.
+        create: (options.create ?? false) || config.databaseUrl === 'sqlite::memory:',
         migrate: config.migrateOnStart,
       })
     }
@@ -284,18 +297,6 @@ function assertDatabaseExists(url: string): void {
   )
 }
 
-/** A database URL fit for a message: a PostgreSQL password is masked. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url)
-    if (u.password === '') return url
-    u.password = '***'
-    return u.toString()
-  } catch {
-    return url
-  }
-}
-
 /**
  * Brings the schema up to date before a command uses it, or says why it cannot. A database without any
  * Tally migration is refused unless the command adds data (`create`): a read command pointed at the wrong
@@ -312,7 +313,7 @@ export async function prepareSchema(
   if (applied === 0 && !options.create) {
     throw new AppError(
       'not_found',
-      `${redactUrl(databaseUrl)} holds no Tally database — run "tally migrate" (or "tally serve") first, or check --db`,
+      `${maskDatabasePassword(databaseUrl)} holds no Tally database — run "tally migrate" (or "tally serve") first, or check --db`,
     )
   }
   if (!options.migrate) {

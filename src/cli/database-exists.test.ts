@@ -64,10 +64,12 @@ describe('a mistyped --db', () => {
     }
   })
 
-  it('should open an existing file, even an empty one, and leave sqlite::memory: alone', async () => {
+  it('should refuse an existing file without Tally tables (an empty one too), and leave sqlite::memory: alone', async () => {
     const file = join(db.dir, 'empty.db')
     writeFileSync(file, '')
-    expect((await runCli(['query', '--db', `sqlite:${file}`])).code).toBe(0)
+    const empty = await runCli(['query', '--db', `sqlite:${file}`])
+    expect(empty.code).toBe(1)
+    expect(empty.stderr).toMatch(/holds no Tally database — run "tally migrate"/)
     expect((await runCli(['query', '--db', 'sqlite::memory:'])).code).toBe(0)
   })
 })

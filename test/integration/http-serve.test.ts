@@ -80,11 +80,15 @@ describe('tally serve', () => {
     expect(await second.exited).toBe(0)
   })
 
-  it('should refuse an invalid configuration with a clear message and exit 1', async () => {
+  it('should refuse an invalid configuration with a clear message and exit 2, as every command does', async () => {
     const run = startServe(['--port', '99999'])
     // docs/cli.md: one line, ending in the error code
     await expect(run.banner).rejects.toThrow(/TALLY_PORT \(--port\) must be <= 65535.*\(config_invalid\)/)
-    expect(await run.exited).toBe(1)
+    expect(await run.exited).toBe(2)
+    // A negative number is the option's value, checked like any other (it was "argument is ambiguous").
+    const negative = startServe(['--port', '-1'])
+    await expect(negative.banner).rejects.toThrow(/TALLY_PORT \(--port\) must be >= 0.*\(config_invalid\)/)
+    expect(await negative.exited).toBe(2)
   })
 
   it('should refuse to start on an unmigrated database when TALLY_MIGRATE_ON_START is false, naming the migrations', async () => {

@@ -110,3 +110,18 @@ describe('tally query', () => {
     }
   })
 })
+
+describe('tally query in a server environment', () => {
+  it("should not check the server's own settings (TALLY_PORT=abc is serve's error)", async () => {
+    const db = tempDatabase()
+    try {
+      expect((await runCli(['migrate', '--db', db.url])).code).toBe(0)
+      const run = await runCli(['query', '--db', db.url], {
+        env: { TALLY_PORT: 'abc', TALLY_BODY_LIMIT: 'x' },
+      })
+      expect(run.code, run.stderr).toBe(0)
+    } finally {
+      db.remove()
+    }
+  })
+})

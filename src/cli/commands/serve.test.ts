@@ -19,7 +19,7 @@ describe('tally serve configuration errors', () => {
     'should refuse TALLY_TRUST_PROXY=%s with config_invalid and no stack trace',
     async (value) => {
       const { code, err } = await serveOutput([], { TALLY_TRUST_PROXY: value })
-      expect(code).toBe(1)
+      expect(code).toBe(2)
       expect(err).toMatch(/config_invalid/)
       expect(err).toMatch(/TALLY_TRUST_PROXY/)
       expect(err).not.toMatch(/TypeError|\n\s+at /)

@@ -1,10 +1,9 @@
-import { parseArgs } from 'node:util'
 import type { BootstrapResult } from '../../app/bootstrap.js'
 import { createApp, type TallyApp } from '../../app/create-app.js'
 import { type Config, ConfigSchema, ENV_NAMES, FLAG_NAMES, loadConfig } from '../../config/config.js'
 import { isAppError } from '../../errors/app-error.js'
-import { usageMessage } from '../cli-io.js'
-import { errorLine, usageError } from '../command-context.js'
+import { maskDatabasePassword, usageMessage } from '../cli-io.js'
+import { errorLine, parseCommandArgs, usageError } from '../command-context.js'
 
 export const SERVE_HELP = `Usage: tally serve [--db URL] [--port N] [--host HOST] [--log-level LEVEL] [--queue URLS] [--ingest-only]
 
@@ -65,7 +64,7 @@ export function formatStartBanner(
   served: Pick<Config, 'ingestOnly' | 'docs'> = { ingestOnly: false, docs: true },
 ): string {
   const lines = [
-    `Tally listening on ${url}  (database ${redactUrl(databaseUrl)})`,
+    `Tally listening on ${url}  (database ${maskDatabasePassword(databaseUrl)})`,
     `Project "${bootstrap.project.id}" keys:`,
   ]
   let anyNew = false
@@ -91,10 +90,6 @@ export function formatStartBanner(
   return lines.join('\n')
 }
 
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
-}
-
 /**
  * `tally serve`: loads the config (flags over env), composes the app, listens, prints URL and keys, and
  * resolves with the exit code once stopped by a signal (0 after a clean shutdown).
@@ -106,7 +101,7 @@ export async function serveCommand(argv: string[], io: ServeIo = {}): Promise<nu
   try {
     flags = parseServeArgs(argv)
   } catch (e) {
-    err(errorLine('serve', usageError(usageMessage(e)), true))
+    err(errorLine('serve', isAppError(e) ? e : usageError(usageMessage(e)), true))
     return 2
   }
   if (flags.help) {
@@ -125,8 +120,10 @@ export async function serveCommand(argv: string[], io: ServeIo = {}): Promise<nu
     })
     app = await createApp(config)
   } catch (e) {
-    err(isAppError(e) ? errorLine('serve', e, false) : `tally serve: ${(e as Error).stack}`)
-    return 1
+    // A bad setting is the command line's fault (exit 2, as for every command: docs/cli.md).
+    const usage = isAppError(e) && e.code === 'config_invalid'
+    err(isAppError(e) ? errorLine('serve', e, usage) : `tally serve: ${(e as Error).stack}`)
+    return usage ? 2 : 1
   }
   let url: string
   try {
@@ -174,17 +171,15 @@ export async function serveCommand(argv: string[], io: ServeIo = {}): Promise<nu
 }
 
 function parseServeArgs(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: false,
-    options: {
-      db: { type: 'string' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'log-level': { type: 'string' },
-      queue: { type: 'string' },
-      'ingest-only': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }).values
+  const { values, positionals } = parseCommandArgs(argv, {
+    db: { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'log-level': { type: 'string' },
+    queue: { type: 'string' },
+    'ingest-only': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  })
+  if (positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(positionals[0])}`)
+  return values
 }

@@ -39,9 +39,9 @@ describe('workerCommand', () => {
 })
 
 describe('serveCommand --queue', () => {
-  it('should exit 1 with config_invalid when the queue URL is not a NATS URL', async () => {
+  it('should exit 2 with config_invalid when the queue URL is not a NATS URL', async () => {
     const run = await runCli(['serve', '--queue', 'http://h1:4222', '--db', 'sqlite::memory:'])
-    expect(run.code).toBe(1)
+    expect(run.code).toBe(2)
     expect(run.stderr).toContain('config_invalid')
   })
 })

@@ -1,11 +1,11 @@
-import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/config.js'
+import { isAppError } from '../../errors/app-error.js'
 import { queueSettingsOf } from '../../queue/queue-settings.js'
 import { WriterWorker } from '../../queue/writer-worker.js'
 import { createStore } from '../../store/create-store.js'
 import type { CliCommand, CliIo } from '../cli-io.js'
 import { usageMessage } from '../cli-io.js'
-import { errorLine, usageError } from '../command-context.js'
+import { errorLine, parseCommandArgs, usageError } from '../command-context.js'
 
 export const WORKER_HELP = `Usage: tally worker --queue nats://h1:4222,h2:4222 --db postgres://… [options]
 
@@ -35,7 +35,7 @@ export async function workerCommand(
   try {
     values = parseWorkerArgs(argv)
   } catch (e) {
-    io.stderr.write(`${errorLine('worker', usageError(usageMessage(e)), true)}\n`)
+    io.stderr.write(`${errorLine('worker', isAppError(e) ? e : usageError(usageMessage(e)), true)}\n`)
     return 2
   }
   if (values.help) {
@@ -113,17 +113,15 @@ export async function workerCommand(
 }
 
 function parseWorkerArgs(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: false,
-    options: {
-      queue: { type: 'string' },
-      db: { type: 'string' },
-      concurrency: { type: 'string' },
-      'batch-size': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }).values
+  const { values, positionals } = parseCommandArgs(argv, {
+    queue: { type: 'string' },
+    db: { type: 'string' },
+    concurrency: { type: 'string' },
+    'batch-size': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  })
+  if (positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(positionals[0])}`)
+  return values
 }
 
 function positiveInt(value: string | undefined, flag: string, fallback: number): number {
