@@ -72,4 +72,19 @@ describe('a mistyped --db', () => {
     expect(empty.stderr).toMatch(/holds no Tally database — run "tally migrate"/)
     expect((await runCli(['query', '--db', 'sqlite::memory:'])).code).toBe(0)
   })
+
+  it('should call a --db that cannot be a SQLite file a bad setting (exit 2), not an internal error or a hang', async () => {
+    const text = join(db.dir, 'notes.txt')
+    writeFileSync(text, 'hello, not a database\n')
+    const notSqlite = await runCli(['migrate', '--db', `sqlite:${text}`])
+    expect(notSqlite.code).toBe(2)
+    expect(notSqlite.stderr).toMatch(/is not a SQLite database.*\(config_invalid\)/)
+    const underFile = await runCli(['migrate', '--db', `sqlite:${join(text, 'x.db')}`])
+    expect(underFile.code).toBe(2)
+    expect(underFile.stderr).toMatch(/cannot create the directory .*ENOTDIR.*\(config_invalid\)/)
+    // mkdirSync({ recursive: true }) under /proc looped forever at full CPU.
+    const proc = await runCli(['migrate', '--db', 'sqlite:/proc/tally-nope/x.db'])
+    expect(proc.code).toBe(2)
+    expect(proc.stderr).toMatch(/ENOENT.*\(config_invalid\)/)
+  })
 })

@@ -49,6 +49,15 @@ export function toStoreError(err: unknown): AppError {
   }
   const detail = err instanceof Error ? err.message : String(err)
   const code = (err as { code?: unknown } | null)?.code
+  // A file that is not SQLite (a typo in --db naming some other file): the setting is wrong, not the store.
+  if (code === 'SQLITE_NOTADB')
+    return new AppError(
+      'config_invalid',
+      `Invalid configuration: the database file is not a SQLite database (${detail})`,
+      {
+        cause: err,
+      },
+    )
   if (typeof code === 'string' && PG_DATA_EXCEPTION.test(code))
     return new AppError('validation_failed', `The database refused a value of the request: ${detail}`, {
       cause: err,

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import {
@@ -15,6 +15,7 @@ import {
   sql,
   type Transaction,
 } from 'kysely'
+import { AppError } from '../../errors/app-error.js'
 import type { CheckedPredicate } from '../../query/property-path.js'
 import type { Database } from '../database.js'
 import type { ColumnTypes, DbTime, JsonExtractMode, StoreCapabilities, TimeUnit } from '../dialect.js'
@@ -90,7 +91,7 @@ export class SqliteStoreDialect extends StoreDialectBase {
   /** Opens the file with Tally's pragmas; exposed so tools (the crash test, benchmarks) get the same settings. */
   openDatabase(): BetterSqlite3.Database {
     const { filename, busyTimeoutMs, cacheSizeKib, synchronous, walAutocheckpointPages } = this.#config
-    if (filename !== ':memory:' && filename !== '') mkdirSync(dirname(filename), { recursive: true })
+    if (filename !== ':memory:' && filename !== '') createParentDirectory(filename)
     const db = new BetterSqlite3(filename)
     db.pragma('journal_mode = WAL')
     db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`)
@@ -283,5 +284,41 @@ class ImmediateSqliteDialect extends SqliteDialect {
 class ImmediateSqliteDriver extends SqliteDriver {
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+}
+
+/**
+ * Creates the directories a new SQLite file needs, one level at a time from the deepest existing one.
+ * Not `mkdirSync(…, { recursive: true })`: under a pseudo-filesystem (`--db sqlite:/proc/x/tally.db`) that
+ * loops forever at full CPU (Node 20); one level at a time gets ENOENT. A path that cannot hold the file is
+ * a bad `--db`, reported as such (config_invalid), not as a storage failure.
+ */
+function createParentDirectory(file: string): void {
+  const missing: string[] = []
+  let dir = dirname(file)
+  while (!existsSync(dir)) {
+    missing.push(dir)
+    const parent = dirname(dir)
+    if (parent === dir) break
+    dir = parent
+  }
+  try {
+    if (existsSync(dir) && !statSync(dir).isDirectory()) {
+      throw Object.assign(new Error(`ENOTDIR: ${dir} is not a directory`), { code: 'ENOTDIR' })
+    }
+    for (const d of missing.reverse()) {
+      try {
+        mkdirSync(d)
+      } catch (err) {
+        // Another process starting at the same time made it first: fine.
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(d).isDirectory()) throw err
+      }
+    }
+  } catch (err) {
+    throw new AppError(
+      'config_invalid',
+      `Invalid configuration: cannot create the directory for the SQLite file ${file} (${(err as Error).message})`,
+      { cause: err },
+    )
   }
 }
