@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createFreshPostgresDatabase, IN_CI, isPostgresReachable } from '../../test/helpers/dialects.js'
 import { createStore } from '../store/create-store.js'
@@ -85,3 +86,13 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     })
   })
 }
+
+describe('cliActor', () => {
+  it('should name the sudo user, then USER/LOGNAME, then the OS account when the environment has none', () => {
+    expect(cliActor({ SUDO_USER: 'ann', USER: 'root' }, () => 'x')).toEqual({ kind: 'cli', user: 'ann' })
+    expect(cliActor({ LOGNAME: 'bob' }, () => 'x')).toEqual({ kind: 'cli', user: 'bob' })
+    expect(cliActor({}, () => 'svc-tally')).toEqual({ kind: 'cli', user: 'svc-tally' })
+    expect(cliActor({}, () => undefined)).toEqual({ kind: 'cli' })
+    expect(cliActor({})).toEqual({ kind: 'cli', user: userInfo().username })
+  })
+})

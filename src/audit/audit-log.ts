@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os'
 import type { Kysely } from 'kysely'
 import { v7 as uuidv7 } from 'uuid'
 import { AppError } from '../errors/app-error.js'
@@ -176,7 +177,20 @@ function fromRow(row: AuditTable): AuditEntry {
 }
 
 /** The actor for commands run on the database directly (`tally purge`, …): the OS user when known. */
-export function cliActor(env: Record<string, string | undefined>): AuditActor {
-  const user = env.SUDO_USER ?? env.USER ?? env.LOGNAME
+export function cliActor(
+  env: Record<string, string | undefined>,
+  osUser: () => string | undefined = currentOsUser,
+): AuditActor {
+  // systemd units, cron and containers often set none of these: ask the OS then.
+  const user = env.SUDO_USER || env.USER || env.LOGNAME || osUser()
   return user ? { kind: 'cli', user } : { kind: 'cli' }
+}
+
+/** The OS account of this process, or undefined when it has no name (a UID without a passwd entry). */
+function currentOsUser(): string | undefined {
+  try {
+    return userInfo().username || undefined
+  } catch {
+    return undefined
+  }
 }

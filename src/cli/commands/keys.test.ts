@@ -37,6 +37,8 @@ describe('tally keys', () => {
 
     const revoked = await runCli(['keys', 'revoke', key.id, '--db', db.url])
     expect(revoked.code).toBe(0)
+    // stdout is the key as it now is, as for create and list (it printed nothing).
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ id: key.id, revokedAt: expect.any(String) })
     expect(await findByHash(key.secret)).toBeUndefined()
     expect(JSON.parse((await runCli(['keys', 'list', '--db', db.url])).stdout).keys).toEqual([])
     const all = JSON.parse((await runCli(['keys', 'list', '--all', '--db', db.url])).stdout).keys

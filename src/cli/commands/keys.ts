@@ -23,11 +23,13 @@ export const KEYS_HELP = `Usage: tally keys create --role write|read|admin [--na
 
 Manages the project's API keys straight in the database (no server needed). --project names a project
 that exists: "default" (created on first use), or one made with "tally projects create ID".
-  create   makes a random key and prints it ONCE as JSON ({"id","role","name","prefix","createdAt","secret"});
+  create   makes a random key and prints it ONCE as JSON
+           ({"id","projectId","role","name","prefix","createdAt","revokedAt","secret"});
            only its SHA-256 is stored, so save the secret now
            roles: write (ingest only — safe in a browser), read (query, stats, export), admin (everything)
   list     active keys without secrets (--all includes revoked ones)
-  revoke   revokes key ID; a running server stops accepting it within its key cache TTL (10 s)
+  revoke   revokes key ID and prints it (revokedAt set); a running server stops accepting it
+           within its key cache TTL (10 s)
 
 Options:
   --role ROLE    write | read | admin (create)
@@ -103,6 +105,9 @@ export async function keysCommand(argv: string[], io: CliIo): Promise<number> {
           throw new AppError('not_found', `no active key ${JSON.stringify(id)} in project ${projectId}`)
         }
         await recordCliAudit(store, io, { projectId, action: 'key.revoked', target: id })
+        // A document on stdout like every keys action: the key as it now is (revokedAt set).
+        const revoked = (await store.listApiKeys(projectId)).find((k) => k.id === id)
+        if (revoked) await printJson(io, publicView(revoked))
         io.stderr.write(`tally keys: revoked ${id}\n`)
         return 0
       })
