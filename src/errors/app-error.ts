@@ -14,12 +14,18 @@ export class AppError extends Error {
   constructor(
     code: ErrorCode,
     message?: string,
-    options: { details?: unknown; cause?: unknown; retryAfterSeconds?: number } = {},
+    options: {
+      details?: unknown
+      cause?: unknown
+      retryAfterSeconds?: number
+      /** Overrides the code's status, for a route that keeps another API's contract (Segment's 400s). */
+      statusCode?: number
+    } = {},
   ) {
     super(message ?? ERROR_CODES[code].message, { cause: options.cause })
     this.name = 'AppError'
     this.code = code
-    this.statusCode = ERROR_CODES[code].statusCode
+    this.statusCode = options.statusCode ?? ERROR_CODES[code].statusCode
     this.details = options.details
     this.retryAfterSeconds = options.retryAfterSeconds
   }

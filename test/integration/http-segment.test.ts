@@ -261,6 +261,34 @@ describe('Segment tracking API', () => {
       )
     })
 
+    it("should answer an oversized body with Segment's 400 (the native route keeps 413)", async () => {
+      const big = JSON.stringify({
+        batch: [{ type: 'track', event: 'Big', userId: 'u', properties: { pad: 'x'.repeat(600_000) } }],
+      })
+      const segment = await t.app.server.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        headers: { ...basic(KEYS.write), 'content-type': 'application/json' },
+        payload: big,
+      })
+      expect(segment.statusCode).toBe(400)
+      expect(segment.json().error).toMatchObject({ code: 'payload_too_large', statusCode: 400 })
+      const gzipped = await t.app.server.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        headers: { ...basic(KEYS.write), 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        payload: gzipSync(big),
+      })
+      expect(gzipped.statusCode).toBe(400)
+      const native = await t.app.server.inject({
+        method: 'POST',
+        url: '/api/v1/events',
+        headers: { ...bearer(KEYS.write), 'content-type': 'application/json' },
+        payload: big,
+      })
+      expect(native.statusCode).toBe(413)
+    })
+
     it('should still refuse what the native API is sent with the same fields', async () => {
       const res = await t.app.server.inject({
         method: 'POST',

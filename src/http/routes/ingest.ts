@@ -7,6 +7,7 @@ import { AppError } from '../../errors/app-error.js'
 import type { IngestContext } from '../../ingest/ingest-types.js'
 import { BatchResultSchema } from '../../schema/batch.js'
 import type { RouteDeps, TallyServer } from '../build-server.js'
+import { toAppError } from '../error-handler.js'
 import { authOf, requireBearer, requireSegmentKey } from '../plugins/auth.js'
 import { acceptAnyContentTypeAsJson, useIngestBodyParser } from '../plugins/ingest-body.js'
 import { BEARER, errorResponses, inline } from './common-schemas.js'
@@ -104,6 +105,14 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
     })
     await scope.register(async function segmentScope(segment) {
       acceptAnyContentTypeAsJson(segment, deps.config.bodyLimit)
+      // Segment's API answers 400 to a body over its limits, and the SDKs of its family give up only on a
+      // 400 (they retry a 413 before dropping it). Same code and body, Segment's status; anything else goes
+      // on to the server's error handler.
+      segment.setErrorHandler(function segmentErrors(err) {
+        const error = toAppError(err)
+        if (error.code !== 'payload_too_large') throw err
+        throw new AppError('payload_too_large', error.message, { cause: err, statusCode: 400 })
+      })
       for (const call of SEGMENT_CALLS) {
         segment.post(
           `/v1/${call}`,
