@@ -26,7 +26,10 @@ export function writeOut(stream: Writable, text: string): Promise<void> | undefi
 
 /** Turns a parseArgs error into a one-line usage message. */
 export function usageMessage(err: unknown): string {
-  return err instanceof Error ? err.message.split('\n')[0] : String(err)
+  const message = err instanceof Error ? err.message.split('\n')[0] : String(err)
+  // parseArgs' own sentence ends in an unbalanced quote (`as in '-- "--bogus"`): keep only what matters.
+  const unknown = /^Unknown option '([^']+)'/.exec(message)
+  return unknown ? `unknown option ${unknown[1]}` : message
 }
 
 /** A database URL fit for output: a password in it is masked (`postgres://tally:***@db/tally`). */

@@ -116,6 +116,14 @@ describe('reading events', () => {
     expect(res.json().error.details).toHaveLength(1) // one error, not one per allowed literal
   })
 
+  it('should refuse a failed-event code that does not exist instead of listing nothing', async () => {
+    const res = await call({ url: '/api/v1/failed-events?code=nonsense', headers: bearer(KEYS.read) })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().error.message).toMatch(/^querystring \/code must be one of: .*schema_violation/)
+    const known = await call({ url: '/api/v1/failed-events?code=required', headers: bearer(KEYS.read) })
+    expect(known.statusCode).toBe(200)
+  })
+
   it('should refuse an unknown field in a JSON query with validation details', async () => {
     const res = await call({
       method: 'POST',

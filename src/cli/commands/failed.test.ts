@@ -81,6 +81,7 @@ describe('tally failed', () => {
       ['failed', 'list', '--max', '3'],
       ['failed', 'replay', '--cursor', 'x'],
       ['failed', 'list', '--code', 'DROP TABLE'],
+      ['failed', 'list', '--code', 'nonsense'], // no such code: matched nothing with exit 0 before
     ]) {
       const run = await runCli([...argv, '--db', db.url])
       expect(run.code, argv.join(' ')).toBe(2)

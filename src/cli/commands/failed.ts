@@ -1,3 +1,4 @@
+import { ISSUE_CODES, type IssueCode } from '../../errors/issue-codes.js'
 import { replayFailedEvents } from '../../ingest/replay-failed-events.js'
 import type { FailedEventQuery } from '../../store/event-store.js'
 import type { CliCommand, CliIo } from '../cli-io.js'
@@ -78,11 +79,12 @@ export async function failedCommand(argv: string[], io: CliIo): Promise<number> 
     const [action, ...args] = positionals
     const filter: FailedEventQuery = {}
     if (values.code !== undefined) {
-      if (!/^[a-z_]{1,64}$/.test(values.code))
+      // An unknown code can match nothing: say so rather than answer an empty list.
+      if (!(ISSUE_CODES as readonly string[]).includes(values.code))
         throw usageError(
-          `--code must be an error code such as schema_violation; got ${JSON.stringify(values.code)}`,
+          `--code must be an issue code (docs/errors.md) such as schema_violation or required; got ${JSON.stringify(values.code)}`,
         )
-      filter.code = values.code
+      filter.code = values.code as IssueCode
     }
     const from = time('--from', values.from)
     const to = time('--to', values.to)

@@ -77,7 +77,7 @@ describe('tally projects', () => {
       [['projects', 'create'], /missing project ID/],
       [['projects', 'create', 'a', 'b'], /unexpected argument "b"/],
       [['projects', 'list', 'extra'], /unexpected argument "extra"/],
-      [['projects', 'create', 'shop', '--project', 'x'], /Unknown option '--project'/],
+      [['projects', 'create', 'shop', '--project', 'x'], /unknown option --project; see/],
       [['projects', 'rename'], /unknown action "rename"; create or list/],
       [['projects'], /missing action: create or list/],
     ]

@@ -99,7 +99,7 @@ describe('tally query', () => {
       [['--limit', '0'], /--limit must be >= 1/],
       [['--from', '2026-11-02', '--to', '2026-11-01'], /--to must be after --from/],
       [['--cursor', 'garbage'], /cursor/],
-      [['--frm', 'x'], /Unknown option '--frm'/],
+      [['--frm', 'x'], /unknown option --frm; see/],
     ]
     for (const [flags, message] of cases) {
       const run = await runCli(['query', '--db', db.url, ...flags])

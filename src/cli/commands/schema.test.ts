@@ -133,3 +133,20 @@ describe('tally schema', () => {
     expect(JSON.parse(run.stdout).schema).toMatchObject({ eventType: 'page', eventName: '*' })
   })
 })
+
+describe('tally schema add with text that is not JSON', () => {
+  it('should say so on one whole line (the message was cut at the first newline of the input)', async () => {
+    const db = tempDatabase()
+    try {
+      const run = await runCli(['schema', 'add', 'track', 'X', '1-0-0', '-', '--db', db.url], {
+        stdin: 'not json\nat all\n',
+      })
+      expect(run.code).toBe(1) // a refused schema (docs/cli.md)
+      expect(run.stderr).toMatch(
+        /^tally schema: - is not JSON: .*"not json at all " is not valid JSON.*\(schema_invalid\)\n$/,
+      )
+    } finally {
+      db.remove()
+    }
+  })
+})

@@ -57,7 +57,9 @@ async function readSchemaFile(file: string, io: CliIo): Promise<Record<string, u
   try {
     parsed = JSON.parse(text)
   } catch (err) {
-    throw new AppError('schema_invalid', `${file} is not JSON: ${(err as Error).message}`)
+    // JSON.parse quotes the start of the text, newlines and all: one line, as every CLI error is.
+    const reason = (err as Error).message.replace(/\s+/g, ' ')
+    throw new AppError('schema_invalid', `${file} is not JSON: ${reason}`)
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new AppError('schema_invalid', `${file} must hold a JSON Schema object`)

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import { ISSUE_CODES } from '../../errors/issue-codes.js'
 import { FailedEventSchema } from '../../schema/failed-event.js'
 import type { RouteDeps, TallyServer } from '../build-server.js'
 import { authOf, requireBearer } from '../plugins/auth.js'
@@ -10,7 +11,10 @@ const FailedEventFilterSchema = Type.Object(
     from: Type.Optional(Type.String({ format: 'date-time', description: 'Received at or after.' })),
     to: Type.Optional(Type.String({ format: 'date-time', description: 'Received before.' })),
     code: Type.Optional(
-      Type.String({ maxLength: 64, description: 'Only events with an issue of this code.' }),
+      Type.Union(
+        ISSUE_CODES.map((c) => Type.Literal(c)),
+        { description: 'Only events with an issue of this code (docs/errors.md).' },
+      ),
     ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
     cursor: Type.Optional(Type.String({ maxLength: 512 })),
