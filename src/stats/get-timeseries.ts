@@ -35,8 +35,9 @@ export async function getTimeseries(
   db: Kysely<Database>,
   dialect: StoreDialect,
   projectId: string,
-  params: TimeseriesParams,
+  sent: TimeseriesParams,
 ): Promise<TimeseriesResult> {
+  const params = { ...sent, unit: sent.unit ?? 'day' }
   // A minute series over the default 7 days would be 10,080 buckets: default to the last 6 hours instead.
   const { fromMs, toMs } = parseRange(params, params.unit === 'minute' ? 6 * HOUR_MS : undefined)
   await ensureRollupsCurrent(db, dialect) // deferred rollups (SQLite): count every acknowledged event

@@ -56,9 +56,11 @@ export const TimeseriesParamsSchema = Type.Object(
   {
     from: From,
     to: To,
-    unit: Type.Union(
-      TIME_UNITS.map((u) => Type.Literal(u)),
-      { description: 'Bucket width.' },
+    unit: Type.Optional(
+      Type.Union(
+        TIME_UNITS.map((u) => Type.Literal(u)),
+        { description: 'Bucket width. Default day (as `tally stats timeseries`).', default: 'day' },
+      ),
     ),
     timeZone: Type.Optional(TimeZone),
     types: Type.Optional(Type.Array(Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))), { maxItems: 16 })),

@@ -112,6 +112,10 @@ describe('operations routes', () => {
       headers: bearer(KEYS.read),
     })
     expect(series.statusCode).toBe(200)
+    // Without `unit` a series is by day, as `tally stats timeseries` (it was a 400 over HTTP only).
+    const byDay = await server.inject({ url: '/api/v1/stats/timeseries', headers: bearer(KEYS.read) })
+    expect(byDay.statusCode).toBe(200)
+    expect(byDay.json().unit).toBe('day')
     for (const path of ['performance', 'api-requests', 'interactions']) {
       const res = await server.inject({
         url: `/api/v1/stats/${path}?from=${from}&to=${to}`,
