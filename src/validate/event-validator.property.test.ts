@@ -197,7 +197,7 @@ const BREAKERS: Breaker[] = [
   ],
   [
     'no name',
-    (e) => ['track', 'screen', 'performance', 'interaction'].includes(e.type),
+    (e) => ['track', 'performance', 'interaction'].includes(e.type),
     ({ name: _, ...e }) => e,
     '/name',
     'required',

@@ -95,7 +95,7 @@ describe('EventValidator.validate: invalid corpus', () => {
     ],
     // names
     ['track without name', variantOf('track', { name: undefined }), '/name', 'required'],
-    ['screen without name', variantOf('screen', { name: undefined }), '/name', 'required'],
+    ['track without name', variantOf('track', { name: undefined }), '/name', 'required'],
     ['performance without name', variantOf('performance', { name: undefined }), '/name', 'required'],
     ['interaction without name', variantOf('interaction', { name: undefined }), '/name', 'required'],
     ['empty name', variantOf('track', { name: '' }), '/name', 'min_length'],
