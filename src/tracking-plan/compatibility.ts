@@ -92,6 +92,8 @@ function allowedValues(s: Schema): unknown[] | null {
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
+/** What `same` compares, as a key for sets. */
+const valueKey = (v: unknown) => JSON.stringify(v)
 
 function join(path: string, key: string): string {
   return `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`
@@ -125,8 +127,12 @@ export function diffSchemas(before: unknown, after: unknown, path = ''): SchemaC
   if (newEnum === null && oldEnum !== null)
     add('enum_removed', false, 'values are no longer restricted to a list')
   if (newEnum !== null && oldEnum !== null) {
-    const removed = oldEnum.filter((v) => !newEnum.some((n) => same(n, v)))
-    const added = newEnum.filter((v) => !oldEnum.some((o) => same(o, v)))
+    // By key, not pairwise: two 40,000-value lists compared pairwise took minutes, and a plan reload
+    // re-diffs every stored version (a user's trial hung the server so).
+    const oldKeys = new Set(oldEnum.map(valueKey))
+    const newKeys = new Set(newEnum.map(valueKey))
+    const removed = oldEnum.filter((v) => !newKeys.has(valueKey(v)))
+    const added = newEnum.filter((v) => !oldKeys.has(valueKey(v)))
     if (removed.length > 0)
       add(
         'enum_value_removed',

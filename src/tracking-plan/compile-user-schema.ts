@@ -57,6 +57,47 @@ export function schemaDialect(schema: Record<string, unknown>): SchemaDialect {
  * Each schema is removed from the instance's registry right after compiling, so two versions (or two
  * projects) that reuse one `$id` never collide; the compiled function keeps working.
  */
+/** Most values one `enum` may list, and all `enum`s of a schema together. */
+export const MAX_ENUM_VALUES = 5_000
+export const MAX_ENUM_VALUES_PER_SCHEMA = 20_000
+
+/**
+ * Refuses enums too long to check. The meta-schema says an enum's values are unique, and Ajv checks that
+ * pairwise (values of any type): a 40,000-value enum took 4 s of blocked event loop per compile, and a plan
+ * reload compiles every stored version. Bounded here, the worst schema costs well under a second.
+ */
+function assertEnumSizes(schema: unknown): void {
+  let total = 0
+  const walk = (node: unknown, path: string): void => {
+    if (Array.isArray(node)) {
+      node.forEach((item, i) => walk(item, `${path}/${i}`))
+      return
+    }
+    if (node === null || typeof node !== 'object') return
+    for (const [key, value] of Object.entries(node)) {
+      const at = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`
+      if (key === 'enum' && Array.isArray(value)) {
+        if (value.length > MAX_ENUM_VALUES) {
+          throw new AppError(
+            'schema_invalid',
+            `${at} lists ${value.length} values; an enum may list at most ${MAX_ENUM_VALUES}`,
+          )
+        }
+        total += value.length
+        if (total > MAX_ENUM_VALUES_PER_SCHEMA) {
+          throw new AppError(
+            'schema_invalid',
+            `the schema's enums list more than ${MAX_ENUM_VALUES_PER_SCHEMA} values together`,
+          )
+        }
+        continue
+      }
+      walk(value, at)
+    }
+  }
+  walk(schema, '')
+}
+
 export class UserSchemaCompiler {
   #instances = new Map<string, Ajv | Ajv2020>()
 
@@ -65,7 +106,13 @@ export class UserSchemaCompiler {
     let ajv = this.#instances.get(key)
     if (ajv === undefined) {
       const regExp = patterns === 'stored' ? storedRegExpEngine : linearRegExpEngine
-      const options: Options = { ...USER_AJV_OPTIONS, code: { regExp } }
+      // A stored schema passed the meta-schema when it was registered; checking it again on every plan
+      // reload would cost the most where it matters least (an enum's pairwise uniqueness check above all).
+      const options: Options = {
+        ...USER_AJV_OPTIONS,
+        code: { regExp },
+        ...(patterns === 'stored' ? { validateSchema: false } : {}),
+      }
       ajv = dialect === '2020-12' ? new Ajv2020(options) : new Ajv(options)
       addFormats(ajv)
       registerFormats(ajv as Ajv)
@@ -81,6 +128,7 @@ export class UserSchemaCompiler {
       throw new AppError('schema_invalid', 'a tracking-plan schema must be a JSON object')
     }
     const dialect = schemaDialect(schema as Record<string, unknown>)
+    if (patterns === 'registered') assertEnumSizes(schema)
     const ajv = this.#ajv(dialect, patterns)
     try {
       const validate = ajv.compile(schema)

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { AppError } from '../errors/app-error.js'
 import type { StoredSchema } from '../store/schema-types.js'
 import { EventValidator } from '../validate/event-validator.js'
+import { IssueList } from '../validate/issue-list.js'
 import { validEvents } from '../validate/test-events.js'
 import { loadSchemaDir } from './load-schema-dir.js'
 import { compareSchemaVer, parseSchemaVer } from './schema-ver.js'
@@ -702,5 +703,60 @@ describe('EventValidator with a tracking plan', () => {
       ok: false,
       errors: [{ code: 'unknown_event' }],
     })
+  })
+})
+
+describe('long enums (a trial hung the server with two versions of a 40,000-value enum)', () => {
+  const enumSchema = (n: number) => ({
+    properties: { plan: { enum: Array.from({ length: n }, (_, i) => `v${i}`) } },
+  })
+
+  it('should refuse an enum over the limit with schema_invalid naming it', () => {
+    const plan = new TrackingPlan('p1')
+    expect(() =>
+      plan.register({ eventType: 'track', eventName: 'E', version: '1-0-0', jsonSchema: enumSchema(5_001) }),
+    ).toThrow(/\/properties\/plan\/enum lists 5001 values; an enum may list at most 5000/)
+    const many = {
+      properties: Object.fromEntries(
+        Array.from({ length: 5 }, (_, k) => [`p${k}`, enumSchema(4_500).properties.plan]),
+      ),
+    }
+    expect(
+      codeOf(() => plan.register({ eventType: 'track', eventName: 'E', version: '1-0-0', jsonSchema: many })),
+    ).toBe('schema_invalid')
+  })
+
+  it('should report the one value a new version of a long enum removes', () => {
+    const plan = new TrackingPlan('p1')
+    plan.register({ eventType: 'track', eventName: 'E', version: '1-0-0', jsonSchema: enumSchema(5_000) })
+    const next = plan.register({
+      eventType: 'track',
+      eventName: 'E',
+      version: '1-0-1',
+      jsonSchema: enumSchema(4_999),
+    })
+    const removed = (next.compatibility?.changes ?? []).filter((c) => c.kind === 'enum_value_removed')
+    expect(removed).toEqual([
+      expect.objectContaining({ path: '/plan', reason: 'no longer allowed: "v4999"' }),
+    ])
+  })
+
+  it('should still load long enums stored before the limit, and validate with them', () => {
+    const stored = ['1-0-0', '1-0-1'].map((version, i) => ({
+      projectId: 'p1',
+      eventType: 'track' as const,
+      eventName: 'E',
+      version,
+      jsonSchema: enumSchema(40_000 - i),
+      createdAt: '2026-11-27T00:00:00.000Z',
+    }))
+    const plan = TrackingPlan.fromStoredSchemas(stored, 'p1')
+    const issues = new IssueList(10)
+    const ok = plan.check(
+      { type: 'track', name: 'E', userId: 'u', properties: { plan: 'v39998' } } as never,
+      'block',
+      issues,
+    )
+    expect(ok.reject).toBe(false)
   })
 })
