@@ -539,6 +539,10 @@ export class KyselyEventStore implements EventStore {
       const page = await this.queryEvents(projectId, { ...filter, limit: MAX_QUERY_LIMIT, cursor })
       yield* page.events
       cursor = page.nextCursor ?? undefined
+      // better-sqlite3 answers synchronously, so every await above settles as a microtask and a large
+      // export never gave the event loop back: every other request (ingest of all projects, /healthz)
+      // waited for the whole export. One page, then a turn of the event loop.
+      if (cursor) await new Promise<void>((resolve) => setImmediate(resolve))
     } while (cursor)
   }
 
