@@ -28,6 +28,7 @@ import type {
 import { FailedEventRepository } from './failed-event-repository.js'
 import { insertBatchInTransaction } from './insert-batch.js'
 import { createMigrator } from './migrations/create-migrator.js'
+import { nextTurn } from './next-turn.js'
 import { ProjectRepository } from './project-repository.js'
 import { hourRanges, type RollupRebuilder, type RollupWriter } from './rollup-writer.js'
 import type { BatchWriter } from './sqlite/worker-batch-writer.js'
@@ -542,7 +543,7 @@ export class KyselyEventStore implements EventStore {
       // better-sqlite3 answers synchronously, so every await above settles as a microtask and a large
       // export never gave the event loop back: every other request (ingest of all projects, /healthz)
       // waited for the whole export. One page, then a turn of the event loop.
-      if (cursor) await new Promise<void>((resolve) => setImmediate(resolve))
+      if (cursor) await nextTurn()
     } while (cursor)
   }
 
