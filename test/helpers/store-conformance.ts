@@ -155,7 +155,8 @@ export function runStoreConformance({ name, newStore }: StoreConformanceOptions)
           n++
         }
         expect(n).toBe(3000)
-        expect(eventsBeforeOtherWork).toBeGreaterThan(0)
+        // It ran while the export was still going (-1: only after the export ended).
+        expect(eventsBeforeOtherWork).toBeGreaterThanOrEqual(0)
         expect(eventsBeforeOtherWork).toBeLessThan(3000)
       })
 
@@ -283,6 +284,20 @@ export function runStoreConformance({ name, newStore }: StoreConformanceOptions)
         expect(await q('lt', 'a', 'properties.s')).toEqual([s10.id])
         expect(await q('exists', true)).toEqual([n9.id, n10.id, s10.id])
         expect(await q('exists', false)).toEqual([none.id])
+      })
+
+      it('should read a numeric path segment as an object key on every database, never an array index', async () => {
+        // PostgreSQL's #> indexed arrays by it while SQLite's $."0" names a key: the same filter matched
+        // 300 events on one and none on the other.
+        const arr = makeEvent({ properties: { tags: ['a', 'b'], n: [5] } })
+        const obj = makeEvent({ properties: { tags: { '0': 'a' }, n: { '0': 5 } } })
+        await store.insertBatch([arr, obj], [])
+        const q = (path: string, op: string, value?: unknown) =>
+          ids({ where: [{ path, op: op as 'eq', value: value as string }], order: 'asc' })
+        expect(await q('properties.tags.0', 'eq', 'a')).toEqual([obj.id])
+        expect(await q('properties.tags.0', 'exists', true)).toEqual([obj.id])
+        expect(await q('properties.n.0', 'gte', 5)).toEqual([obj.id])
+        expect(await q('properties.tags', 'contains', 'a')).toEqual([arr.id])
       })
 
       it('should match booleans, null, substrings, array members and nested context/traits paths', async () => {

@@ -11,7 +11,7 @@ import {
   WEEK_ORIGIN_MS,
 } from '../dialect-base.js'
 import type { PostgresDialectConfig } from './postgres-dialect-config.js'
-import { pgJsonPath, postgresPredicate } from './postgres-predicates.js'
+import { pgJsonText, pgJsonValue, postgresPredicate } from './postgres-predicates.js'
 
 const PG_CAPABILITIES: StoreCapabilities = Object.freeze({
   ...DEFAULT_CAPABILITIES,
@@ -106,12 +106,12 @@ export class PostgresStoreDialect extends StoreDialectBase {
 
   jsonExtract(column: string, path: readonly string[], mode: JsonExtractMode = 'text'): RawBuilder<unknown> {
     const col = sql.ref(column)
-    const p = pgJsonPath(path)
+    const value = pgJsonValue(col, path)
     if (mode === 'number') {
-      return sql`(case when jsonb_typeof(${col} #> ${p}) = 'number' then (${col} #>> ${p})::float8 end)`
+      return sql`(case when jsonb_typeof(${value}) = 'number' then ${pgJsonText(col, path)}::float8 end)`
     }
-    if (mode === 'json') return sql`(${col} #> ${p})`
-    return sql`(${col} #>> ${p})`
+    if (mode === 'json') return value
+    return pgJsonText(col, path)
   }
 
   jsonPredicate(column: string, predicate: CheckedPredicate): RawBuilder<SqlBool> {

@@ -2,9 +2,24 @@ import { type RawBuilder, type SqlBool, sql } from 'kysely'
 import { composePredicate } from '../../query/compose-predicate.js'
 import type { CheckedPredicate, PredicateScalar } from '../../query/property-path.js'
 
-/** A text[] path literal (keys are validated plain words; quoted anyway), bound as one parameter. */
-export function pgJsonPath(keys: readonly string[]): RawBuilder<unknown> {
-  return sql`${`{${keys.map((k) => `"${k}"`).join(',')}}`}::text[]`
+/**
+ * The JSON value at `keys` below `column`: `(column -> 'a' -> 'b')`, each key bound as text. Not `#>`:
+ * its path treats a numeric segment as an array index wherever the value is an array, while SQLite's
+ * `$."0"` only ever names an object key, so `properties.tags.0` matched on one database and not the other.
+ * `jsonb -> text` is NULL on an array, which gives PostgreSQL SQLite's reading.
+ */
+export function pgJsonValue(column: RawBuilder<unknown>, keys: readonly string[]): RawBuilder<unknown> {
+  let out = column
+  for (const key of keys) out = sql`${out} -> ${key}::text`
+  return sql`(${out})`
+}
+
+/** `pgJsonValue` as text (`->>` for the last key): strings unquoted, other values as JSON text. */
+export function pgJsonText(column: RawBuilder<unknown>, keys: readonly string[]): RawBuilder<unknown> {
+  if (keys.length === 0) return sql`(${column} #>> '{}')`
+  let out = column
+  for (const key of keys.slice(0, -1)) out = sql`${out} -> ${key}::text`
+  return sql`(${out} ->> ${keys[keys.length - 1]}::text)`
 }
 
 /**
@@ -14,9 +29,8 @@ export function pgJsonPath(keys: readonly string[]): RawBuilder<unknown> {
  */
 export function postgresPredicate(column: string, pred: CheckedPredicate): RawBuilder<SqlBool> {
   const c = sql.ref(column)
-  const p = pgJsonPath(pred.keys)
-  const x = sql`(${c} #> ${p})`
-  const text = sql`(${c} #>> ${p})`
+  const x = pgJsonValue(c, pred.keys)
+  const text = pgJsonText(c, pred.keys)
 
   return composePredicate(pred, {
     eq: (v: PredicateScalar) => sql<SqlBool>`coalesce(${x} = ${JSON.stringify(v)}::jsonb, false)`,
