@@ -136,6 +136,7 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
   // store returns (fast-json-stringify would drop keys the schema does not list, e.g. enrichment extras).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data))
   registerErrorHandlers(app)
+  explainRefusedJsonKeys(app)
   app.addHook('onSend', async function requestIdHeader(request, reply, payload) {
     reply.header('x-request-id', request.id)
     return payload
@@ -194,4 +195,36 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
   })
   await registerDashboard(app) // `/` and client-side routes; never /api, /v1, /docs, /metrics, …
   return app
+}
+
+/**
+ * Fastify's JSON parser (secure-json-parse) refuses a body with a `__proto__` or `constructor.prototype`
+ * key, and reports it as "not valid JSON" without the reason. Same parser, same refusal; when the text is
+ * valid JSON after all, the answer says which keys were refused. (Ingest routes have their own parser,
+ * which keeps such keys for the validator to report per event.)
+ */
+function explainRefusedJsonKeys(app: FastifyInstance): void {
+  const parse = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    parse(request, body as string, (err, value) => {
+      if (err === null || !isJson(body as string)) return done(err, value)
+      done(
+        new AppError(
+          'invalid_body',
+          'The body has a "__proto__" or "constructor.prototype" key, which is refused (prototype pollution)',
+        ),
+        undefined,
+      )
+    })
+  })
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
+  }
 }

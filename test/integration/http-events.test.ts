@@ -124,6 +124,22 @@ describe('reading events', () => {
     expect(known.statusCode).toBe(200)
   })
 
+  it('should say why a JSON body with a __proto__ or constructor.prototype key is refused (it said "not valid JSON")', async () => {
+    for (const payload of ['{"limit":1,"__proto__":{}}', '{"limit":1,"constructor":{"prototype":{}}}']) {
+      const res = await call({
+        method: 'POST',
+        url: '/api/v1/events/query',
+        headers: { ...bearer(KEYS.read), 'content-type': 'application/json' },
+        payload,
+      })
+      expect(res.statusCode).toBe(400)
+      expect(res.json().error).toMatchObject({
+        code: 'invalid_body',
+        message: expect.stringMatching(/__proto__/),
+      })
+    }
+  })
+
   it('should refuse an unknown field in a JSON query with validation details', async () => {
     const res = await call({
       method: 'POST',
