@@ -760,3 +760,29 @@ describe('long enums (a trial hung the server with two versions of a 40,000-valu
     expect(ok.reject).toBe(false)
   })
 })
+
+describe('schemas that could never apply', () => {
+  it('should refuse a name events never carry (untrimmed, doubled or only whitespace)', () => {
+    const plan = new TrackingPlan('p1')
+    for (const eventName of [' Signed Up', 'Signed  Up', ' ']) {
+      expect(
+        codeOf(() => plan.register({ eventType: 'track', eventName, version: '1-0-0', jsonSchema: {} })),
+      ).toBe('validation_failed')
+    }
+  })
+
+  it('should refuse a root type that is not an object (properties always are)', () => {
+    const plan = new TrackingPlan('p1')
+    for (const type of ['string', 'array', ['string', 'null']]) {
+      expect(() =>
+        plan.register({ eventType: 'track', eventName: 'E', version: '1-0-0', jsonSchema: { type } }),
+      ).toThrow(/always an object/)
+    }
+    plan.register({
+      eventType: 'track',
+      eventName: 'E',
+      version: '1-0-0',
+      jsonSchema: { type: ['object', 'null'] },
+    })
+  })
+})

@@ -1,4 +1,5 @@
 import type { ValidateFunction } from 'ajv'
+import { collapseWhitespace } from '../enrich/names.js'
 import { AppError } from '../errors/app-error.js'
 import type { EventCreate } from '../schema/event-create.js'
 import { EVENT_TYPES, type EventType } from '../schema/event-types.js'
@@ -161,6 +162,8 @@ export class TrackingPlan {
     const jsonSchema = JSON.parse(JSON.stringify(input.jsonSchema ?? null)) as Record<string, unknown>
     // New schemas only: one already in the database (registered before these checks) keeps loading.
     if (!options.stored) {
+      assertMatchableName(eventName)
+      assertObjectSchema(jsonSchema)
       assertSafePatterns(jsonSchema)
       // Before compiling: Ajv's compile itself overflows the stack on a cycle made of $refs alone.
       assertNoRefCycle(jsonSchema)
@@ -262,3 +265,35 @@ export class TrackingPlan {
 
 /** A plan with no schemas (every event unplanned); shared, never registered into. */
 export const EMPTY_TRACKING_PLAN: TrackingPlan = Object.freeze(new TrackingPlan('none')) as TrackingPlan
+
+/**
+ * Event names are stored trimmed with inner whitespace collapsed (the formatter's rule), so a schema
+ * registered under " Signed Up" or "Signed  Up" would never meet an event: refused with the reason.
+ */
+function assertMatchableName(eventName: string): void {
+  if (eventName === ANY_EVENT_NAME) return
+  const normal = collapseWhitespace(eventName)
+  if (normal === '') throw new AppError('validation_failed', 'eventName is only whitespace')
+  if (normal !== eventName) {
+    throw new AppError(
+      'validation_failed',
+      `eventName ${JSON.stringify(eventName)} would never match: event names are stored trimmed, with inner whitespace collapsed (${JSON.stringify(normal)})`,
+    )
+  }
+}
+
+/**
+ * A plan schema validates `properties` (or `traits`), which is always a JSON object: a root `type` that
+ * does not allow an object would reject every event in `block` mode and flag every one otherwise.
+ */
+function assertObjectSchema(jsonSchema: Record<string, unknown>): void {
+  const type = jsonSchema.type
+  if (type === undefined) return
+  const types = Array.isArray(type) ? type : [type]
+  if (!types.includes('object')) {
+    throw new AppError(
+      'schema_invalid',
+      `the schema's type is ${JSON.stringify(type)}, but it validates the event's properties (traits for identify and group), which are always an object`,
+    )
+  }
+}
