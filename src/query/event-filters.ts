@@ -34,6 +34,14 @@ export function eventFilterExpression(
   if (filter.anonymousId !== undefined) parts.push(eb('events.anonymous_id', '=', filter.anonymousId))
   if (filter.sessionId !== undefined) parts.push(eb('events.session_id', '=', filter.sessionId))
   if (filter.status?.length) parts.push(eb('events.status', 'in', filter.status))
+  if (
+    filter.from !== undefined &&
+    filter.to !== undefined &&
+    Date.parse(filter.to) <= Date.parse(filter.from)
+  ) {
+    // As the statistics do: a reversed range is a mistake to report, not an empty answer.
+    throw new AppError('validation_failed', 'to must be after from', { details: { field: 'to' } })
+  }
   if (filter.from !== undefined)
     parts.push(eb('events.timestamp', '>=', toTime(dialect, filter.from, 'from')))
   if (filter.to !== undefined) parts.push(eb('events.timestamp', '<', toTime(dialect, filter.to, 'to')))

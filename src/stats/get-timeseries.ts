@@ -46,6 +46,13 @@ export async function getTimeseries(
   await ensureRollupsCurrent(db, dialect) // deferred rollups (SQLite): count every acknowledged event
   const timeZone = params.timeZone ?? 'UTC'
   assertTimeZone(timeZone)
+  if (params.property !== undefined && params.groupBy !== 'property') {
+    throw new AppError('validation_failed', 'property is only used with groupBy property', {
+      details: [
+        { path: '/property', code: 'unused', message: 'Set groupBy=property, or leave property out' },
+      ],
+    })
+  }
   if (params.groupBy === 'property' && !params.property) {
     throw new AppError('validation_failed', 'groupBy property needs a property path', {
       details: [{ path: '/property', code: 'required', message: 'Set property, e.g. properties.plan' }],

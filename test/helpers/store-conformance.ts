@@ -262,6 +262,10 @@ export function runStoreConformance({ name, newStore }: StoreConformanceOptions)
         expect(await ids({ from: iso(20), to: iso(30) })).toEqual([b.id])
         expect(await ids({ from: '2026-11-01T02:00:20+02:00', to: iso(31) })).toEqual([c.id, b.id])
         expect(await ids({}, 'p2')).toEqual([d.id])
+        // A reversed range is refused, as by the statistics (it answered an empty page).
+        expect(await codeOf(store.queryEvents('p1', { from: iso(30), to: iso(20) }))).toBe(
+          'validation_failed',
+        )
       })
 
       it('should compare numbers as numbers and strings as strings', async () => {

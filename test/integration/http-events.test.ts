@@ -313,6 +313,27 @@ describe('changing events', () => {
     })
     expect(ack.json()).toEqual({ updated: 2 })
   })
+
+  it('should take the same consumer names on claim as on ack (claim stopped at 128 characters, ack at 200)', async () => {
+    await ingest([trackEvent()])
+    const h = bearer(KEYS.admin)
+    const consumer = `pipeline-${'x'.repeat(180)}`
+    const claimed = await call({
+      method: 'POST',
+      url: '/api/v1/processing/claim',
+      headers: h,
+      payload: { consumer },
+    })
+    expect(claimed.statusCode).toBe(200)
+    const ids = claimed.json().events.map((e: { id: string }) => e.id)
+    const ack = await call({
+      method: 'POST',
+      url: '/api/v1/processing/ack',
+      headers: h,
+      payload: { consumer, ids, status: 'processed' },
+    })
+    expect(ack.json()).toEqual({ updated: 1 })
+  })
 })
 
 describe('tracking plan, failed events, replay', () => {

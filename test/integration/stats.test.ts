@@ -243,6 +243,21 @@ for (const variant of DIALECTS) {
       if (variant.name === 'sqlite') expect(ranLate).toBe(true)
     })
 
+    it('should refuse a property without groupBy property instead of ignoring it', async () => {
+      await expect(
+        getTimeseries(store.db, store.storeDialect, 'p1', {
+          from: FROM,
+          to: TO,
+          unit: 'hour',
+          groupBy: 'name',
+          property: 'properties.plan',
+        }),
+      ).rejects.toMatchObject({
+        code: 'validation_failed',
+        message: 'property is only used with groupBy property',
+      })
+    })
+
     it('should group hourly counts by name with filters, and by a property from a scan', async () => {
       const byName = await getTimeseries(store.db, store.storeDialect, 'p1', {
         from: FROM,

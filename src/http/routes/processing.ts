@@ -5,6 +5,9 @@ import type { RouteDeps, TallyServer } from '../build-server.js'
 import { authOf, requireBearer } from '../plugins/auth.js'
 import { BEARER, errorResponses, inline } from './common-schemas.js'
 
+/** One limit for a consumer's name wherever it is given (claim accepted 128 characters, ack 200). */
+const MAX_CONSUMER_LENGTH = 200
+
 /** Claim / ack for downstream consumers (admin keys: claiming changes event status). */
 export function registerProcessingRoutes(app: TallyServer, deps: RouteDeps): void {
   const admin = requireBearer(deps.keys, 'admin')
@@ -18,7 +21,11 @@ export function registerProcessingRoutes(app: TallyServer, deps: RouteDeps): voi
         security: BEARER,
         body: Type.Object(
           {
-            consumer: Type.String({ minLength: 1, maxLength: 128, description: 'Who holds the lease.' }),
+            consumer: Type.String({
+              minLength: 1,
+              maxLength: MAX_CONSUMER_LENGTH,
+              description: 'Who holds the lease.',
+            }),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
             leaseMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000 })),
             types: Type.Optional(
@@ -51,7 +58,7 @@ export function registerProcessingRoutes(app: TallyServer, deps: RouteDeps): voi
           {
             consumer: Type.String({
               minLength: 1,
-              maxLength: 200,
+              maxLength: MAX_CONSUMER_LENGTH,
               description: 'The consumer that claimed the events: only events it still holds are finished.',
             }),
             ids: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 1000 }),
