@@ -12,7 +12,10 @@ function toTime(dialect: StoreDialect, value: string, field: string) {
   try {
     return dialect.toDbTime(value)
   } catch (cause) {
-    throw new AppError('validation_failed', `${field} is not a date-time`, { cause, details: { field } })
+    throw new AppError('validation_failed', `${field} is not a date-time`, {
+      cause,
+      details: [{ path: `/${field}`, keyword: 'format', message: 'not a date-time' }],
+    })
   }
 }
 
@@ -40,7 +43,9 @@ export function eventFilterExpression(
     Date.parse(filter.to) <= Date.parse(filter.from)
   ) {
     // As the statistics do: a reversed range is a mistake to report, not an empty answer.
-    throw new AppError('validation_failed', 'to must be after from', { details: { field: 'to' } })
+    throw new AppError('validation_failed', 'to must be after from', {
+      details: [{ path: '/to', keyword: 'range', message: 'to must be after from' }],
+    })
   }
   if (filter.from !== undefined)
     parts.push(eb('events.timestamp', '>=', toTime(dialect, filter.from, 'from')))

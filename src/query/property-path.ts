@@ -20,8 +20,11 @@ export interface CheckedPredicate {
   readonly value: PredicateScalar | readonly PredicateScalar[]
 }
 
-function invalid(message: string, details?: unknown): AppError {
-  return new AppError('validation_failed', message, { details })
+/** A refused predicate, its details in the one shape of `validation_failed` (path, keyword, message). */
+function invalid(message: string, params: { path?: unknown; op?: unknown }): AppError {
+  return new AppError('validation_failed', message, {
+    details: [{ path: '/where', keyword: 'predicate', message, params }],
+  })
 }
 
 const isScalar = (v: unknown): v is PredicateScalar =>

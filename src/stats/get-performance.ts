@@ -52,7 +52,7 @@ export async function getPerformance(
   const { fromMs, toMs } = parseRange(params)
   if (params.unit && params.groupBy) {
     throw new AppError('validation_failed', 'unit (a series) cannot be combined with groupBy', {
-      details: [{ path: '/unit', code: 'conflict', message: 'Drop groupBy, or ask for the series apart' }],
+      details: [{ path: '/unit', keyword: 'conflict', message: 'Drop groupBy, or ask for the series apart' }],
     })
   }
   await ensureRollupsCurrent(db, dialect) // deferred rollups (SQLite): count every acknowledged event
@@ -69,7 +69,7 @@ export async function getPerformance(
     } else {
       throw new AppError('validation_failed', 'groupBy property needs a property path', {
         details: [
-          { path: '/property', code: 'required', message: 'Set property, e.g. properties.navigationType' },
+          { path: '/property', keyword: 'required', message: 'Set property, e.g. properties.navigationType' },
         ],
       })
     }

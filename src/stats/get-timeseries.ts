@@ -49,13 +49,13 @@ export async function getTimeseries(
   if (params.property !== undefined && params.groupBy !== 'property') {
     throw new AppError('validation_failed', 'property is only used with groupBy property', {
       details: [
-        { path: '/property', code: 'unused', message: 'Set groupBy=property, or leave property out' },
+        { path: '/property', keyword: 'unused', message: 'Set groupBy=property, or leave property out' },
       ],
     })
   }
   if (params.groupBy === 'property' && !params.property) {
     throw new AppError('validation_failed', 'groupBy property needs a property path', {
-      details: [{ path: '/property', code: 'required', message: 'Set property, e.g. properties.plan' }],
+      details: [{ path: '/property', keyword: 'required', message: 'Set property, e.g. properties.plan' }],
     })
   }
   const edges = bucketEdges(fromMs, toMs, params.unit, timeZone, MAX_BUCKETS)

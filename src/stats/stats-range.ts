@@ -6,7 +6,7 @@ import { HOUR_MS } from './time/time-buckets.js'
 export const MAX_SCAN_RANGE_MS = 7 * 86_400_000
 
 function invalid(path: string, message: string): AppError {
-  return new AppError('validation_failed', message, { details: [{ path, code: 'range', message }] })
+  return new AppError('validation_failed', message, { details: [{ path, keyword: 'range', message }] })
 }
 
 /** The range a statistic covers when the caller names none: the last 7 days. */

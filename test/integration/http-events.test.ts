@@ -140,6 +140,37 @@ describe('reading events', () => {
     }
   })
 
+  it('should give validation_failed details one shape: an array of { path, keyword, message } (in: where Fastify says)', async () => {
+    const where = encodeURIComponent(JSON.stringify([{ path: 'properties.x', op: 'gt', value: null }]))
+    const answers = await Promise.all([
+      call({ url: `/api/v1/events?where=${where}`, headers: bearer(KEYS.read) }),
+      call({
+        url: '/api/v1/stats/overview?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z',
+        headers: bearer(KEYS.read),
+      }),
+      call({
+        url: '/api/v1/events?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z',
+        headers: bearer(KEYS.read),
+      }),
+      call({ url: '/api/v1/events?userId=a%00b', headers: bearer(KEYS.read) }),
+      call({ url: '/api/v1/events?limit=5000', headers: bearer(KEYS.read) }),
+    ])
+    for (const res of answers) {
+      expect(res.statusCode).toBe(400)
+      const { details } = res.json().error
+      expect(Array.isArray(details), JSON.stringify(details)).toBe(true)
+      for (const d of details) {
+        expect(d).toMatchObject({
+          path: expect.any(String),
+          keyword: expect.any(String),
+          message: expect.any(String),
+        })
+        if ('in' in d) expect(['querystring', 'params', 'body']).toContain(d.in)
+      }
+    }
+    expect(answers[3].json().error.details[0].in).toBe('querystring')
+  })
+
   it('should refuse an unknown field in a JSON query with validation details', async () => {
     const res = await call({
       method: 'POST',

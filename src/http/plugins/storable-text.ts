@@ -43,7 +43,8 @@ export function findUnstorableText(value: unknown): string | null {
  */
 export function registerStorableTextCheck(scope: FastifyInstance): void {
   scope.addHook('preValidation', async (request) => {
-    const parts = { query: request.query, params: request.params, body: request.body } as const
+    // Named as Fastify names them in schema errors (`querystring`), so `details[].in` has one vocabulary.
+    const parts = { querystring: request.query, params: request.params, body: request.body } as const
     for (const [part, value] of Object.entries(parts)) {
       const path = findUnstorableText(value)
       if (path === null) continue

@@ -16,7 +16,7 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
       f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' })
     } catch (cause) {
       throw new AppError('validation_failed', `Unknown time zone: ${timeZone}`, {
-        details: [{ path: '/timeZone', code: 'time_zone', message: 'Not an IANA time zone name' }],
+        details: [{ path: '/timeZone', keyword: 'time_zone', message: 'Not an IANA time zone name' }],
         cause,
       })
     }
