@@ -4,7 +4,6 @@ import { decodeCursor, encodeCursor, queryFingerprint } from '../query/cursor.js
 import { eventFilterExpression } from '../query/event-filters.js'
 import type { AnalyticsEvent } from '../schema/analytics-event.js'
 import { DEFAULT_QUERY_LIMIT, type EventQuery, MAX_QUERY_LIMIT } from '../schema/event-query.js'
-import type { EventStatus } from '../schema/event-types.js'
 import type { EventUpdate } from '../schema/event-update.js'
 import type { ValidationIssue } from '../schema/validation-issue.js'
 import type { Database } from './database.js'

@@ -70,7 +70,7 @@ function assertEnumSizes(schema: unknown): void {
   let total = 0
   const walk = (node: unknown, path: string): void => {
     if (Array.isArray(node)) {
-      node.forEach((item, i) => walk(item, `${path}/${i}`))
+      for (let i = 0; i < node.length; i++) walk(node[i], `${path}/${i}`)
       return
     }
     if (node === null || typeof node !== 'object') return
