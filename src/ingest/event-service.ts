@@ -7,6 +7,7 @@ import type { BatchResult, EventResult } from '../schema/batch.js'
 import type { ValidationIssue } from '../schema/validation-issue.js'
 import type { EventStore, InsertOutcome, NewFailedEvent } from '../store/event-store.js'
 import type { EventValidator } from '../validate/event-validator.js'
+import { storableIssues } from '../validate/storable-text.js'
 import { keepablePayload } from './failed-payload.js'
 import { GroupCommitQueue } from './group-commit.js'
 import type { IngestContext, Ingestor } from './ingest-types.js'
@@ -104,14 +105,17 @@ export class EventService implements Ingestor {
     let dropped = 0
 
     const reject = (index: number, payload: unknown, errors: EventResult['errors'] & object) => {
+      // The notes of what the route repaired belong with the refusal too: the kept payload is the repaired
+      // event, and without them the record would not say what was dropped or converted.
+      const storable = storableIssues([...errors, ...(ctx.notes?.[index] ?? [])])
       unit.failed.push({
         id: uuidv7(),
         projectId: ctx.projectId,
         receivedAt: receivedAtIso,
         payload: keepablePayload(payload),
-        errors,
+        errors: storable,
       })
-      results[index] = { index, status: 'rejected', errors }
+      results[index] = { index, status: 'rejected', errors: storable }
       rejected++
     }
 
@@ -188,7 +192,8 @@ function withNotes(
   notes: readonly ValidationIssue[] | undefined,
   warnings: ValidationIssue[],
 ): ValidationIssue[] {
-  return notes === undefined || notes.length === 0 ? warnings : [...notes, ...warnings]
+  // Notes name keys the route dropped unvalidated: made storable like a refused event's issues.
+  return notes === undefined || notes.length === 0 ? warnings : [...storableIssues([...notes]), ...warnings]
 }
 
 /** Segment sends `sentAt` once per batch; an event without its own takes the batch's. */

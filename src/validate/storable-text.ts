@@ -1,3 +1,5 @@
+import type { ValidationIssue } from '../schema/validation-issue.js'
+
 /**
  * Text every store can keep: no U+0000 (PostgreSQL refuses it in `text` and `jsonb`) and no lone
  * surrogate (not encodable as UTF-8; `jsonb` refuses its escape). SQLite would keep both, so the rule is
@@ -28,3 +30,27 @@ export function toStorableText(s: string): string {
 }
 
 const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff
+
+/**
+ * Issues fit for storage: their path (built from the event's own keys), message and expected text with NUL
+ * and lone surrogates written as escape text. An event refused for a key holding U+0000 names that key in
+ * its issue's path; stored raw, PostgreSQL refused the failed-event row and with it the whole group commit.
+ * Returns `issues` itself when nothing needs escaping.
+ */
+export function storableIssues<T extends ValidationIssue>(issues: T[]): T[] {
+  const clean = (i: T) =>
+    isStorableText(i.path) &&
+    isStorableText(i.message) &&
+    (i.expected === undefined || isStorableText(i.expected))
+  if (issues.every(clean)) return issues
+  return issues.map((i) =>
+    clean(i)
+      ? i
+      : {
+          ...i,
+          path: toStorableText(i.path),
+          message: toStorableText(i.message),
+          ...(i.expected === undefined ? {} : { expected: toStorableText(i.expected) }),
+        },
+  )
+}

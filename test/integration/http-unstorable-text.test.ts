@@ -75,6 +75,40 @@ for (const variant of DIALECTS) {
       expect(answers.slice(0, 15).every((r) => r.json().accepted === 1)).toBe(true)
     })
 
+    it('should keep an event whose KEY holds NUL or a lone surrogate as failed, with a storable path, and store the rest', async () => {
+      // The issue path names the key: stored raw, PostgreSQL refused the failed-event row and the whole
+      // group commit with it (a second trial; the first fixed only values).
+      const keys = [
+        '{"type":"track","name":"k1","userId":"keys","a\\u0000b":1}',
+        '{"type":"track","name":"k2","userId":"keys","properties":{"c\\ud800":1}}',
+      ]
+      const good = JSON.stringify(trackEvent({ userId: 'keys', name: 'KeyOk' }))
+      const inFlight = Array.from({ length: 5 }, (_, i) =>
+        post(JSON.stringify(trackEvent({ userId: `other${i}` }))),
+      )
+      const [res, ...others] = await Promise.all([post(`[${good},${keys.join(',')}]`), ...inFlight])
+      expect(res.statusCode).toBe(200)
+      expect([res.json().accepted, res.json().rejected]).toEqual([1, 2])
+      expect(others.every((r) => r.statusCode === 200 && r.json().accepted === 1)).toBe(true)
+      // Through the Segment route the unknown key is dropped (not refused): its note must be storable too.
+      const segment = await t.app.server.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        headers: { authorization: `Basic ${Buffer.from(`${KEYS.write}:`).toString('base64')}`, ...json },
+        payload: `{"batch":[{"type":"track","event":"SegKey","userId":"keys","x\\u0000y":1},{"type":"track","event":"SegOk","userId":"keys"}]}`,
+      })
+      expect(segment.statusCode).toBe(200)
+      const stored = await t.app.server.inject({
+        url: '/api/v1/events?userId=keys',
+        headers: bearer(KEYS.read),
+      })
+      const byName = new Map(stored.json().events.map((e: { name: string }) => [e.name, e]))
+      expect([...byName.keys()].sort()).toEqual(['KeyOk', 'SegKey', 'SegOk'])
+      expect((byName.get('SegKey') as { violations: { path: string }[] }).violations[0].path).toBe(
+        '/x\\u0000y',
+      )
+    })
+
     it('should refuse NUL in query strings, route parameters and bodies of the other routes with a 400', async () => {
       const read = bearer(KEYS.read)
       const admin = { ...bearer(KEYS.admin), ...json }
