@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { readLooseTimestamp, repairSegmentMessage } from './segment-leniency.js'
-import { fromSegmentBatch } from './segment-mapping.js'
+import { fromSegmentBatch, fromSegmentMessage } from './segment-mapping.js'
 
 describe('readLooseTimestamp', () => {
   it.each([
@@ -26,6 +26,10 @@ describe('readLooseTimestamp', () => {
     '',
     Number.NaN,
     Number.POSITIVE_INFINITY,
+    -70_000_000_000, // year -249 (as seconds): toISOString's six-digit form, which the model refuses
+    8.64e15, // year 275760
+    253_402_300_800_000, // 10000-01-01
+    1e300,
     true,
     null,
     { at: 1 },
@@ -124,5 +128,54 @@ describe('fromSegmentBatch sentAt', () => {
     })
     expect(batch.sentAt).toBe('2026-11-27T10:00:00.000Z')
     expect(batch.notes?.map((n) => n.map((x) => x.path))).toEqual([['/sentAt'], ['/sentAt']])
+  })
+})
+
+describe('repairs bounded and only where they apply', () => {
+  it('should leave an event with more keys than any object may have to the validator, noting nothing', () => {
+    const out: Record<string, unknown> = { type: 'track', name: 'A', userId: 'u' }
+    for (let i = 0; i < 2_000; i++) out[`k${i}`] = i
+    expect(repairSegmentMessage(out)).toEqual([])
+    expect(Object.keys(out)).toHaveLength(2_003)
+  })
+
+  it('should note the first ten dropped fields and count the rest in one note', () => {
+    const out: Record<string, unknown> = { type: 'track', name: 'A', userId: 'u' }
+    for (let i = 0; i < 500; i++) out[`k${i}`] = i
+    const notes = repairSegmentMessage(out)
+    expect(out).toEqual({ type: 'track', name: 'A', userId: 'u' })
+    expect(notes).toHaveLength(11)
+    expect(notes[10]).toMatchObject({
+      path: '',
+      code: 'unknown_field',
+      message: expect.stringMatching(/^490 more fields/),
+    })
+  })
+
+  it("should note a batch's loose sentAt only on the events that take it", () => {
+    const batch = fromSegmentBatch({
+      batch: [
+        { type: 'track', event: 'A', userId: 'u' },
+        { type: 'track', event: 'B', userId: 'u', sentAt: '2026-11-27T10:00:00.000Z' },
+      ],
+      sentAt: '2026-11-27 10:00:00',
+    })
+    expect(batch.notes?.map((n) => n.map((x) => x.path))).toEqual([['/sentAt'], []])
+  })
+})
+
+describe('fromSegmentMessage leniency', () => {
+  it('should read sessionId: null as absent, as the other ids', () => {
+    expect(
+      fromSegmentMessage({ type: 'track', event: 'A', userId: 'u', sessionId: null }),
+    ).not.toHaveProperty('sessionId')
+  })
+
+  it('should not replace properties that are not an object by { category }', () => {
+    const out = fromSegmentMessage({ userId: 'u', category: 'C', properties: [1, 2] }, 'page') as Record<
+      string,
+      unknown
+    >
+    expect(out.properties).toEqual([1, 2]) // left for the validator to refuse
   })
 })

@@ -1,3 +1,4 @@
+import { DEFAULT_LIMITS } from '../../config/limits.js'
 import { EventContextSchema } from '../../schema/context.js'
 import { EVENT_CREATE_SCHEMAS } from '../../schema/event-create.js'
 import type { ValidationIssue } from '../../schema/validation-issue.js'
@@ -23,6 +24,8 @@ const KNOWN_KEYS_BY_TYPE: ReadonlyMap<string, ReadonlySet<string>> = new Map(
 )
 
 const TIME_KEYS = ['timestamp', 'sentAt', 'originalTimestamp'] as const
+/** Dropped fields noted one by one; past this, one note counts the rest (the validator keeps 20 issues). */
+const MAX_FIELD_NOTES = 10
 const ID_KEYS = ['userId', 'anonymousId', 'groupId', 'previousId', 'messageId', 'sessionId'] as const
 
 /** `2015-2-02T00:30:12.984Z`, `2026-11-27 10:00:00`, `2026-11-27T10:00:00.000` (no zone: UTC), `+0100`. */
@@ -63,7 +66,11 @@ export function readLooseTimestamp(value: unknown): string | null {
     }
   } else return null
   const date = new Date(ms)
-  return Number.isNaN(date.getTime()) ? null : date.toISOString()
+  if (Number.isNaN(date.getTime())) return null
+  // ISO-8601 as the model reads it has four-digit years; toISOString writes ±YYYYYY outside 0–9999,
+  // which the validator then refused (and the refused payload kept a time the client never sent).
+  const year = date.getUTCFullYear()
+  return year < 0 || year > 9999 ? null : date.toISOString()
 }
 
 function note(path: string, code: ValidationIssue['code'], message: string): ValidationIssue {
@@ -131,10 +138,20 @@ export function repairSegmentMessage(out: Record<string, unknown>): ValidationIs
   // Only for a known type: an event of no known type is rejected as such, with nothing repaired.
   const known = typeof out.type === 'string' ? KNOWN_KEYS_BY_TYPE.get(out.type) : undefined
   if (known === undefined) return notes
-  for (const key of Object.keys(out)) {
-    if (known.has(key) || key === '__proto__') continue // the validator reports `__proto__` keys
+  const keys = Object.keys(out)
+  // More keys than any object may have: left for the validator to refuse (too_many_keys), as the native
+  // route does, rather than dropping tens of thousands and storing a note for each.
+  if (keys.length > DEFAULT_LIMITS.maxKeysPerObject) return notes
+  const unknown = keys.filter((key) => !known.has(key) && key !== '__proto__') // __proto__: the validator's
+  for (const key of unknown) delete out[key]
+  for (const key of unknown.slice(0, MAX_FIELD_NOTES)) {
     notes.push(note(`/${pointer(key)}`, 'unknown_field', `not a field of a ${out.type} event; not stored`))
-    delete out[key]
+  }
+  if (unknown.length > MAX_FIELD_NOTES) {
+    const more = unknown.length - MAX_FIELD_NOTES
+    notes.push(
+      note('', 'unknown_field', `${more} more fields that a ${out.type} event does not have; not stored`),
+    )
   }
   for (const key of ID_KEYS) {
     if (out[key] === '') {

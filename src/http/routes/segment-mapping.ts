@@ -30,6 +30,7 @@ const NULLABLE_KEYS = [
   'groupId',
   'previousId',
   'messageId',
+  'sessionId',
   'timestamp',
   'sentAt',
   'originalTimestamp',
@@ -76,10 +77,14 @@ export function fromSegmentMessage(
     if (!('name' in out)) out.name = out.event
     delete out.event
   }
+  // Only into properties that are an object (or absent): other properties are left for the validator to
+  // refuse, not replaced by `{ category }`.
   if ((out.type === 'page' || out.type === 'screen') && 'category' in out) {
-    const properties = isObject(out.properties) ? out.properties : {}
-    out.properties = 'category' in properties ? properties : { ...properties, category: out.category }
-    delete out.category
+    if (out.properties === undefined || isObject(out.properties)) {
+      const properties = out.properties ?? {}
+      out.properties = 'category' in properties ? properties : { ...properties, category: out.category }
+      delete out.category
+    }
   }
   if (defaults.context && (out.context === undefined || isObject(out.context))) {
     out.context = { ...defaults.context, ...(out.context as Record<string, unknown> | undefined) }
@@ -127,7 +132,11 @@ export function fromSegmentBatch(body: unknown): SegmentBatch {
         sentAt === undefined
           ? `the batch's sentAt ${JSON.stringify(body.sentAt)} is not a date-time; not used`
           : `the batch's sentAt ${JSON.stringify(body.sentAt)} read as ${sentAt}`
-      for (const n of notes) n.push({ path: '/sentAt', code: 'format', message })
+      // Only on the events that take the batch's sentAt (those without their own).
+      events.forEach((event, i) => {
+        if (isObject(event) && event.sentAt === undefined)
+          notes[i].push({ path: '/sentAt', code: 'format', message })
+      })
     }
   }
   return { events, sentAt, notes }
