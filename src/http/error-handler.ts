@@ -97,6 +97,31 @@ function messageFor(code: ErrorCode, e: Partial<FastifyError>): string | undefin
   return undefined
 }
 
+/**
+ * `?limit=1&limit=2` reaches the schema as an array, and Ajv says "must be integer": name the real mistake.
+ * Only for a type error on a top-level query key whose value arrived as a list.
+ */
+function explainRepeatedQueryKeys(error: AppError, request: FastifyRequest): AppError {
+  if (error.code !== 'validation_failed' || !Array.isArray(error.details)) return error
+  const query = (request.query ?? {}) as Record<string, unknown>
+  const details = error.details as { in?: string; path?: string; keyword?: string; message?: string }[]
+  let changed = false
+  const explained = details.map((d) => {
+    const key = d.path?.slice(1) ?? ''
+    const value =
+      d.in === 'querystring' && d.keyword === 'type' && !key.includes('/') ? query[key] : undefined
+    if (!Array.isArray(value)) return d
+    changed = true
+    return { ...d, keyword: 'repeated', message: `is given ${value.length} times; give it once` }
+  })
+  if (!changed) return error
+  const first = explained[0]
+  return new AppError('validation_failed', `querystring ${first.path} ${first.message}`, {
+    details: explained,
+    cause: error.cause,
+  })
+}
+
 /** Sends `{ error: { code, message, statusCode, details? } }` with Retry-After when the error has one. */
 export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
   if (error.retryAfterSeconds !== undefined)
@@ -107,7 +132,7 @@ export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
 /** Registers the one error handler and the 404 handler on `app` (the root instance). */
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler(function tallyErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply) {
-    const error = toAppError(err)
+    const error = explainRepeatedQueryKeys(toAppError(err), request)
     if (error.statusCode >= 500 && error.code === 'internal') {
       request.log.error({ err }, 'unhandled error')
       // Logged in full, never shown: the message may name the database, a file or a query.

@@ -171,6 +171,14 @@ describe('reading events', () => {
     expect(answers[3].json().error.details[0].in).toBe('querystring')
   })
 
+  it('should say a scalar query key was given twice (it said "must be integer")', async () => {
+    const res = await call({ url: '/api/v1/events?limit=1&limit=2', headers: bearer(KEYS.read) })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().error.message).toBe('querystring /limit is given 2 times; give it once')
+    const lists = await call({ url: '/api/v1/events?types=track&types=page', headers: bearer(KEYS.read) })
+    expect(lists.statusCode).toBe(200) // list keys are meant to repeat
+  })
+
   it('should refuse an unknown field in a JSON query with validation details', async () => {
     const res = await call({
       method: 'POST',
