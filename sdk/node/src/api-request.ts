@@ -23,7 +23,7 @@ export interface ApiRequestOptions<Req = unknown> {
   alwaysRecordErrors?: boolean
   /** Also record the concrete path (it may hold ids). Default false. */
   includePath?: boolean
-  /** Who made the request. Default `{ anonymousId: 'server' }`. */
+  /** Who made the request. Default `{ anonymousId: 'server' }`, also when it returns no id (anonymous). */
   identify?: (request: Req) => { userId?: string; anonymousId?: string } | undefined
   /** Replaced in tests; default Math.random. */
   random?: () => number
@@ -126,14 +126,17 @@ function errorClass(error: unknown): string | undefined {
 }
 
 /**
- * `,"userId":…,"anonymousId":…` of what `identify` returned, or null when it names no one or holds something
- * other than strings and numbers (the object path then reports or serialises it). Made before the event is
- * begun, so nothing can fail half-way through writing it.
+ * `,"userId":…,"anonymousId":…` of what `identify` returned; undefined when it names no one (an anonymous
+ * request: the default identity applies, as without `identify` — `identify: (req) => ({ userId:
+ * req.user?.id })` dropped every anonymous request as missing_identity); null when it holds something other
+ * than strings and numbers (the object path then reports or serialises it). Made before the event is begun,
+ * so nothing can fail half-way through writing it.
  */
-function identityJson(who: { userId?: unknown; anonymousId?: unknown }): string | null {
+function identityJson(who: { userId?: unknown; anonymousId?: unknown }): string | null | undefined {
   const userId = idJson(who.userId)
   const anonymousId = idJson(who.anonymousId)
-  if (userId === null || anonymousId === null || (userId === '' && anonymousId === '')) return null
+  if (userId === null || anonymousId === null) return null
+  if (userId === '' && anonymousId === '') return undefined
   return (userId && `,"userId":${userId}`) + (anonymousId && `,"anonymousId":${anonymousId}`)
 }
 

@@ -200,7 +200,9 @@ describe('recordApiRequest', () => {
     expect(events().map((e) => e.properties.statusCode)).toEqual([200, 200, 503])
   })
 
-  it('should report an identify() naming no one as missing_identity, and events after close() as closed', async () => {
+  it('should record an anonymous request under the default identity when identify() names no one', async () => {
+    // The README's `identify: (req) => ({ userId: req.user?.id })` dropped every anonymous request as
+    // missing_identity (a new user's trial); now it is recorded as the server's, as without identify.
     const { tally, errors, events } = capturingTally()
     const o = resolveApiRequestOptions<{ user?: string }>(tally, {
       identify: (req) => ({ userId: req.user }),
@@ -209,9 +211,12 @@ describe('recordApiRequest', () => {
     record(o, done(), { user: 'u1' })
     await tally.close()
     record(o, done({ route: '/late' }), { user: 'u2' })
-    expect(events().map((e) => e.userId)).toEqual(['u1'])
-    expect(errors.map((e) => e.code)).toEqual(['missing_identity', 'closed'])
-    expect(errors[1].details.events?.[0]).toMatchObject({
+    expect(events().map((e) => [e.userId, e.anonymousId])).toEqual([
+      [undefined, 'server'],
+      ['u1', undefined],
+    ])
+    expect(errors.map((e) => e.code)).toEqual(['closed'])
+    expect(errors[0].details.events?.[0]).toMatchObject({
       type: 'api_request',
       userId: 'u2',
       properties: { route: '/late' },
