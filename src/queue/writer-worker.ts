@@ -58,6 +58,9 @@ export async function failedEventIdsIn(db: Kysely<Database>, ids: string[]): Pro
   return new Set(rows.map((r) => r.id))
 }
 
+/** Consecutive fetches ended by missed heartbeats before it is reported (each is retried at once). */
+const REPORT_AFTER_MISSED_HEARTBEATS = 3
+
 /**
  * A writer: a durable pull consumer shared by every worker of the deployment. Each loop fetches up to
  * `batchSize` messages, writes them with ONE `store.insertBatch` transaction and acks them only after it
@@ -180,6 +183,7 @@ export class WriterWorker {
 
   async #run(consumer: Consumer): Promise<void> {
     const failedSubject = queueSubjects(this.#options.settings).failed
+    let missedHeartbeats = 0
     while (!this.#stopping) {
       const batch: JsMsg[] = []
       try {
@@ -202,10 +206,16 @@ export class WriterWorker {
         } finally {
           this.#fetches.delete(messages)
         }
+        missedHeartbeats = 0
       } catch (err) {
         // Leader election, lost server, connection closing: messages fetched but not acked come back.
         if (this.#stopping) break
-        this.#options.onError?.(err, 'fetch')
+        // A fetch whose idle heartbeats came late (a busy machine, a server just elected) is simply fetched
+        // again; it was logged as "fetch failed" on idle workers. Reported once it keeps happening.
+        const heartbeat = /heartbeats? missed/i.test(String((err as Error)?.message))
+        missedHeartbeats = heartbeat ? missedHeartbeats + 1 : 0
+        if (!heartbeat || missedHeartbeats === REPORT_AFTER_MISSED_HEARTBEATS)
+          this.#options.onError?.(err, 'fetch')
         // A request the consumer refuses by its configuration (edited since start) fails every time:
         // re-read its limits instead of repeating it.
         if (/exceeded max ?request ?batch/i.test(String((err as Error)?.message)))
