@@ -1,6 +1,5 @@
-import { createWriteStream, type WriteStream } from 'node:fs'
-import { open } from 'node:fs/promises'
-import type { Readable, Writable } from 'node:stream'
+import type { WriteStream } from 'node:fs'
+import type { Readable } from 'node:stream'
 import { AppError } from '../../errors/app-error.js'
 import { fromSegmentMessage } from '../../http/routes/segment-mapping.js'
 import { EventService } from '../../ingest/event-service.js'
@@ -22,6 +21,8 @@ import {
   withDatabase,
 } from '../command-context.js'
 import { importedEvent, keepFailedOnce } from '../import-event.js'
+import { closeStream, counted, openErrorsFile, openInput } from '../import-files.js'
+import { progressLine, summaryLine, type Totals } from '../import-progress.js'
 import { type InputItem, readJsonItems } from '../json-input.js'
 import {
   looksStored,
@@ -71,17 +72,6 @@ unreadable (or the database failed; a restored event's project missing, or its i
 const IN_FLIGHT = 4
 const PROGRESS_EVERY_MS = 250
 
-interface Totals {
-  read: number
-  accepted: number
-  duplicates: number
-  rejected: number
-  dropped: number
-  unreadable: number
-  /** Lines read as stored events (an export), stored or not. */
-  restored: number
-}
-
 interface PendingItem {
   line: number
   index?: number
@@ -93,45 +83,6 @@ interface Unreadable {
 }
 
 const EMPTY_RESULT: BatchResult = { accepted: 0, duplicates: 0, rejected: 0, dropped: 0, results: [] }
-
-/** Counts bytes as they pass, for progress and ETA. */
-async function* counted(source: AsyncIterable<Buffer>, counter: { bytes: number }): AsyncGenerator<Buffer> {
-  for await (const chunk of source) {
-    counter.bytes += chunk.length
-    yield chunk
-  }
-}
-
-async function openInput(file: string, io: CliIo): Promise<{ stream: Readable; size: number | null }> {
-  if (file === '-') return { stream: io.stdin, size: null }
-  let handle: Awaited<ReturnType<typeof open>>
-  try {
-    handle = await open(file, 'r')
-  } catch (err) {
-    throw usageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
-  }
-  const stat = await handle.stat()
-  if (stat.isDirectory()) {
-    await handle.close()
-    throw usageError(`cannot read ${file}: it is a directory`)
-  }
-  return { stream: handle.createReadStream({ highWaterMark: 256 * 1024 }), size: stat.size }
-}
-
-async function openErrorsFile(path: string): Promise<WriteStream> {
-  const stream = createWriteStream(path, { flags: 'w' })
-  await new Promise<void>((resolve, reject) => {
-    stream.once('open', () => resolve())
-    stream.once('error', (err: NodeJS.ErrnoException) =>
-      reject(usageError(`cannot write --errors ${path}: ${err.code ?? err.message}`)),
-    )
-  })
-  return stream
-}
-
-function closeStream(stream: Writable): Promise<void> {
-  return new Promise((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())))
-}
 
 function tooLarge(byteSize: number, maxBytes: number): ValidationIssue {
   return {
@@ -149,41 +100,6 @@ function itemProblem(item: InputItem, maxBytes: number): ValidationIssue | null 
   if (item.text === null) return tooLarge(item.byteSize, maxBytes)
   if (item.problem !== undefined) return { path: '', code: 'invalid_json', message: item.problem }
   return null
-}
-
-function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?'
-  const s = Math.round(seconds)
-  if (s < 60) return `${s}s`
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
-}
-
-function progressLine(totals: Totals, bytes: number, size: number | null, seconds: number): string {
-  const rate = seconds > 0 ? totals.read / seconds : 0
-  const parts = [
-    `${totals.read.toLocaleString('en-US')} events`,
-    `${Math.round(rate).toLocaleString('en-US')}/s`,
-  ]
-  if (size !== null && size > 0) {
-    const fraction = Math.min(1, bytes / size)
-    const width = 20
-    const filled = Math.round(fraction * width)
-    const eta = fraction > 0 ? (seconds / fraction) * (1 - fraction) : Number.POSITIVE_INFINITY
-    parts.unshift(`[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0)}%`)
-    parts.push(`ETA ${formatDuration(eta)}`)
-  }
-  if (totals.rejected + totals.unreadable > 0) parts.push(`${totals.rejected + totals.unreadable} rejected`)
-  return parts.join('  ')
-}
-
-function summaryLine(totals: Totals, keptAlready: number, seconds: number): string {
-  const rate = seconds > 0 ? Math.round(totals.read / seconds) : totals.read
-  const kept = keptAlready > 0 ? ` (${keptAlready} kept already)` : ''
-  const dropped = totals.dropped > 0 ? `, ${totals.dropped} dropped (bots)` : ''
-  const unreadable = totals.unreadable > 0 ? `, ${totals.unreadable} unreadable` : ''
-  const restored = totals.restored > 0 ? `; ${totals.restored} read as exported events` : ''
-  return `tally import: ${totals.read} events — ${totals.accepted} stored, ${totals.duplicates} duplicates, ${totals.rejected} rejected${kept}${unreadable}${dropped}${restored} (${seconds.toFixed(2)} s, ${rate} events/s)\n`
 }
 
 /** `tally import`: see IMPORT_HELP. */

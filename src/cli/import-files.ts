@@ -1,0 +1,49 @@
+import { createWriteStream, type WriteStream } from 'node:fs'
+import { open } from 'node:fs/promises'
+import type { Readable, Writable } from 'node:stream'
+import type { CliIo } from './cli-io.js'
+import { usageError } from './command-context.js'
+
+/** The files of `tally import`: the input (a file or stdin), the --errors output, and byte counting. */
+
+/** Counts bytes as they pass, for progress and ETA. */
+export async function* counted(
+  source: AsyncIterable<Buffer>,
+  counter: { bytes: number },
+): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    counter.bytes += chunk.length
+    yield chunk
+  }
+}
+
+export async function openInput(file: string, io: CliIo): Promise<{ stream: Readable; size: number | null }> {
+  if (file === '-') return { stream: io.stdin, size: null }
+  let handle: Awaited<ReturnType<typeof open>>
+  try {
+    handle = await open(file, 'r')
+  } catch (err) {
+    throw usageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  const stat = await handle.stat()
+  if (stat.isDirectory()) {
+    await handle.close()
+    throw usageError(`cannot read ${file}: it is a directory`)
+  }
+  return { stream: handle.createReadStream({ highWaterMark: 256 * 1024 }), size: stat.size }
+}
+
+export async function openErrorsFile(path: string): Promise<WriteStream> {
+  const stream = createWriteStream(path, { flags: 'w' })
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve())
+    stream.once('error', (err: NodeJS.ErrnoException) =>
+      reject(usageError(`cannot write --errors ${path}: ${err.code ?? err.message}`)),
+    )
+  })
+  return stream
+}
+
+export function closeStream(stream: Writable): Promise<void> {
+  return new Promise((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())))
+}
