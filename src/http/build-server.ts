@@ -19,7 +19,7 @@ import { prepareSchema } from '../validate/compile.js'
 import { registerFormats } from '../validate/formats.js'
 import { ApiKeyResolver } from './auth/api-keys.js'
 import { handleClientError, registerErrorHandlers, sendError, toAppError } from './error-handler.js'
-import { registerAuthFailureLimit } from './plugins/auth.js'
+import { rateLimitBucket, registerAuthFailureLimit } from './plugins/auth.js'
 import { registerDashboard } from './plugins/dashboard.js'
 import { registerDocs } from './plugins/docs.js'
 import { registerLoadShedding } from './plugins/load-shedding.js'
@@ -164,10 +164,11 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
       })
       await api.register(rateLimit, {
         global: true,
-        hook: 'preHandler',
+        // Before validation, so requests it refuses count too; by the key presented (rateLimitBucket).
+        hook: 'preValidation',
         max: config.rateLimitMax,
         timeWindow: config.rateLimitWindowMs,
-        keyGenerator: (request) => (request.auth ? `key:${request.auth.keyId}` : `ip:${request.ip}`),
+        keyGenerator: rateLimitBucket,
         errorResponseBuilder: (_request, context) =>
           new AppError(
             'rate_limited',

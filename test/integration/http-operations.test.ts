@@ -84,6 +84,23 @@ describe('operations routes', () => {
     expect(other.statusCode).toBe(200)
   })
 
+  it('should count requests validation refuses (a client retrying a bad request), per key, Segment body keys too', async () => {
+    t = await createTestApp({ TALLY_RATE_LIMIT_MAX: '3', TALLY_RATE_LIMIT_WINDOW_MS: '60000' })
+    const bad = () => t!.app.server.inject({ url: '/api/v1/events?limit=0', headers: bearer(KEYS.read) })
+    const codes = []
+    for (let i = 0; i < 5; i++) codes.push((await bad()).statusCode)
+    expect(codes).toEqual([400, 400, 400, 429, 429])
+    const segment = () =>
+      t!.app.server.inject({
+        method: 'POST',
+        url: '/v1/track',
+        payload: { writeKey: KEYS.write, userId: 'u', event: 'E' },
+      })
+    const segmentCodes = []
+    for (let i = 0; i < 4; i++) segmentCodes.push((await segment()).statusCode)
+    expect(segmentCodes).toEqual([200, 200, 200, 429])
+  })
+
   it('should answer statistics scoped to the project', async () => {
     t = await createTestApp()
     const { server } = t.app

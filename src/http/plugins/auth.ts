@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type {
   FastifyInstance,
   FastifyRequest,
@@ -109,6 +110,24 @@ function presentedSecret(header: string | undefined): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * The rate limiter's bucket for a request: the key it presents (Authorization header, or a Segment body's
+ * `writeKey`), hashed so no secret is held in the limiter, else the client IP. Taken from the credentials
+ * rather than from a completed authentication, so the limiter can run before validation and count the
+ * requests validation refuses (a client retrying a bad request was never limited); a wrong key's requests
+ * are 401s, which the per-IP failure limit counts.
+ */
+export function rateLimitBucket(request: FastifyRequest): string {
+  let secret = presentedSecret(request.headers.authorization)
+  if (!secret) {
+    const body = request.body as { writeKey?: unknown } | undefined
+    if (body && typeof body === 'object' && typeof body.writeKey === 'string') secret = body.writeKey
+  }
+  return secret
+    ? `key:${createHash('sha256').update(secret).digest('base64url').slice(0, 22)}`
+    : `ip:${request.ip}`
 }
 
 /**
