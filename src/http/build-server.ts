@@ -22,6 +22,7 @@ import { handleClientError, registerErrorHandlers, sendError, toAppError } from 
 import { rateLimitBucket, registerAuthFailureLimit } from './plugins/auth.js'
 import { registerDashboard } from './plugins/dashboard.js'
 import { registerDocs } from './plugins/docs.js'
+import { assertUtf8Charset } from './plugins/ingest-body.js'
 import { registerLoadShedding } from './plugins/load-shedding.js'
 import { createServerMetrics, registerMetrics, type ServerMetrics } from './plugins/metrics.js'
 import { registerStorableTextCheck } from './plugins/storable-text.js'
@@ -136,7 +137,7 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
   // store returns (fast-json-stringify would drop keys the schema does not list, e.g. enrichment extras).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data))
   registerErrorHandlers(app)
-  explainRefusedJsonKeys(app)
+  useStrictJsonBodies(app)
   app.addHook('onSend', async function requestIdHeader(request, reply, payload) {
     reply.header('x-request-id', request.id)
     return payload
@@ -199,15 +200,33 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
 }
 
 /**
- * Fastify's JSON parser (secure-json-parse) refuses a body with a `__proto__` or `constructor.prototype`
- * key, and reports it as "not valid JSON" without the reason. Same parser, same refusal; when the text is
- * valid JSON after all, the answer says which keys were refused. (Ingest routes have their own parser,
- * which keeps such keys for the validator to report per event.)
+ * The body parser of every route but ingest (which has its own, src/http/plugins/ingest-body.ts): JSON
+ * only, UTF-8 only, not compressed — each refusal named (415), where Fastify's default read a
+ * `charset=iso-8859-1` body as UTF-8, took a gzip body for broken JSON and a text/plain body for a string.
+ * Its JSON parser (secure-json-parse) refuses a `__proto__` or `constructor.prototype` key but calls the
+ * body "not valid JSON"; when the text is valid JSON after all, the answer says which keys were refused.
  */
-function explainRefusedJsonKeys(app: FastifyInstance): void {
+function useStrictJsonBodies(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error')
-  app.removeContentTypeParser('application/json')
+  app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const encoding = (request.headers['content-encoding'] ?? '').trim().toLowerCase()
+    if (encoding !== '' && encoding !== 'identity') {
+      done(
+        new AppError(
+          'unsupported_media_type',
+          `Content-Encoding "${encoding}" is not accepted here; send the body uncompressed (only the ingest routes take gzip, deflate or br)`,
+        ),
+        undefined,
+      )
+      return
+    }
+    try {
+      assertUtf8Charset(request.headers['content-type'])
+    } catch (err) {
+      done(err as Error, undefined)
+      return
+    }
     parse(request, body as string, (err, value) => {
       if (err === null || !isJson(body as string)) return done(err, value)
       done(

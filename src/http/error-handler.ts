@@ -91,10 +91,27 @@ export function toAppError(err: unknown): AppError {
 
 function messageFor(code: ErrorCode, e: Partial<FastifyError>): string | undefined {
   if (code === 'unsupported_media_type')
-    return 'The Content-Type is not supported; send application/json or text/plain'
+    return 'The Content-Type is not supported; send application/json (the ingest routes also take text/plain)'
   if (code === 'invalid_body' && e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return 'The request body is empty'
   if (code === 'not_found') return undefined
   return undefined
+}
+
+/**
+ * docs/errors.md: a `validation_failed` answer always carries `details` as an array of
+ * `{ path, keyword, message }`. Checks deeper in the pipeline (the tracking plan, the store) throw with a
+ * message alone or an object of facts: put in that shape here, once, for every route.
+ */
+function withDetailsArray(error: AppError): AppError {
+  if (error.code !== 'validation_failed' || Array.isArray(error.details)) return error
+  const facts = error.details
+  const entry = {
+    path: '',
+    keyword: 'request',
+    message: error.message,
+    ...(facts !== undefined && typeof facts === 'object' ? { params: facts } : {}),
+  }
+  return new AppError('validation_failed', error.message, { details: [entry], cause: error.cause })
 }
 
 /**
@@ -132,7 +149,7 @@ export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
 /** Registers the one error handler and the 404 handler on `app` (the root instance). */
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler(function tallyErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply) {
-    const error = explainRepeatedQueryKeys(toAppError(err), request)
+    const error = withDetailsArray(explainRepeatedQueryKeys(toAppError(err), request))
     if (error.statusCode >= 500 && error.code === 'internal') {
       request.log.error({ err }, 'unhandled error')
       // Logged in full, never shown: the message may name the database, a file or a query.

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib'
 import type { InjectOptions } from 'fastify'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { bearer, createTestApp, KEYS, type TestApp, trackEvent } from './http-helpers.js'
@@ -169,6 +170,41 @@ describe('reading events', () => {
       }
     }
     expect(answers[3].json().error.details[0].in).toBe('querystring')
+  })
+
+  it('should refuse, with 415, bodies the other routes cannot read: another charset, compressed, text/plain', async () => {
+    // They were read anyway: latin-1 as UTF-8 (200), gzip as broken JSON (invalid_json), text as a string.
+    const query = (headers: Record<string, string>, payload: string | Buffer = '{}') =>
+      call({
+        method: 'POST',
+        url: '/api/v1/events/query',
+        headers: { ...bearer(KEYS.read), ...headers },
+        payload,
+      })
+    const latin1 = await query({ 'content-type': 'application/json; charset=iso-8859-1' })
+    const gzipped = await query(
+      { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      gzipSync('{}'),
+    )
+    const text = await query({ 'content-type': 'text/plain' })
+    for (const res of [latin1, gzipped, text]) {
+      expect(res.statusCode).toBe(415)
+      expect(res.json().error.code).toBe('unsupported_media_type')
+    }
+    expect((await query({ 'content-type': 'application/json; charset=utf-8' })).statusCode).toBe(200)
+  })
+
+  it('should give details as an array even for checks deep in the pipeline (tracking plan names)', async () => {
+    const res = await call({
+      method: 'PUT',
+      url: '/api/v1/schemas/identify/Foo/1-0-0',
+      headers: bearer(KEYS.admin),
+      payload: {},
+    })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().error.details).toEqual([
+      expect.objectContaining({ path: '', keyword: 'request', message: expect.any(String) }),
+    ])
   })
 
   it('should say a scalar query key was given twice (it said "must be integer")', async () => {

@@ -112,7 +112,7 @@ export function bucketEdges(
         details: [
           {
             path: '/unit',
-            code: 'too_many_buckets',
+            keyword: 'too_many_buckets',
             message: `Use a coarser unit than ${unit} or a shorter range`,
           },
         ],
