@@ -27,6 +27,7 @@ import { registerLoadShedding } from './plugins/load-shedding.js'
 import { createServerMetrics, registerMetrics, type ServerMetrics } from './plugins/metrics.js'
 import { registerStorableTextCheck } from './plugins/storable-text.js'
 import { registerAuditRoutes } from './routes/audit.js'
+import { ErrorBodySchema } from './routes/common-schemas.js'
 import { registerEventRoutes } from './routes/events.js'
 import { registerFailedEventRoutes } from './routes/failed-events.js'
 import { registerHealthRoutes } from './routes/health.js'
@@ -146,6 +147,7 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
   const metrics = createServerMetrics({ queueDepth: deps.queueDepth, defaultMetrics: true })
   const routeDeps: RouteDeps = { ...deps, keys: new ApiKeyResolver(deps.store), metrics }
 
+  documentCommonErrors(app)
   if (config.docs) await registerDocs(app)
   registerMetrics(app, metrics)
   registerHealthRoutes(app, routeDeps)
@@ -247,4 +249,25 @@ function isJson(text: string): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * Adds to every route's documented responses the errors any route of its kind can answer, so the OpenAPI
+ * document lists what a client really gets: 400 for a route with parameters, a query or a body (their
+ * schemas), 413 and 415 for one with a body (size, media type, encoding). A route listing its own keeps them.
+ */
+function documentCommonErrors(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as
+      | { response?: Record<string, unknown>; body?: unknown; querystring?: unknown; params?: unknown }
+      | undefined
+    if (schema?.response === undefined) return
+    const add: number[] = []
+    if (schema.body !== undefined || schema.querystring !== undefined || schema.params !== undefined)
+      add.push(400)
+    // The Segment routes answer an oversized body 400, as Segment does (routes/ingest.ts).
+    const segmentApi = route.config?.segmentApi === true
+    if (schema.body !== undefined) add.push(...(segmentApi ? [415] : [413, 415]))
+    for (const status of add) schema.response[status] ??= ErrorBodySchema
+  })
 }

@@ -59,6 +59,17 @@ describe('operations routes', () => {
       expect(Object.keys(doc.paths), path).toContain(path)
     }
     expect(doc.paths['/api/v1/events'].post.responses['200']).toBeDefined()
+    // What a client really gets is documented (a contract trial found these missing or wrong):
+    const statuses = (path: string, method: string) => Object.keys(doc.paths[path][method].responses)
+    expect(statuses('/api/v1/events/{id}', 'get')).toContain('400')
+    expect(statuses('/api/v1/events/query', 'post')).toEqual(expect.arrayContaining(['400', '413', '415']))
+    expect(statuses('/readyz', 'get')).toContain('503')
+    expect(statuses('/v1/batch', 'post')).toContain('400')
+    expect(statuses('/v1/batch', 'post')).not.toContain('413') // Segment's 400 instead
+    expect(Object.keys(doc.paths['/api/v1/events/export'].get.responses['200'].content)).toEqual([
+      'application/x-ndjson',
+      'text/csv',
+    ])
     const ui = await t.app.server.inject({ url: '/docs/' })
     expect(ui.statusCode).toBe(200)
     expect(ui.headers['content-type']).toContain('text/html')

@@ -14,6 +14,10 @@ declare module 'fastify' {
     /** Set by the auth hooks: the project and role the request acts as. */
     auth?: AuthContext
   }
+  interface FastifyContextConfig {
+    /** A Segment tracking-API route: Segment's statuses (an oversized body is 400, not 413). */
+    segmentApi?: boolean
+  }
 }
 
 /** The request's auth context; throws if the route forgot its auth hook (a bug, not a client error). */

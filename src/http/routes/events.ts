@@ -137,7 +137,13 @@ export function registerEventRoutes(app: TallyServer, deps: RouteDeps): void {
         security: BEARER,
         querystring: ExportQuerySchema,
         response: {
-          200: Type.String({ description: 'NDJSON (one event per line) or CSV.' }),
+          200: {
+            description: 'NDJSON (one event per line; the default) or CSV, streamed.',
+            content: {
+              'application/x-ndjson': { schema: Type.String() },
+              'text/csv': { schema: Type.String() },
+            },
+          } as never,
           ...READ_ERRORS,
         },
       },

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { AppError } from '../../errors/app-error.js'
 import type { RouteDeps, TallyServer } from '../build-server.js'
+import { errorResponses } from './common-schemas.js'
 
 const NO_LIMIT = { rateLimit: false }
 
@@ -27,7 +28,11 @@ export function registerHealthRoutes(app: TallyServer, deps: RouteDeps): void {
       schema: {
         tags: ['operations'],
         summary: 'Readiness: the database is reachable and migrated',
-        response: { 200: Type.Object({ status: Type.Literal('ready'), database: Type.String() }) },
+        response: {
+          200: Type.Object({ status: Type.Literal('ready'), database: Type.String() }),
+          // The database (or, on a queue node, NATS) is unreachable, or migrations are pending.
+          ...errorResponses(503),
+        },
       },
     },
     async function readyz() {

@@ -94,13 +94,18 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
     )
 
     const segmentOptions = (summary: string) => ({
+      config: { segmentApi: true },
       preValidation: requireSegmentKey(deps.keys),
       schema: {
         tags: ['segment'],
         summary,
-        security: [{ segmentBasic: [] }],
+        security: [{ segmentBasic: [] }, { bearer: [] }] as Record<string, string[]>[],
         body: Type.Unknown({ description: 'A Segment message, or for batch/import `{ batch: [...] }`.' }),
-        response: { 200: Type.Object({ success: Type.Literal(true) }), ...INGEST_ERRORS },
+        // No 413 here: an oversized body is Segment's 400 (payload_too_large).
+        response: {
+          200: Type.Object({ success: Type.Literal(true) }),
+          ...errorResponses(400, 401, 403, 415, 429, 503),
+        },
       },
     })
     await scope.register(async function segmentScope(segment) {
