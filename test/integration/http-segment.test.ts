@@ -98,6 +98,22 @@ describe('Segment tracking API', () => {
     expect(read.json().error.code).toBe('forbidden')
   })
 
+  it('should refuse a malformed Basic header even when the body carries a writeKey', async () => {
+    for (const authorization of [
+      'Basic !!!notbase64',
+      'Basic ',
+      `Basic ${Buffer.from(':').toString('base64')}`,
+    ]) {
+      const res = await t.app.server.inject({
+        method: 'POST',
+        url: '/v1/track',
+        headers: { authorization },
+        payload: { writeKey: KEYS.write, userId: 'u', event: 'x' },
+      })
+      expect(res.statusCode, authorization).toBe(401)
+    }
+  })
+
   it('should refuse a batch body without a batch array and a non-object call body', async () => {
     const batch = await t.app.server.inject({
       method: 'POST',

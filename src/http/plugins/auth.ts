@@ -78,6 +78,9 @@ export function requireSegmentKey(resolver: ApiKeyResolver): preValidationAsyncH
     let secret: string | undefined
     if (header !== undefined) {
       secret = /^Basic\b/i.test(header) ? basicSecret(header) : bearerSecret(header)
+      // A credential that is there but unreadable is refused, as on every route: falling back to a body
+      // writeKey would let a broken header pass unnoticed (docs/api.md: malformed Authorization → 401).
+      if (!secret) throw new AppError('unauthorized', 'Authorization must be "Basic base64(<write key>:)"')
     }
     if (!secret) {
       const body = request.body as { writeKey?: unknown } | undefined
