@@ -207,6 +207,17 @@ describe('reading events', () => {
     ])
   })
 
+  it('should refuse two Authorization headers whatever their order (Node kept the first)', async () => {
+    for (const pair of [
+      [`Bearer ${KEYS.read}`, 'Bearer wrong'],
+      ['Bearer wrong', `Bearer ${KEYS.read}`],
+    ]) {
+      const res = await call({ url: '/api/v1/events', headers: { authorization: pair as never } })
+      expect(res.statusCode).toBe(401)
+      expect(res.json().error.message).toBe('Send one Authorization header, not several')
+    }
+  })
+
   it('should say a scalar query key was given twice (it said "must be integer")', async () => {
     const res = await call({ url: '/api/v1/events?limit=1&limit=2', headers: bearer(KEYS.read) })
     expect(res.statusCode).toBe(400)

@@ -64,7 +64,22 @@ async function authorize(
 /** onRequest hook for the native API: `Authorization: Bearer <key>` with a key granting `role`. */
 export function requireBearer(resolver: ApiKeyResolver, role: ApiKeyRole): onRequestAsyncHookHandler {
   return async function bearerAuth(request) {
+    assertOneAuthorization(request)
     request.auth = await authorize(resolver, bearerSecret(request.headers.authorization), role)
+  }
+}
+
+/**
+ * Node keeps only the first of several `Authorization` headers, so (good, bad) passed and (bad, good) did
+ * not: a request naming two credentials is refused whatever their order.
+ */
+function assertOneAuthorization(request: FastifyRequest): void {
+  const raw = request.raw.rawHeaders
+  let seen = 0
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === 13 && raw[i].toLowerCase() === 'authorization' && ++seen > 1) {
+      throw new AppError('unauthorized', 'Send one Authorization header, not several')
+    }
   }
 }
 
@@ -74,6 +89,7 @@ export function requireBearer(resolver: ApiKeyResolver, role: ApiKeyRole): onReq
  */
 export function requireSegmentKey(resolver: ApiKeyResolver): preValidationAsyncHookHandler {
   return async function segmentAuth(request) {
+    assertOneAuthorization(request)
     const header = request.headers.authorization
     let secret: string | undefined
     if (header !== undefined) {
