@@ -108,6 +108,12 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // `tally export | head -1`: the reader is gone, which is the pipeline's business, not an error to report
+  // with a stack trace (docs/cli.md: stdout can be piped). Stop quietly, as Unix tools do.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0)
+    throw err
+  })
   main(process.argv.slice(2), {
     stdin: process.stdin,
     stdout: process.stdout,

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -129,5 +130,37 @@ describe('tally export', () => {
     const run = await runCli(['export', '--db', db.url, '--output', join(db.dir, 'no', 'such', 'dir.csv')])
     expect(run.code).toBe(2)
     expect(run.stderr).toMatch(/cannot write --output/)
+  })
+})
+
+describe('tally export into a pipe that closes early (tally export | head -1)', () => {
+  it('should stop quietly, without a stack trace', { timeout: 60_000 }, async () => {
+    const db = tempDatabase()
+    try {
+      const many = Array.from({ length: 3000 }, (_, i) => ({
+        type: 'track',
+        name: 'Piped',
+        userId: `u${i}`,
+        messageId: `pipe-${i}`,
+        properties: { pad: 'x'.repeat(100) },
+      }))
+      expect((await runCli(['import', '-', '--db', db.url], { stdin: ndjson(...many) })).code).toBe(0)
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/index.ts', 'export', '--db', db.url],
+        {
+          cwd: process.cwd(),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
+      let stderr = ''
+      child.stderr.on('data', (d) => (stderr += d))
+      child.stdout.once('data', () => child.stdout.destroy()) // the reader goes away after its first line
+      const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+      expect(stderr).not.toMatch(/EPIPE|\n\s+at /)
+      expect(code).toBe(0)
+    } finally {
+      db.remove()
+    }
   })
 })

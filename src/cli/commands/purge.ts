@@ -24,7 +24,10 @@ Options:
   --all-projects          purge every project, not only --project
 ${DATABASE_HELP}
 
-Note: the hourly rollups behind "tally stats" keep their counts for the purged hours.
+Deletes by when events were RECEIVED (an import of old history is recent by this measure). In the same
+transaction the hourly rollups of every hour that lost an event are rebuilt, so "tally stats" stops
+counting purged events. On SQLite a large purge holds the write lock while it runs: ingest waits, and
+past the busy timeout (5 s) answers 503 with Retry-After — purge in smaller steps (e.g. 90d, then 60d).
 Exit status: 0 ok, 1 the database failed, 2 usage error (missing or nonsensical DURATION).`
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
