@@ -187,6 +187,7 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
     // Every other API route: text the stores cannot keep is refused up front (ingest rejects it per event).
     await scoped.register(async function storedTextRoutes(rest) {
       registerStorableTextCheck(rest)
+      refuseMissingBodies(rest)
       const routes = rest.withTypeProvider<TypeBoxTypeProvider>()
       registerEventRoutes(routes, routeDeps)
       registerFailedEventRoutes(routes, routeDeps)
@@ -269,5 +270,16 @@ function documentCommonErrors(app: FastifyInstance): void {
     const segmentApi = route.config?.segmentApi === true
     if (schema.body !== undefined) add.push(...(segmentApi ? [415] : [413, 415]))
     for (const status of add) schema.response[status] ??= ErrorBodySchema
+  })
+}
+
+/**
+ * A route that takes a body, called without one (no Content-Type, nothing sent): `invalid_body` "empty",
+ * as docs/errors.md says and as an empty JSON body already is, not the schema's "body must be object".
+ */
+function refuseMissingBodies(scope: FastifyInstance): void {
+  scope.addHook('preValidation', async (request) => {
+    if (request.body !== undefined || request.routeOptions.schema?.body === undefined) return
+    throw new AppError('invalid_body', 'The request body is empty')
   })
 }

@@ -218,6 +218,26 @@ describe('reading events', () => {
     }
   })
 
+  it('should call a missing body invalid_body, as an empty JSON body is', async () => {
+    const none = await call({ method: 'POST', url: '/api/v1/events/query', headers: bearer(KEYS.read) })
+    expect(none.statusCode).toBe(400)
+    expect(none.json().error).toMatchObject({ code: 'invalid_body', message: 'The request body is empty' })
+    const empty = await call({
+      method: 'POST',
+      url: '/api/v1/events/query',
+      headers: { ...bearer(KEYS.read), 'content-type': 'application/json' },
+      payload: '',
+    })
+    expect(empty.json().error.code).toBe('invalid_body')
+    // Every route with a body says so (replay's filter is `{}` at the least, as the README sends).
+    const replay = await call({
+      method: 'POST',
+      url: '/api/v1/failed-events/replay',
+      headers: bearer(KEYS.admin),
+    })
+    expect(replay.json().error.code).toBe('invalid_body')
+  })
+
   it('should say a scalar query key was given twice (it said "must be integer")', async () => {
     const res = await call({ url: '/api/v1/events?limit=1&limit=2', headers: bearer(KEYS.read) })
     expect(res.statusCode).toBe(400)
