@@ -19,7 +19,7 @@ import { prepareSchema } from '../validate/compile.js'
 import { registerFormats } from '../validate/formats.js'
 import { ApiKeyResolver } from './auth/api-keys.js'
 import { handleClientError, registerErrorHandlers, sendError, toAppError } from './error-handler.js'
-import { rateLimitBucket, registerAuthFailureLimit } from './plugins/auth.js'
+import { rateLimitBucketFor, registerAuthFailureLimit } from './plugins/auth.js'
 import { registerDashboard } from './plugins/dashboard.js'
 import { registerDocs } from './plugins/docs.js'
 import { assertUtf8Charset } from './plugins/ingest-body.js'
@@ -167,11 +167,11 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
       })
       await api.register(rateLimit, {
         global: true,
-        // Before validation, so requests it refuses count too; by the key presented (rateLimitBucket).
+        // Before validation, so requests it refuses count too (rateLimitBucketFor).
         hook: 'preValidation',
         max: config.rateLimitMax,
         timeWindow: config.rateLimitWindowMs,
-        keyGenerator: rateLimitBucket,
+        keyGenerator: rateLimitBucketFor(routeDeps.keys),
         errorResponseBuilder: (_request, context) =>
           new AppError(
             'rate_limited',

@@ -127,6 +127,15 @@ export class ApiKeyResolver {
     return cached !== undefined && Date.now() - cached.confirmed < this.#ttlMs
   }
 
+  /**
+   * The rate limiter's bucket of a presented key, before authentication: the key id when the cache knows
+   * the key (the bucket native routes use, so one key has one budget), else its hash.
+   */
+  bucketOf(secret: string): string {
+    const hash = hashApiKey(secret)
+    return this.#cache.get(hash)?.auth.keyId ?? hash
+  }
+
   /** Forgets cached keys (after a revocation in this process). */
   clear(): void {
     this.#cache.clear()

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import type {
   FastifyInstance,
   FastifyRequest,
@@ -98,10 +97,7 @@ export function requireSegmentKey(resolver: ApiKeyResolver): preValidationAsyncH
       // writeKey would let a broken header pass unnoticed (docs/api.md: malformed Authorization → 401).
       if (!secret) throw new AppError('unauthorized', 'Authorization must be "Basic base64(<write key>:)"')
     }
-    if (!secret) {
-      const body = request.body as { writeKey?: unknown } | undefined
-      if (body && typeof body === 'object' && typeof body.writeKey === 'string') secret = body.writeKey
-    }
+    if (!secret) secret = bodyWriteKey(request)
     request.auth = await authorize(resolver, secret, 'write')
   }
 }
@@ -135,22 +131,25 @@ function presentedSecret(header: string | undefined): string | undefined {
   }
 }
 
+/** A Segment body's `writeKey` (the body is parsed by preValidation), if it has one. */
+function bodyWriteKey(request: FastifyRequest): string | undefined {
+  const body = request.body as { writeKey?: unknown } | undefined
+  return body && typeof body === 'object' && typeof body.writeKey === 'string' ? body.writeKey : undefined
+}
+
 /**
- * The rate limiter's bucket for a request: the key it presents (Authorization header, or a Segment body's
- * `writeKey`), hashed so no secret is held in the limiter, else the client IP. Taken from the credentials
- * rather than from a completed authentication, so the limiter can run before validation and count the
- * requests validation refuses (a client retrying a bad request was never limited); a wrong key's requests
- * are 401s, which the per-IP failure limit counts.
+ * The rate limiter's bucket for a request: its API key, else the client IP. Runs before validation, so the
+ * requests validation refuses count too (a client retrying a bad request was never limited). Native routes
+ * have authenticated by then (onRequest): their key id, at no cost. The Segment routes authenticate later
+ * (their key may be in the body): the key presented, through the resolver's hash (a wrong key's requests
+ * are 401s, which the per-IP failure limit counts).
  */
-export function rateLimitBucket(request: FastifyRequest): string {
-  let secret = presentedSecret(request.headers.authorization)
-  if (!secret) {
-    const body = request.body as { writeKey?: unknown } | undefined
-    if (body && typeof body === 'object' && typeof body.writeKey === 'string') secret = body.writeKey
+export function rateLimitBucketFor(resolver: ApiKeyResolver): (request: FastifyRequest) => string {
+  return function rateLimitBucket(request) {
+    if (request.auth) return `key:${request.auth.keyId}`
+    const secret = presentedSecret(request.headers.authorization) || bodyWriteKey(request)
+    return secret ? `key:${resolver.bucketOf(secret)}` : `ip:${request.ip}`
   }
-  return secret
-    ? `key:${createHash('sha256').update(secret).digest('base64url').slice(0, 22)}`
-    : `ip:${request.ip}`
 }
 
 /**

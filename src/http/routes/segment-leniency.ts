@@ -47,7 +47,6 @@ export function readLooseTimestamp(value: unknown): string | null {
     if (m === null) return null
     const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', , sign, zh, zm] = m
     const parts = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)] as const
-    ms = Date.UTC(...parts, Number(frac.padEnd(3, '0').slice(0, 3)))
     // Date.UTC rolls 2026-02-30 over to March: a field out of range names no instant.
     const back = new Date(Date.UTC(...parts))
     const fields = [
@@ -59,6 +58,7 @@ export function readLooseTimestamp(value: unknown): string | null {
       back.getUTCSeconds(),
     ]
     if (fields.some((f, i) => f !== parts[i])) return null
+    ms = back.getTime() + Number(frac.padEnd(3, '0').slice(0, 3))
     if (sign !== undefined) {
       const offsetMin = Number(zh) * 60 + Number(zm)
       if (Number(zh) > 23 || Number(zm) > 59) return null
