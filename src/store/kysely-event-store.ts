@@ -6,6 +6,7 @@ import type { AnalyticsEvent } from '../schema/analytics-event.js'
 import { DEFAULT_QUERY_LIMIT, type EventQuery, MAX_QUERY_LIMIT } from '../schema/event-query.js'
 import type { EventUpdate } from '../schema/event-update.js'
 import type { ValidationIssue } from '../schema/validation-issue.js'
+import { type DeletionContext, eraseInSlices, purgeInSlices } from './chunked-delete.js'
 import type { Database } from './database.js'
 import type { StoreDialect } from './dialect.js'
 import { chunkForParams, type EncodedBatch, EVENT_COLUMNS, encodeBatch, fromEventRow } from './event-rows.js'
@@ -403,6 +404,7 @@ export class KyselyEventStore implements EventStore {
     )
   }
 
+  /** GDPR erasure, in short transactions (chunked-delete.ts: a long one held the writer for seconds). */
   deleteWhere(projectId: string, filter: DeleteFilter): Promise<{ events: number; failedEvents: number }> {
     const ids = [filter.userId, filter.anonymousId].filter(
       (v): v is string => typeof v === 'string' && v !== '',
@@ -410,81 +412,23 @@ export class KyselyEventStore implements EventStore {
     if (ids.length === 0) {
       return Promise.reject(new AppError('validation_failed', 'deleteWhere needs a userId or an anonymousId'))
     }
-    return this.#guard(() =>
-      this.#db.transaction().execute(async (trx) => {
-        await this.#beforeDelete(trx)
-        const person = (eb: any) =>
-          eb.or([
-            ...(filter.userId ? [eb('user_id', '=', filter.userId)] : []),
-            ...(filter.anonymousId ? [eb('anonymous_id', '=', filter.anonymousId)] : []),
-          ])
-        const hours = await trx
-          .selectFrom('events')
-          .select(this.#sd.timeBucket('timestamp', 'hour').as('hour'))
-          .where('project_id', '=', projectId)
-          .where(person)
-          .distinct()
-          .execute()
-        if (!this.#sd.capabilities.dedupeOnEvents) {
-          await trx
-            .deleteFrom('event_dedupe')
-            .where('project_id', '=', projectId)
-            .where('message_id', 'in', (eb) =>
-              eb.selectFrom('events').select('message_id').where('project_id', '=', projectId).where(person),
-            )
-            .execute()
-        }
-        const ev = await trx
-          .deleteFrom('events')
-          .where('project_id', '=', projectId)
-          .where(person)
-          .executeTakeFirst()
-        await this.#rebuildRollups(
-          trx,
-          projectId,
-          hours.map((h) => Number(h.hour)),
-        )
-        await this.#afterDelete(trx)
-        const failedEvents = await this.#failed.deleteForPerson(trx, projectId, filter)
-        return { events: Number(ev.numDeletedRows), failedEvents }
-      }),
-    )
+    return this.#guard(() => eraseInSlices(this.#deletion, projectId, filter))
   }
 
+  /** Retention, in short transactions (chunked-delete.ts). */
   purgeOlderThan(cutoff: Date, projectId?: string): Promise<{ events: number; failedEvents: number }> {
-    return this.#guard(() =>
-      this.#db.transaction().execute(async (trx) => {
-        await this.#beforeDelete(trx)
-        const before = this.#sd.toDbTime(cutoff)
-        let old = trx.selectFrom('events').select('id').where('received_at', '<', before)
-        if (projectId !== undefined) old = old.where('project_id', '=', projectId)
-        let affectedQuery = trx
-          .selectFrom('events')
-          .select(['project_id', this.#sd.timeBucket('timestamp', 'hour').as('hour')])
-          .where('received_at', '<', before)
-          .distinct()
-        if (projectId !== undefined) affectedQuery = affectedQuery.where('project_id', '=', projectId)
-        const affected = this.#rollupRebuilder ? await affectedQuery.execute() : []
-        if (!this.#sd.capabilities.dedupeOnEvents) {
-          let dedupe = trx.deleteFrom('event_dedupe').where('event_id', 'in', old)
-          if (projectId !== undefined) dedupe = dedupe.where('project_id', '=', projectId)
-          await dedupe.execute()
-        }
-        let del = trx.deleteFrom('events').where('received_at', '<', before)
-        if (projectId !== undefined) del = del.where('project_id', '=', projectId)
-        const ev = await del.executeTakeFirst()
-        const hoursByProject = new Map<string, number[]>()
-        for (const a of affected) {
-          const list = hoursByProject.get(a.project_id) ?? []
-          list.push(Number(a.hour))
-          hoursByProject.set(a.project_id, list)
-        }
-        for (const [project, hours] of hoursByProject) await this.#rebuildRollups(trx, project, hours)
-        await this.#afterDelete(trx)
-        const failedEvents = await this.#failed.purgeOlderThan(trx, cutoff, projectId)
-        return { events: Number(ev.numDeletedRows), failedEvents }
-      }),
-    )
+    return this.#guard(() => purgeInSlices(this.#deletion, cutoff, projectId))
+  }
+
+  get #deletion(): DeletionContext {
+    return {
+      db: this.#db,
+      dialect: this.#sd,
+      beforeDelete: (trx) => this.#beforeDelete(trx),
+      afterDelete: (trx) => this.#afterDelete(trx),
+      rebuild: (trx, projectId, timestampsMs) => this.#rebuildRollups(trx, projectId, timestampsMs),
+      failed: this.#failed,
+    }
   }
 
   /** Recomputes the rollups of the hours that held the given event timestamps (epoch ms). */

@@ -95,3 +95,105 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     })
   })
 }
+
+// Erasure and purge run in short transactions (src/store/chunked-delete.ts): one transaction over a
+// long-lived user's hours held SQLite's writer, and the whole server, for seconds.
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  describe.runIf(dialect === 'sqlite' || pgReachable || IN_CI)(`${dialect}: large deletions`, () => {
+    let store: KyselyEventStore
+    let drop = async () => {}
+    const wide = { from: new Date(T0 - 24 * HOUR).toISOString(), to: new Date(T0 + 400 * HOUR).toISOString() }
+
+    beforeEach(async () => {
+      let url = 'sqlite::memory:'
+      if (dialect === 'postgres') {
+        const fresh = await createFreshPostgresDatabase()
+        url = fresh.url
+        drop = () => fresh.drop()
+      }
+      store = await createStore(url, { migrate: true })
+      await store.createProject({
+        id: 'p1',
+        name: 'p1',
+        createdAt: new Date().toISOString(),
+        settings: { ...DEFAULT_PROJECT_SETTINGS },
+      })
+      // Carol: one event an hour for 300 hours (received then); Dave: one every 10 hours.
+      const events = []
+      for (let h = 0; h < 300; h++) {
+        const at = new Date(T0 + h * HOUR + 60_000).toISOString()
+        events.push(makeEvent({ userId: 'carol', anonymousId: 'a-carol', timestamp: at, receivedAt: at }))
+        if (h % 10 === 0)
+          events.push(makeEvent({ userId: 'dave', anonymousId: 'a-dave', timestamp: at, receivedAt: at }))
+      }
+      await store.insertBatch(events, [])
+    })
+    afterEach(async () => {
+      await store.close()
+      await drop()
+    })
+
+    const overview = () => getOverview(store.db, store.storeDialect, 'p1', wide)
+
+    it('should erase a user seen over hundreds of hours and keep the statistics exact', async () => {
+      expect(await overview()).toMatchObject({ total: 330, uniqueUsers: { value: 2 } })
+      expect(await store.deleteWhere('p1', { anonymousId: 'a-carol' })).toEqual({
+        events: 300,
+        failedEvents: 0,
+      })
+      expect(await overview()).toMatchObject({ total: 30, uniqueUsers: { value: 1 } })
+      expect((await store.queryEvents('p1', { userId: 'carol' })).events).toEqual([])
+    })
+
+    it('should purge in slices and keep the statistics of what is left exact', async () => {
+      const cutoff = new Date(T0 + 250 * HOUR) // hours 0–249 go: 250 of Carol's, 25 of Dave's
+      expect(await store.purgeOlderThan(cutoff)).toEqual({ events: 275, failedEvents: 0 })
+      expect(await overview()).toMatchObject({ total: 55, uniqueUsers: { value: 2 } })
+      expect(await store.purgeOlderThan(cutoff)).toEqual({ events: 0, failedEvents: 0 })
+    })
+
+    it.runIf(dialect === 'sqlite')(
+      'should let writes through while an erasure runs, and erase what the user sent meanwhile',
+      async () => {
+        const done: string[] = []
+        const erasing = store.deleteWhere('p1', { userId: 'carol' }).then((r) => {
+          done.push('erase')
+          return r
+        })
+        // Arrives after the erasure started: with one transaction it waited for the whole erasure.
+        const late = makeEvent({ userId: 'carol', timestamp: new Date(T0 + 5 * HOUR).toISOString() })
+        const writing = store.insertBatch([late], []).then((r) => {
+          done.push('write')
+          return r
+        })
+        const [erased, [written]] = await Promise.all([erasing, writing])
+        expect(done).toEqual(['write', 'erase'])
+        expect(written.status).toBe('accepted')
+        // The event stored during the erasure belonged to the user too: the next round found it.
+        expect(erased.events).toBe(301)
+        expect((await store.queryEvents('p1', { userId: 'carol' })).events).toEqual([])
+        expect(await overview()).toMatchObject({ total: 30, uniqueUsers: { value: 1 } })
+      },
+    )
+
+    it.runIf(dialect === 'sqlite')('should let writes through while a purge runs', async () => {
+      // 1,530 events: more than the first slice (1,000) takes.
+      const more = Array.from({ length: 1200 }, (_, i) => {
+        const at = new Date(T0 + (i % 300) * HOUR + 120_000).toISOString()
+        return makeEvent({ userId: 'frank', timestamp: at, receivedAt: at })
+      })
+      await store.insertBatch(more, [])
+      const done: string[] = []
+      const purging = store.purgeOlderThan(new Date(T0 + 400 * HOUR)).then((r) => {
+        done.push('purge')
+        return r
+      })
+      const now = new Date(T0 + 500 * HOUR).toISOString()
+      const fresh = makeEvent({ userId: 'erin', timestamp: now, receivedAt: now })
+      const writing = store.insertBatch([fresh], []).then(() => done.push('write'))
+      const [purged] = await Promise.all([purging, writing])
+      expect(done).toEqual(['write', 'purge'])
+      expect(purged.events).toBe(1530)
+    })
+  })
+}
