@@ -538,9 +538,15 @@ describe.runIf(runnable)(
             TALLY_QUEUE_URL: single.url,
             TALLY_QUEUE_STREAM: settings.stream,
             TALLY_MIGRATE_ON_START: 'false',
+            TALLY_WORKER_METRICS_PORT: '0',
           },
-          /tally worker: consuming/,
+          /tally worker: metrics at/,
         )
+        // The worker's own /metrics (an ingest node's cannot show the writes).
+        const metricsUrl = /metrics at (\S+)/.exec(worker.output())?.[1]
+        const scraped = await (await fetch(metricsUrl!)).text()
+        expect(scraped).toMatch(/^tally_worker_batches_in_hand 0$/m)
+        expect(scraped).toMatch(/^tally_worker_events_total 0$/m)
         single.kill(0)
         await sleep(1_500) // the worker's fetches now wait on a lost connection
         const started = Date.now()

@@ -45,3 +45,13 @@ describe('serveCommand --queue', () => {
     expect(run.stderr).toContain('config_invalid')
   })
 })
+
+describe('workerCommand --metrics-port', () => {
+  it('should exit 2 when the metrics port is not a port number', async () => {
+    for (const bad of ['abc', '-1', '70000', '80.5']) {
+      const run = await runCli(['worker', '--queue', 'nats://127.0.0.1:4222', '--metrics-port', bad])
+      expect(run.code, bad).toBe(2)
+      expect(run.stderr).toContain('--metrics-port must be a port number')
+    }
+  })
+})

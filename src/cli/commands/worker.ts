@@ -1,6 +1,7 @@
 import { loadConfig } from '../../config/config.js'
-import { isAppError } from '../../errors/app-error.js'
+import { AppError, isAppError } from '../../errors/app-error.js'
 import { queueSettingsOf } from '../../queue/queue-settings.js'
+import { createWorkerMetrics, serveWorkerMetrics } from '../../queue/worker-metrics.js'
 import { WriterWorker } from '../../queue/writer-worker.js'
 import { createStore } from '../../store/create-store.js'
 import type { CliCommand, CliIo } from '../cli-io.js'
@@ -18,6 +19,9 @@ Options (each also an environment variable):
   --db URL            TALLY_DATABASE_URL    the database (PostgreSQL for several workers)
   --concurrency N     parallel fetch/write loops in this process (default 1)
   --batch-size N      events per fetch and transaction (default 1000)
+  --metrics-port N    TALLY_WORKER_METRICS_PORT  serve GET /metrics (Prometheus: batches, events,
+                      duplicates, failed, poison, write errors, batches in hand) and /healthz on
+                      TALLY_HOST (default 127.0.0.1) and this port; off by default
   -h, --help          show this help
 Stream: TALLY_QUEUE_STREAM (default TALLY_EVENTS), TALLY_QUEUE_REPLICAS (default 3 with 3+ servers).
 
@@ -44,6 +48,7 @@ export async function workerCommand(
   }
   const concurrency = positiveInt(values.concurrency, '--concurrency', 1)
   const batchSize = positiveInt(values['batch-size'], '--batch-size', 1000)
+  const metricsPort = portNumber(values['metrics-port'] ?? io.env.TALLY_WORKER_METRICS_PORT)
   const config = loadConfig(io.env, { db: values.db, queue: values.queue })
   if (config.queueUrl === undefined) throw usageError('--queue (or TALLY_QUEUE_URL) is required')
   const settings = queueSettingsOf(config, { batchSize })
@@ -66,9 +71,26 @@ export async function workerCommand(
     await store.close()
     throw err
   }
+  let metrics: { url: string; close: () => Promise<void> } | undefined
+  if (metricsPort !== undefined) {
+    try {
+      metrics = await serveWorkerMetrics(createWorkerMetrics(worker), {
+        host: config.host,
+        port: metricsPort,
+      })
+    } catch (err) {
+      await worker.stop()
+      await store.close()
+      throw new AppError(
+        'config_invalid',
+        `Cannot serve metrics on ${config.host}:${metricsPort}: ${(err as Error).message}`,
+      )
+    }
+  }
   io.stdout.write(
     `tally worker: consuming ${settings.stream}/${settings.consumer} from ${settings.servers.join(',')}\n`,
   )
+  if (metrics) io.stdout.write(`tally worker: metrics at ${metrics.url}/metrics\n`)
   // A progress line every 10 s when something was written (logs, not metrics).
   let last = ''
   const progress = setInterval(() => {
@@ -95,6 +117,7 @@ export async function workerCommand(
       )
       worker
         .stop()
+        .then(() => metrics?.close())
         .then(() => store.close())
         .then(
           () => {
@@ -118,6 +141,7 @@ function parseWorkerArgs(argv: string[]) {
     db: { type: 'string' },
     concurrency: { type: 'string' },
     'batch-size': { type: 'string' },
+    'metrics-port': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   })
   if (positionals.length > 0) throw usageError(`unexpected argument ${JSON.stringify(positionals[0])}`)
@@ -128,6 +152,13 @@ function positiveInt(value: string | undefined, flag: string, fallback: number):
   if (value === undefined) return fallback
   const n = Number(value)
   if (!Number.isInteger(n) || n < 1 || n > 100_000) throw usageError(`${flag} must be a positive integer`)
+  return n
+}
+
+function portNumber(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n > 65_535) throw usageError('--metrics-port must be a port number (0–65535)')
   return n
 }
 
