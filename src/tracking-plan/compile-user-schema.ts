@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { Ajv, type Options, type ValidateFunction } from 'ajv'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import addFormatsModule from 'ajv-formats'
@@ -98,6 +99,58 @@ function assertEnumSizes(schema: unknown): void {
   walk(schema, '')
 }
 
+/**
+ * Keywords a tracking-plan schema may not use, and why:
+ * - `$async`: Ajv compiles it to a validator that answers a Promise; the plan checks events synchronously.
+ * - `$dynamicRef`/`$dynamicAnchor`, `$recursiveRef`/`$recursiveAnchor`: references resolved at run time,
+ *   which `ref-cycles.ts` cannot follow — a cycle through them overflowed the stack on every matching event.
+ */
+const UNSUPPORTED_KEYWORDS = ['$async', '$dynamicRef', '$dynamicAnchor', '$recursiveRef', '$recursiveAnchor']
+
+/** Keywords whose value maps names (of properties, definitions) to schemas: their keys are not keywords. */
+const SCHEMA_MAPS = new Set([
+  'properties',
+  'patternProperties',
+  'definitions',
+  '$defs',
+  'dependentSchemas',
+  'dependencies',
+])
+/** Keywords whose value is data, never a schema. */
+const DATA_KEYWORDS = new Set(['enum', 'const', 'default', 'examples', 'required'])
+
+function assertNoUnsupportedKeywords(schema: unknown): void {
+  const pointer = (path: string, key: string) => `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`
+  const walk = (node: unknown, path: string): void => {
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) walk(node[i], `${path}/${i}`)
+      return
+    }
+    if (node === null || typeof node !== 'object') return
+    for (const [key, value] of Object.entries(node)) {
+      const at = pointer(path, key)
+      if (UNSUPPORTED_KEYWORDS.includes(key)) {
+        throw new AppError('schema_invalid', `${at}: "${key}" is not supported in tracking-plan schemas`)
+      }
+      if (DATA_KEYWORDS.has(key)) continue
+      if (SCHEMA_MAPS.has(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        for (const [name, sub] of Object.entries(value)) walk(sub, pointer(at, name))
+        continue
+      }
+      walk(value, at)
+    }
+  }
+  walk(schema, '')
+}
+
+/**
+ * Compiled stored schemas by content (SHA-256 of their JSON), shared by every plan of the process: a
+ * compiled validator is a pure function, whichever Ajv instance made it. Failures are kept too, so a
+ * stored schema that no longer compiles is not retried on every reload. Least recently used out first.
+ */
+const STORED_COMPILES = new Map<string, ValidateFunction | AppError>()
+const MAX_STORED_COMPILES = 5_000
+
 export class UserSchemaCompiler {
   #instances = new Map<string, Ajv | Ajv2020>()
 
@@ -122,17 +175,53 @@ export class UserSchemaCompiler {
     return ajv
   }
 
-  /** Compiles `schema`; an invalid schema becomes `AppError('schema_invalid')` with Ajv's message. */
+  /**
+   * Compiles `schema`; an invalid schema becomes `AppError('schema_invalid')` with Ajv's message. Stored
+   * schemas are compiled once per process and content (STORED_COMPILES): a project's plan is rebuilt
+   * from the database every 30 s and on every schema PUT, and recompiling a large schema each time froze
+   * the server for seconds.
+   */
   compile(schema: unknown, patterns: PatternMode = 'registered'): ValidateFunction {
+    if (patterns !== 'stored') return this.#compile(schema, patterns)
+    const cacheKey = createHash('sha256').update(JSON.stringify(schema)).digest('base64')
+    const hit = STORED_COMPILES.get(cacheKey)
+    if (hit !== undefined) {
+      STORED_COMPILES.delete(cacheKey) // most recently used last
+      STORED_COMPILES.set(cacheKey, hit)
+      if (hit instanceof AppError) throw hit
+      return hit
+    }
+    let outcome: ValidateFunction | AppError
+    try {
+      outcome = this.#compile(schema, patterns)
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err
+      outcome = err
+    }
+    if (STORED_COMPILES.size >= MAX_STORED_COMPILES) {
+      STORED_COMPILES.delete(STORED_COMPILES.keys().next().value as string)
+    }
+    STORED_COMPILES.set(cacheKey, outcome)
+    if (outcome instanceof AppError) throw outcome
+    return outcome
+  }
+
+  #compile(schema: unknown, patterns: PatternMode): ValidateFunction {
     if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
       throw new AppError('schema_invalid', 'a tracking-plan schema must be a JSON object')
     }
     const dialect = schemaDialect(schema as Record<string, unknown>)
+    // Stored schemas too: an async validator answers a Promise, which the plan's check took for "valid"
+    // and whose rejection killed the process.
+    assertNoUnsupportedKeywords(schema)
     if (patterns === 'registered') assertEnumSizes(schema)
     const ajv = this.#ajv(dialect, patterns)
+    // Every schema Ajv registers while compiling this one (its root `$id` and any nested `$id`) is removed
+    // afterwards: left in the instance, a nested `$id` made a later schema with that `$id` uncompilable —
+    // and a plan reload then failed for the whole project.
+    const known = new Set([...Object.keys(ajv.schemas), ...Object.keys(ajv.refs)])
     try {
-      const validate = ajv.compile(schema)
-      return validate
+      return ajv.compile(schema)
     } catch (err) {
       throw new AppError('schema_invalid', `invalid JSON Schema (${dialect}): ${(err as Error).message}`, {
         cause: err,
@@ -143,6 +232,9 @@ export class UserSchemaCompiler {
         ajv.removeSchema(schema)
       } catch {
         // nothing was registered
+      }
+      for (const id of [...Object.keys(ajv.schemas), ...Object.keys(ajv.refs)]) {
+        if (!known.has(id)) ajv.removeSchema(id)
       }
     }
   }

@@ -786,3 +786,88 @@ describe('schemas that could never apply', () => {
     })
   })
 })
+
+describe('TrackingPlan: schemas that broke a project (trial, 2026-11-27)', () => {
+  const stored = (
+    eventName: string,
+    jsonSchema: Record<string, unknown>,
+    version = '1-0-0',
+  ): StoredSchema => ({
+    projectId: 'p1',
+    eventType: 'track',
+    eventName,
+    version,
+    jsonSchema,
+    createdAt: '2026-11-27T00:00:00.000Z',
+  })
+  const check = (plan: TrackingPlan, event: Record<string, unknown>, mode: 'allow' | 'block' = 'block') =>
+    validator.validate(event, { trackingPlan: plan, enforcement: mode })
+
+  it('should refuse $async (its validator answered a Promise, and an invalid event killed the process)', () => {
+    const plan = new TrackingPlan('p1')
+    const async = {
+      $async: true,
+      type: 'object',
+      required: ['must'],
+      properties: { must: { type: 'string' } },
+    }
+    expect(() =>
+      plan.register({ eventType: 'track', eventName: 'AsyncX', version: '1-0-0', jsonSchema: async }),
+    ).toThrow(expect.objectContaining({ code: 'schema_invalid', message: expect.stringContaining('$async') }))
+    // …but a property may be called "$async".
+    plan.register({
+      eventType: 'track',
+      eventName: 'Named',
+      version: '1-0-0',
+      jsonSchema: { type: 'object', properties: { $async: { type: 'boolean' } }, required: ['$async'] },
+    })
+  })
+
+  it('should turn a stored $async schema into a per-event finding, never a crash', () => {
+    const plan = TrackingPlan.fromStoredSchemas([
+      stored('AsyncX', { $async: true, type: 'object', properties: { must: { type: 'string' } } }),
+      stored('Fine', { type: 'object', required: ['n'], properties: { n: { type: 'number' } } }),
+    ])
+    const r = check(plan, { type: 'track', name: 'AsyncX', userId: 'u', properties: { must: 5 } })
+    expect(r.ok).toBe(false)
+    if (!r.ok) expect(r.errors[0].message).toContain('cannot be used')
+    // The rest of the plan still works.
+    expect(check(plan, { type: 'track', name: 'Fine', userId: 'u', properties: { n: 1 } }).ok).toBe(true)
+    expect(check(plan, { type: 'track', name: 'Fine', userId: 'u', properties: { n: 'x' } }).ok).toBe(false)
+  })
+
+  it('should compile schemas whose nested $id is another schema root $id, now and after a reload', () => {
+    const e0 = {
+      $id: 'http://x/a',
+      definitions: { d: { $id: 'http://x/d', type: 'string' } },
+      properties: { v: { $ref: 'http://x/d' } },
+    }
+    const e1 = {
+      $id: 'http://x/d',
+      definitions: { q: { type: 'number' } },
+      properties: { w: { $ref: '#/definitions/q' } },
+    }
+    const plan = new TrackingPlan('p1')
+    plan.register({ eventType: 'track', eventName: 'E0', version: '1-0-0', jsonSchema: e0 })
+    plan.register({ eventType: 'track', eventName: 'E1', version: '1-0-0', jsonSchema: e1 })
+    const reloaded = TrackingPlan.fromStoredSchemas(plan.listSchemas())
+    for (const p of [plan, reloaded]) {
+      expect(check(p, { type: 'track', name: 'E0', userId: 'u', properties: { v: 'ok' } }).ok).toBe(true)
+      expect(check(p, { type: 'track', name: 'E0', userId: 'u', properties: { v: 1 } }).ok).toBe(false)
+      expect(check(p, { type: 'track', name: 'E1', userId: 'u', properties: { w: 1 } }).ok).toBe(true)
+      expect(check(p, { type: 'track', name: 'E1', userId: 'u', properties: { w: 'x' } }).ok).toBe(false)
+    }
+  })
+
+  it('should refuse $dynamicRef and $recursiveRef (a cycle through them overflowed on every event)', () => {
+    const plan = new TrackingPlan('p1')
+    const dynamic = {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      $dynamicAnchor: 'n',
+      allOf: [{ $dynamicRef: '#n' }],
+    }
+    expect(() =>
+      plan.register({ eventType: 'track', eventName: 'D', version: '1-0-0', jsonSchema: dynamic }),
+    ).toThrow(expect.objectContaining({ code: 'schema_invalid' }))
+  })
+})

@@ -50,7 +50,9 @@ export interface PlanCheck {
 interface SchemaVersion {
   stored: StoredSchema
   ver: SchemaVer
-  validate: ValidateFunction
+  /** Null for a stored schema that no longer compiles (`unusable` says why). */
+  validate: ValidateFunction | null
+  unusable?: string
 }
 
 const key = (type: string, name: string) => `${type}\u0000${name}`
@@ -93,16 +95,21 @@ export class TrackingPlan {
       return va && vb ? compareSchemaVer(va, vb) : 0
     })
     for (const s of sorted) {
-      plan.register(
-        {
-          eventType: s.eventType as EventType,
-          eventName: s.eventName,
-          version: s.version,
-          jsonSchema: s.jsonSchema,
-          createdAt: s.createdAt,
-        },
-        { stored: true },
-      )
+      const input = {
+        eventType: s.eventType as EventType,
+        eventName: s.eventName,
+        version: s.version,
+        jsonSchema: s.jsonSchema,
+        createdAt: s.createdAt,
+      }
+      try {
+        plan.register(input, { stored: true })
+      } catch (err) {
+        // One stored schema that no longer compiles (saved before a check existed, or by an older version)
+        // must not take the whole project's ingest down: its events are told why instead (`check`).
+        if (!(err instanceof AppError) || err.code !== 'schema_invalid') throw err
+        plan.#addUnusable(input, err.message)
+      }
     }
     return plan
   }
@@ -189,6 +196,24 @@ export class TrackingPlan {
     return { stored, compatibility }
   }
 
+  /** Keeps a stored version that cannot be compiled, so events meant for it are not taken as unplanned. */
+  #addUnusable(input: RegisterSchemaInput, reason: string): void {
+    const ver = parseSchemaVer(input.version)
+    if (ver === null) return
+    const versions = this.#entries.get(key(input.eventType, input.eventName)) ?? []
+    const stored: StoredSchema = {
+      projectId: this.projectId,
+      eventType: input.eventType,
+      eventName: input.eventName,
+      version: input.version,
+      jsonSchema: input.jsonSchema as Record<string, unknown>,
+      createdAt: input.createdAt ?? new Date().toISOString(),
+    }
+    versions.push({ stored, ver, validate: null, unusable: reason })
+    versions.sort((a, b) => compareSchemaVer(a.ver, b.ver))
+    this.#entries.set(key(input.eventType, input.eventName), versions)
+  }
+
   /** One version (latest when `version` is omitted), or undefined. */
   getSchema(eventType: string, eventName: string, version?: string): StoredSchema | undefined {
     const versions = this.#entries.get(key(eventType, eventName))
@@ -248,7 +273,14 @@ export class TrackingPlan {
     if (event.type !== 'alias') {
       const field = TRAIT_TYPES.has(event.type) ? 'traits' : 'properties'
       const target = (event as Record<string, unknown>)[field] ?? {}
-      if (!chosen.validate(target)) {
+      if (chosen.validate === null) {
+        failed = true
+        issues.add(
+          `/${field}`,
+          'schema_violation',
+          `the tracking-plan schema ${event.type}/${entryName} ${chosen.stored.version} cannot be used (${chosen.unusable}); register a fixed version, then replay`,
+        )
+      } else if (!chosen.validate(target)) {
         failed = true
         formatAjvErrors(chosen.validate.errors ?? [], event, issues, {
           pathPrefix: `/${field}`,
