@@ -3,16 +3,16 @@ import type { EventCreate } from '../schema/event-create.js'
 import type { HttpMethod, PerformanceUnit } from '../schema/event-types.js'
 import type { Identifier, JsonObject } from '../schema/primitives.js'
 import type { ValidationIssue } from '../schema/validation-issue.js'
-import { apiRequestName, normaliseRoute } from './api-request.js'
+import { normaliseRoute } from './api-request.js'
 import { createUuidV7Generator, normaliseId, resolveMessageId } from './ids.js'
 import { normaliseTargetText } from './interaction.js'
 import { anonymiseIp, normaliseRawIp } from './ip.js'
 import { formatIsoTime } from './iso-time.js'
-import { collapseWhitespace, normaliseName } from './names.js'
 import { createPageEnricher } from './page.js'
 import { defaultUnit, rateMetric } from './performance.js'
 import { createRedactor } from './redact.js'
 import { createSessionDeriver, visitorKey } from './session.js'
+import { storedEventName } from './stored-name.js'
 import { DEFAULT_FUTURE_TOLERANCE_MS, DEFAULT_MAX_AGE_MS, resolveTime, type TimeLimits } from './time.js'
 import type { EventFormatterOptions, FormatContext, FormatResult } from './types.js'
 import { createUserAgentParser, DEFAULT_USER_AGENT_CACHE_SIZE } from './user-agent.js'
@@ -39,7 +39,6 @@ type MutableContext = EventContext & Record<string, unknown>
 
 const NO_KEYS: readonly string[] = Object.freeze([])
 const DROP_BOT: FormatResult = Object.freeze({ kind: 'drop', reason: 'bot' }) as FormatResult
-const NAME_CASED_TYPES = new Set(['track', 'page', 'screen'])
 /** Context keys not scanned by the redactor: parsed fields, not free text. */
 const KEEP_CONTEXT_KEYS: ReadonlySet<string> = new Set(['userAgent'])
 
@@ -171,12 +170,8 @@ export function createEventFormatter(options: EventFormatterOptions = {}) {
     }
 
     // 6. names and type-specific fields
-    let name: string | null = null
+    const name = storedEventName(event, settings.nameCase)
     if (event.name !== undefined) {
-      name = NAME_CASED_TYPES.has(event.type)
-        ? normaliseName(event.name, settings.nameCase)
-        : collapseWhitespace(event.name)
-      if (name === '') name = null
       if (name === null && event.type !== 'page' && event.type !== 'screen' && event.type !== 'api_request') {
         return {
           kind: 'reject',
@@ -197,9 +192,6 @@ export function createEventFormatter(options: EventFormatterOptions = {}) {
       const method = sentMethod.toUpperCase() as HttpMethod
       const route = normaliseRoute(sentRoute)
       if (method !== sentMethod || route !== sentRoute) properties = { ...properties, method, route }
-      // The validator derives "METHOD route" from the route as sent; derive it again from the normalised one.
-      if (name === null || name === apiRequestName(sentMethod, sentRoute))
-        name = apiRequestName(method, route)
     } else if (event.type === 'performance') {
       const metric = name ?? ''
       const unit = (properties.unit as PerformanceUnit | undefined) ?? defaultUnit(metric)

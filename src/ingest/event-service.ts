@@ -121,7 +121,11 @@ export class EventService implements Ingestor {
 
     for (let i = 0; i < events.length; i++) {
       const raw = withBatchSentAt(events[i], ctx.sentAt)
-      const checked = this.#validator.validate(raw, { trackingPlan: plan, enforcement: settings.enforcement })
+      const checked = this.#validator.validate(raw, {
+        trackingPlan: plan,
+        enforcement: settings.enforcement,
+        nameCase: settings.nameCase,
+      })
       if (!checked.ok) {
         reject(i, raw, checked.errors)
         continue

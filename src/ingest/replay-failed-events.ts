@@ -79,6 +79,7 @@ export async function replayFailedEvents(
       const checked = validator.validate(payload, {
         trackingPlan: plan,
         enforcement: project.settings.enforcement,
+        nameCase: project.settings.nameCase,
       })
       if (!checked.ok) return checked.errors
       const formatted = formatter.format(checked.event, {

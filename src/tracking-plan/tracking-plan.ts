@@ -1,5 +1,6 @@
 import type { ValidateFunction } from 'ajv'
-import { collapseWhitespace } from '../enrich/names.js'
+import { collapseWhitespace, type NameCase } from '../enrich/names.js'
+import { storedEventName } from '../enrich/stored-name.js'
 import { AppError } from '../errors/app-error.js'
 import type { EventCreate } from '../schema/event-create.js'
 import { EVENT_TYPES, type EventType } from '../schema/event-types.js'
@@ -81,6 +82,8 @@ export class TrackingPlan {
   readonly projectId: string
   readonly #entries = new Map<string, SchemaVersion[]>()
   readonly #compiler = new UserSchemaCompiler()
+  /** `#casedNames` per case policy; cleared when a schema is added. */
+  readonly #casedIndex = new Map<NameCase, Map<string, string>>()
 
   constructor(projectId = 'default') {
     this.projectId = projectId
@@ -193,7 +196,24 @@ export class TrackingPlan {
           )
     versions.push({ stored, ver, validate })
     this.#entries.set(key(eventType, eventName), versions)
+    this.#casedIndex.clear()
     return { stored, compatibility }
+  }
+
+  /** Registered names by the name their events are stored under with `nameCase` (first registered wins). */
+  #casedNames(nameCase: NameCase): Map<string, string> {
+    let index = this.#casedIndex.get(nameCase)
+    if (index === undefined) {
+      index = new Map()
+      for (const versions of this.#entries.values()) {
+        const { eventType, eventName } = versions[0].stored
+        if (eventName === ANY_EVENT_NAME) continue
+        const cased = storedEventName({ type: eventType, name: eventName }, nameCase)
+        if (cased !== null && !index.has(key(eventType, cased))) index.set(key(eventType, cased), eventName)
+      }
+      this.#casedIndex.set(nameCase, index)
+    }
+    return index
   }
 
   /** Keeps a stored version that cannot be compiled, so events meant for it are not taken as unplanned. */
@@ -212,6 +232,7 @@ export class TrackingPlan {
     versions.push({ stored, ver, validate: null, unusable: reason })
     versions.sort((a, b) => compareSchemaVer(a.ver, b.ver))
     this.#entries.set(key(input.eventType, input.eventName), versions)
+    this.#casedIndex.clear()
   }
 
   /** One version (latest when `version` is omitted), or undefined. */
@@ -231,10 +252,25 @@ export class TrackingPlan {
    * Checks a valid event against the plan under `mode`, adding warnings or errors to `issues`.
    * `reject` is true only in `block` mode.
    */
-  check(event: EventCreate, mode: EnforcementMode, issues: IssueList): PlanCheck {
-    const name = 'name' in event && typeof event.name === 'string' ? event.name : undefined
+  check(
+    event: EventCreate,
+    mode: EnforcementMode,
+    issues: IssueList,
+    nameCase: NameCase = 'as-is',
+  ): PlanCheck {
+    // The name the event will be stored under (the formatter's rule), so the schema that applies is the
+    // one registered for what the user will see stored.
+    const name = storedEventName(event, nameCase) ?? undefined
     let entryName = name ?? ANY_EVENT_NAME
     let versions = this.#entries.get(key(event.type, entryName))
+    if (versions === undefined && name !== undefined && nameCase !== 'as-is') {
+      // Registered as `Order Completed` in a snake_case project: events are stored as `order_completed`.
+      const registered = this.#casedNames(nameCase).get(key(event.type, name))
+      if (registered !== undefined) {
+        entryName = registered
+        versions = this.#entries.get(key(event.type, registered))
+      }
+    }
     if (versions === undefined && entryName !== ANY_EVENT_NAME) {
       entryName = ANY_EVENT_NAME
       versions = this.#entries.get(key(event.type, ANY_EVENT_NAME))

@@ -1,4 +1,5 @@
 import { DEFAULT_LIMITS, type ValidationLimits } from '../config/limits.js'
+import type { NameCase } from '../enrich/names.js'
 import type { EventCreate } from '../schema/event-create.js'
 import type { ValidationIssue } from '../schema/validation-issue.js'
 import type { EnforcementMode } from '../store/project-types.js'
@@ -40,6 +41,8 @@ export interface ValidateOptions {
   trackingPlan?: TrackingPlan
   /** Tracking-plan enforcement. Default `allow`. */
   enforcement?: EnforcementMode
+  /** The project's name-case policy: the plan is looked up by the name the event will be stored under. */
+  nameCase?: NameCase
   /**
    * The exact serialised size of the event in bytes, when the caller has the raw text (an HTTP body
    * slice, a CLI line). Spares the size estimate.
@@ -220,7 +223,7 @@ export class EventValidator {
     const plan = options.trackingPlan ?? EMPTY_TRACKING_PLAN
     if (plan.size === 0 && mode === 'allow') return { ok: true, event, warnings: [], schema: null }
 
-    const outcome = plan.check(event, mode, issues)
+    const outcome = plan.check(event, mode, issues, options.nameCase)
     if (outcome.reject) return { ok: false, errors: issues.items }
     return { ok: true, event, warnings: issues.items, schema: outcome.schema }
   }
