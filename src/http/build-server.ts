@@ -22,7 +22,7 @@ import { handleClientError, registerErrorHandlers, sendError, toAppError } from 
 import { rateLimitBucketFor, registerAuthFailureLimit } from './plugins/auth.js'
 import { registerDashboard } from './plugins/dashboard.js'
 import { registerDocs } from './plugins/docs.js'
-import { assertUtf8Charset } from './plugins/ingest-body.js'
+import { assertUtf8Charset, MAX_BODY_DEPTH, nestsDeeperThan } from './plugins/ingest-body.js'
 import { registerLoadShedding } from './plugins/load-shedding.js'
 import { createServerMetrics, registerMetrics, type ServerMetrics } from './plugins/metrics.js'
 import { registerStorableTextCheck } from './plugins/storable-text.js'
@@ -226,11 +226,25 @@ function useStrictJsonBodies(app: FastifyInstance): void {
     }
     try {
       assertUtf8Charset(request.headers['content-type'])
+      // As on the ingest routes: deeper nesting overflowed the stack later (a 500 on a schema PUT).
+      if (nestsDeeperThan(body as string, MAX_BODY_DEPTH)) {
+        throw new AppError(
+          'invalid_body',
+          `The request body nests objects or arrays deeper than ${MAX_BODY_DEPTH} levels`,
+        )
+      }
     } catch (err) {
       done(err as Error, undefined)
       return
     }
     parse(request, body as string, (err, value) => {
+      if (err === null && hasNonFiniteNumber(value)) {
+        // JSON.parse reads 1e400 as Infinity, which JSON cannot hold: stored, it silently became null.
+        return done(
+          new AppError('invalid_body', 'The request body holds a number too large to represent (e.g. 1e400)'),
+          undefined,
+        )
+      }
       if (err === null || !isJson(body as string)) return done(err, value)
       done(
         new AppError(
@@ -241,6 +255,13 @@ function useStrictJsonBodies(app: FastifyInstance): void {
       )
     })
   })
+}
+
+function hasNonFiniteNumber(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value)
+  if (value === null || typeof value !== 'object') return false
+  for (const v of Array.isArray(value) ? value : Object.values(value)) if (hasNonFiniteNumber(v)) return true
+  return false
 }
 
 function isJson(text: string): boolean {

@@ -77,3 +77,27 @@ describe('formatAjvErrors', () => {
     ])
   })
 })
+
+describe('formatAjvErrors: findings stay small and at the right item (trial, 2026-11-27)', () => {
+  it('should list the first 20 values of a large enum and say how many more', () => {
+    const values = Array.from({ length: 4999 }, (_, i) => `value-${i}`)
+    const [issue] = issuesFor({ type: 'object', properties: { v: { enum: values } } }, { v: 'nope' })
+    expect(issue.code).toBe('enum')
+    expect(issue.expected).toContain('"value-19", … (4979 more)')
+    expect(issue.expected!.length).toBeLessThanOrEqual(501)
+  })
+
+  it('should not attribute the anyOf findings of item 1 to item 10', () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        arr: { type: 'array', items: { anyOf: [{ type: 'string', maxLength: 2 }, { type: 'integer' }] } },
+      },
+    }
+    const issues = issuesFor(schema, { arr: ['ok', 'toolong', 2, 3, 4, 5, 6, 7, 8, 9, true] })
+    const at10 = issues.filter((i) => i.path === '/arr/10')
+    expect(at10).toHaveLength(1)
+    const at1 = issues.filter((i) => i.path === '/arr/1')
+    expect(at1).toHaveLength(1)
+  })
+})

@@ -88,14 +88,14 @@ export function mapAjvError(e: ErrorObject, root: unknown, pathPrefix = ''): Map
         path: at,
         code: 'enum',
         message: 'must be one of the allowed values',
-        expected: (p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', '),
+        expected: listAllowed(p.allowedValues as unknown[]),
       }
     case 'const':
       return {
         path: at,
         code: 'enum',
         message: 'must be the allowed value',
-        expected: JSON.stringify(p.allowedValue),
+        expected: capText(JSON.stringify(p.allowedValue) ?? 'undefined'),
       }
     case 'format':
       if (p.format === 'plain-text') {
@@ -185,7 +185,10 @@ export function formatAjvErrors(
   // Branch errors of a failed anyOf/oneOf: same schema function (schemaPath prefix) and same value or below.
   const groups = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf')
   const inGroup = (b: ErrorObject, g: ErrorObject) =>
-    b !== g && b.schemaPath.startsWith(`${g.schemaPath}/`) && b.instancePath.startsWith(g.instancePath)
+    b !== g &&
+    b.schemaPath.startsWith(`${g.schemaPath}/`) &&
+    // At the group's value or inside it: `/arr/10` is not inside `/arr/1`.
+    (b.instancePath === g.instancePath || b.instancePath.startsWith(`${g.instancePath}/`))
 
   const emit = (m: Mapped | null) => {
     if (m === null || skip?.has(m.path)) return
@@ -224,4 +227,22 @@ function jsonType(v: unknown): string {
   if (Array.isArray(v)) return 'an array'
   if (typeof v === 'number') return Number.isInteger(v) ? 'an integer' : 'a number'
   return article(typeof v)
+}
+
+/** Most allowed values an `enum` finding lists, and most characters of one `expected` text. */
+const MAX_LISTED_VALUES = 20
+const MAX_EXPECTED_CHARS = 500
+
+/**
+ * The allowed values of an `enum`, the first few: every finding is stored with its event (and answered per
+ * event), and a 5,000-value enum copied whole made a 102-byte event a 346 KB row.
+ */
+function listAllowed(values: readonly unknown[]): string {
+  const listed = values.slice(0, MAX_LISTED_VALUES).map((v) => JSON.stringify(v) ?? 'undefined')
+  const more = values.length - listed.length
+  return capText(more > 0 ? `${listed.join(', ')}, … (${more} more)` : listed.join(', '))
+}
+
+function capText(text: string): string {
+  return text.length <= MAX_EXPECTED_CHARS ? text : `${text.slice(0, MAX_EXPECTED_CHARS)}…`
 }

@@ -141,6 +141,24 @@ describe('reading events', () => {
     }
   })
 
+  it('should refuse a schema body nested too deep (it was a 500) or holding 1e400 (stored as null)', async () => {
+    const deep = `{"properties":{"a":{"default":${'['.repeat(3000)}${']'.repeat(3000)}}}}`
+    const huge = '{"type":"object","properties":{"n":{"const":1e400}}}'
+    for (const [payload, message] of [
+      [deep, /deeper than 256 levels/],
+      [huge, /too large to represent/],
+    ] as const) {
+      const res = await call({
+        method: 'PUT',
+        url: '/api/v1/schemas/track/Deep/1-0-0',
+        headers: { ...bearer(KEYS.admin), 'content-type': 'application/json' },
+        payload,
+      })
+      expect(res.statusCode).toBe(400)
+      expect(res.json().error).toMatchObject({ code: 'invalid_body', message: expect.stringMatching(message) })
+    }
+  })
+
   it('should give validation_failed details one shape: an array of { path, keyword, message } (in: where Fastify says)', async () => {
     const where = encodeURIComponent(JSON.stringify([{ path: 'properties.x', op: 'gt', value: null }]))
     const answers = await Promise.all([
