@@ -13,6 +13,10 @@ describe('findRefCycle', () => {
     expect(findRefCycle({ $ref: '#' })).toEqual(['#', '#'])
   })
 
+  it('should read "#/" as the root, as Ajv does (the check missed it and every event overflowed)', () => {
+    expect(findRefCycle({ allOf: [{ $ref: '#/' }] })).not.toBeNull()
+  })
+
   it('should find a cycle through each keyword that applies a schema to the same value', () => {
     const back = { $ref: '#' }
     const cases: [Record<string, unknown>, string][] = [

@@ -137,7 +137,8 @@ class SchemaIndex {
     } catch {
       return undefined
     }
-    if (fragment === '') return resource
+    // Ajv reads `#/` as the resource itself (not as the key "" of it), so the cycle check must too.
+    if (fragment === '' || fragment === '/') return resource
     if (!fragment.startsWith('/')) return this.#anchors.get(`${withoutFragment(url)}#${fragment}`)
     // Re-escape each token, so that the pointer is spelled as the index spells it.
     const tokens = fragment
