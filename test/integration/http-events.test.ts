@@ -155,7 +155,10 @@ describe('reading events', () => {
         payload,
       })
       expect(res.statusCode).toBe(400)
-      expect(res.json().error).toMatchObject({ code: 'invalid_body', message: expect.stringMatching(message) })
+      expect(res.json().error).toMatchObject({
+        code: 'invalid_body',
+        message: expect.stringMatching(message),
+      })
     }
   })
 
