@@ -259,4 +259,60 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('browser tracker in 
     expect(seen.filter((s) => s.endsWith(':refuse'))).toEqual(['400:refuse'])
     await context.close()
   })
+
+  it('should keep events a beacon could not deliver (server answering 503) and send them on the next page load', async () => {
+    flushInterval = 60_000
+    const context = await browser.newContext()
+    // Every beacon (the page-hide route) is answered 503: the event can only arrive through the stored queue.
+    await context.route(`${tallyHost}/v1/batch`, (route) =>
+      route.fulfill({ status: 503, headers: { 'access-control-allow-origin': '*' }, body: '{}' }),
+    )
+    const { page, anonymousId } = await openFixture(context)
+    await page.evaluate(() => window.tally('track', 'Beacon lost', { n: 1 }))
+    await page.close({ runBeforeUnload: true })
+    flushInterval = 200
+    // The same visitor comes back: the stored queue is adopted and sent with a POST.
+    const again = await context.newPage()
+    await again.goto(`${siteUrl}/shop`)
+    const events = await eventsOf(anonymousId, (ev) => ev.some((e) => e.name === 'Beacon lost'))
+    expect(events.filter((e) => e.name === 'Beacon lost')).toHaveLength(1)
+    await context.close()
+  })
+
+  it('should split a batch refused as too large (413) instead of dropping its events', async () => {
+    const context = await browser.newContext()
+    const sizes: number[] = []
+    await context.route(`${tallyHost}/api/v1/events`, async (route) => {
+      if (route.request().method() !== 'POST') return route.continue()
+      const body = route.request().postData() ?? ''
+      if (!body.includes('Big one')) return route.continue()
+      const count = (body.match(/Big one/g) ?? []).length
+      sizes.push(count)
+      // A server with a small body limit: more than 8 of these events in one request is too large.
+      if (count > 8)
+        return route.fulfill({ status: 413, headers: { 'access-control-allow-origin': '*' }, body: '{}' })
+      return route.continue()
+    })
+    const { page, anonymousId } = await openFixture(context)
+    await eventsOf(anonymousId, (ev) => ev.some((e) => e.type === 'page'))
+    await page.evaluate(() => {
+      for (let i = 0; i < 30; i++) window.tally.track('Big one', { i, pad: 'x'.repeat(2000) })
+      window.tally.flush()
+    })
+    const events = await eventsOf(anonymousId, (ev) => ev.filter((e) => e.name === 'Big one').length === 30)
+    expect(events.filter((e) => e.name === 'Big one')).toHaveLength(30)
+    // After the first 413, no request carried more than the server took.
+    const first413 = sizes.findIndex((n) => n > 8)
+    expect(first413).toBe(0)
+    expect(Math.max(...sizes.slice(sizes.findLastIndex((n) => n > 8) + 1))).toBeLessThanOrEqual(8)
+    await context.close()
+  })
+
+  it('should send the user agent, so the server parses it and flags headless browsers as bots', async () => {
+    const context = await browser.newContext()
+    const { anonymousId } = await openFixture(context)
+    const [first] = await eventsOf(anonymousId, (ev) => ev.some((e) => e.type === 'page'))
+    expect(first.context).toMatchObject({ userAgent: expect.stringContaining('HeadlessChrome'), bot: true })
+    await context.close()
+  })
 })

@@ -114,6 +114,9 @@ export function createTracker(options: TrackerOptions): Tracker {
         timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
         screen: { width: screen.width, height: screen.height, density: devicePixelRatio },
         library: { name: '@tally/browser', version: VERSION },
+        // As Segment's analytics.js: the server parses it (browser, OS, device) and flags bots; it never
+        // reads the request's User-Agent header, which for a Segment SDK on a server is the server's own.
+        userAgent: navigator.userAgent,
         ...call?.context,
       },
     } as EventCreate

@@ -16,14 +16,35 @@ export interface TransportConfig {
 }
 
 const QUEUE_PREFIX = 'tally_q:'
-/** sendBeacon refuses more than 64 KB per page; stay under it per beacon. */
+/**
+ * What one page hide hands the browser: beacons and keepalive fetches share a 64 KB quota per page
+ * (Chrome), so a second 60 KB beacon is refused. The rest waits in localStorage for the next page load.
+ */
 const BEACON_BYTES = 60_000
+/** Most bytes of one batch POST: well under the server's default body limit (512 KB). */
+const BATCH_BYTES = 256_000
+const MAX_BATCH_EVENTS = 100
+
+/** UTF-8 length of `s` (what the body limit counts), without allocating. */
+function utf8Bytes(s: string): number {
+  let n = s.length
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 0xd800 && c <= 0xdbff) {
+      n += 2 // a surrogate pair: 2 UTF-16 units, 4 bytes
+      i++
+    } else if (c >= 0x800) n += 2
+    else if (c >= 0x80) n += 1
+  }
+  return n
+}
 
 /**
- * The delivery queue: batches by size and time, POSTs to `/api/v1/events`, retries network errors, 429 and 5xx
- * with backoff (at least Retry-After) for as long as the page lives, drops batches refused with another 4xx,
- * and on page hide sends everything with `sendBeacon` (the Segment route, which takes the write key in a
- * text/plain body: a beacon cannot carry an Authorization header).
+ * The delivery queue: batches by count (100), bytes (256 KB) and time, POSTs to `/api/v1/events`, retries
+ * network errors, 429 and 5xx with backoff (at least Retry-After) for as long as the page lives, splits a
+ * batch refused with 413, drops batches refused with another 4xx, and on page hide sends what fits in one
+ * `sendBeacon` (the Segment route, which takes the write key in a text/plain body: a beacon cannot carry an
+ * Authorization header) — keeping every event stored until a POST of it is answered.
  *
  * Undelivered events are kept in localStorage under a key of this page load; a later page load adopts every
  * such key and sends them. A queue still alive in another tab may thus be sent twice: events carry their
@@ -47,6 +68,8 @@ export function createTransport(c: TransportConfig): Transport {
   let attempt = 0
   let backoffUntil = 0
   let sending = false
+  /** Events per POST; halved after a 413, so a server with a smaller body limit gets smaller batches. */
+  let batchCap = MAX_BATCH_EVENTS
   const key = QUEUE_PREFIX + uuid()
   const ls = c.persist ? local() : null
 
@@ -83,7 +106,16 @@ export function createTransport(c: TransportConfig): Transport {
     }
     clearTimeout(timer)
     timer = undefined
-    void send(q.slice(0, 100))
+    // Oldest first, at most `batchCap` events and BATCH_BYTES: a 660 KB batch was refused whole (413).
+    const batch: EventCreate[] = []
+    let bytes = 0
+    for (const e of q) {
+      const n = utf8Bytes(JSON.stringify(e))
+      if (batch.length >= batchCap || (batch.length > 0 && bytes + n > BATCH_BYTES)) break
+      batch.push(e)
+      bytes += n
+    }
+    void send(batch)
   }
 
   async function send(batch: EventCreate[]): Promise<void> {
@@ -98,6 +130,13 @@ export function createTransport(c: TransportConfig): Transport {
       })
       retry = isRetryableStatus(res.status)
       if (retry) retryAfter = retryAfterMs(res.headers.get('retry-after'))
+      if (res.status === 413 && batch.length > 1) {
+        // Too large for this server's limit: send it in halves rather than drop valid events.
+        batchCap = Math.max(1, Math.floor(batch.length / 2))
+        sending = false
+        flush()
+        return
+      }
       // 2xx: delivered (events the server rejects as invalid would fail again); other 4xx: never retried.
     } catch {
       retry = true // network error, offline, CORS
@@ -115,31 +154,27 @@ export function createTransport(c: TransportConfig): Transport {
   }
 
   function flushOnHide(): void {
-    let batch: EventCreate[] = []
-    let bytes = 0
-    const sent: EventCreate[] = []
-    const fire = () => {
-      if (batch.length === 0) return
-      const body = JSON.stringify({ batch, writeKey: c.writeKey, sentAt: new Date().toISOString() })
-      const url = `${c.host}/v1/batch`
-      let ok = false
-      try {
-        ok = navigator.sendBeacon(url, body)
-      } catch {}
-      if (!ok) fetch(url, { method: 'POST', body, keepalive: true }).catch(() => {})
-      sent.push(...batch)
-      batch = []
-      bytes = 0
-    }
+    // One beacon, oldest events first, within the page's keepalive quota.
+    const batch: EventCreate[] = []
+    let bytes = 200 // the envelope
     for (const e of q) {
-      const n = JSON.stringify(e).length
-      if (bytes + n > BEACON_BYTES) fire()
+      const n = utf8Bytes(JSON.stringify(e)) + 1
+      if (bytes + n > BEACON_BYTES) break
       batch.push(e)
       bytes += n
     }
-    fire()
-    // Offline, a beacon is accepted and then lost: keep the events stored for the next page load.
-    if (navigator.onLine) remove(sent)
+    if (batch.length === 0) return
+    const body = JSON.stringify({ batch, writeKey: c.writeKey, sentAt: new Date().toISOString() })
+    const url = `${c.host}/v1/batch`
+    let ok = false
+    try {
+      ok = navigator.sendBeacon(url, body)
+    } catch {}
+    if (!ok) fetch(url, { method: 'POST', body, keepalive: true }).catch(() => {})
+    // Nothing is removed: a beacon's fate cannot be observed (a server that is down or answers 503 loses
+    // it), so every event stays stored until a POST is answered. The next page load (or this page, if it
+    // comes back) sends them again; the server stores each messageId once.
+    save()
   }
 
   // Adopt the queues left by earlier page loads (and other tabs: see above).
