@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely'
+import { lockProjectRollups } from '../stats/rollups/write-rollups.js'
 import type { Database } from './database.js'
 import type { StoreDialect } from './dialect.js'
 import { chunkForParams } from './event-rows.js'
@@ -108,6 +109,7 @@ export async function eraseInSlices(
       const sliceRows = sliceHours.flatMap((h) => byHour.get(h)!)
       const started = performance.now()
       events += await db.transaction().execute(async (trx) => {
+        await lockProjectRollups(trx, dialect, [projectId])
         await ctx.beforeDelete(trx)
         const deleted = await deleteByIds(trx, dialect, projectId, sliceRows)
         await ctx.rebuild(trx, projectId, sliceHours)
@@ -162,6 +164,7 @@ export async function purgeInSlices(
         if (list === undefined) byProject.set(r.project_id, [r])
         else list.push(r)
       }
+      await lockProjectRollups(trx, dialect, byProject.keys())
       for (const [project, projectRows] of byProject) {
         events += await deleteByIds(trx, dialect, project, projectRows)
         await ctx.rebuild(

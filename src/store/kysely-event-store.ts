@@ -6,6 +6,7 @@ import type { AnalyticsEvent } from '../schema/analytics-event.js'
 import { DEFAULT_QUERY_LIMIT, type EventQuery, MAX_QUERY_LIMIT } from '../schema/event-query.js'
 import type { EventUpdate } from '../schema/event-update.js'
 import type { ValidationIssue } from '../schema/validation-issue.js'
+import { lockProjectRollups } from '../stats/rollups/write-rollups.js'
 import { type DeletionContext, eraseInSlices, purgeInSlices } from './chunked-delete.js'
 import type { Database } from './database.js'
 import type { StoreDialect } from './dialect.js'
@@ -382,6 +383,7 @@ export class KyselyEventStore implements EventStore {
   deleteEvent(projectId: string, id: string): Promise<boolean> {
     return this.#guard(() =>
       this.#db.transaction().execute(async (trx) => {
+        if (this.#rollupRebuilder) await lockProjectRollups(trx, this.#sd, [projectId])
         await this.#beforeDelete(trx)
         const row = await trx
           .deleteFrom('events')

@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { getOverview } from '../../src/stats/get-overview.js'
+import { lockProjectRollups, writeRollups } from '../../src/stats/rollups/write-rollups.js'
 import { createStore } from '../../src/store/create-store.js'
+import { encodeBatch } from '../../src/store/event-rows.js'
+import { insertBatchInTransaction } from '../../src/store/insert-batch.js'
 import type { KyselyEventStore } from '../../src/store/kysely-event-store.js'
 import { DEFAULT_PROJECT_SETTINGS } from '../../src/store/project-types.js'
 import { createFreshPostgresDatabase, IN_CI, isPostgresReachable } from '../helpers/dialects.js'
@@ -197,3 +200,59 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     })
   })
 }
+
+// PostgreSQL: an erasure's rebuild deleted the hour's rollup rows and only then took the project's rollup
+// lock, so an insert committed in between was counted twice (and the opposite lock orders deadlocked).
+describe.runIf(pgReachable || IN_CI)('postgres: erasure racing an insert', () => {
+  it('should count an event inserted while an erasure waits, once', async () => {
+    const fresh = await createFreshPostgresDatabase()
+    const store = await createStore(fresh.url, { migrate: true })
+    const other = await createStore(fresh.url) // another server's connection, ingesting
+    try {
+      await store.createProject({
+        id: 'p1',
+        name: 'p1',
+        createdAt: new Date().toISOString(),
+        settings: { ...DEFAULT_PROJECT_SETTINGS },
+      })
+      const at = new Date(T0 + 10 * 60_000).toISOString()
+      await store.insertBatch(
+        [makeEvent({ userId: 'alice', timestamp: at }), makeEvent({ userId: 'bob', timestamp: at })],
+        [],
+      )
+      let release = () => {}
+      const gate = new Promise<void>((r) => {
+        release = r
+      })
+      let holding = () => {}
+      const held = new Promise<void>((r) => {
+        holding = r
+      })
+      // An insert transaction that holds the project's rollup lock (as ingest does) until released.
+      const late = makeEvent({ userId: 'carol', name: 'Brand New', timestamp: at })
+      const ingest = other.db.transaction().execute(async (trx) => {
+        await lockProjectRollups(trx, other.storeDialect, ['p1'])
+        holding()
+        await gate
+        await insertBatchInTransaction(
+          trx,
+          other.storeDialect,
+          encodeBatch(other.storeDialect, [late], []),
+          () => writeRollups(trx, other.storeDialect, [late]),
+        )
+      })
+      await held
+      const erasing = store.deleteWhere('p1', { userId: 'alice' })
+      await new Promise((r) => setTimeout(r, 300)) // the erasure is now waiting for the lock
+      release()
+      await Promise.all([ingest, erasing])
+      const overview = await getOverview(store.db, store.storeDialect, 'p1', range)
+      expect(overview.total).toBe(2) // bob and carol
+      expect(overview.topNames.find((n) => n.name === 'Brand New')?.count).toBe(1)
+    } finally {
+      await other.close()
+      await store.close()
+      await fresh.drop()
+    }
+  })
+})

@@ -34,6 +34,24 @@ export async function writeRollups(
   await writeAggregate(trx, dialect, aggregateEvents(events))
 }
 
+/**
+ * PostgreSQL: takes the transaction-scoped advisory lock that serialises the rollup writers of each
+ * project, in sorted order (two transactions touching the same projects always lock in the same order).
+ * Deletions take it before deleting anything: a rebuild that took it only when writing had deleted the
+ * hour's rows first, so an insert landing in between was counted twice, and the opposite lock orders of
+ * the two deadlocked. A no-op on SQLite (one writer).
+ */
+export async function lockProjectRollups(
+  trx: Transaction<Database> | Kysely<Database>,
+  dialect: StoreDialect,
+  projectIds: Iterable<string>,
+): Promise<void> {
+  if (dialect.name !== 'postgres') return
+  for (const p of [...new Set(projectIds)].sort()) {
+    await sql`select pg_advisory_xact_lock(${ROLLUP_LOCK_CLASS}, ${hash53(p) | 0})`.execute(trx)
+  }
+}
+
 /** Writes an already-built aggregate (used by `writeRollups` and `rebuildRollups`). */
 export async function writeAggregate(
   trx: Transaction<Database> | Kysely<Database>,
@@ -46,10 +64,7 @@ export async function writeAggregate(
     for (const m of [agg.counts, agg.uniques, agg.performance, agg.api, agg.interactions]) {
       for (const v of m.values()) projects.add(v.projectId)
     }
-    // Sorted, so two transactions touching the same projects always lock in the same order.
-    for (const p of [...projects].sort()) {
-      await sql`select pg_advisory_xact_lock(${ROLLUP_LOCK_CLASS}, ${hash53(p) | 0})`.execute(db)
-    }
+    await lockProjectRollups(trx, dialect, projects)
   }
   const chunk = (cols: number) =>
     Math.max(1, Math.min(MAX_ROWS_PER_STATEMENT, Math.floor(dialect.capabilities.maxBindParams / cols)))
