@@ -213,3 +213,52 @@ describe('POST /api/v1/events auth', () => {
     expect(String(res.headers['access-control-allow-headers']).toLowerCase()).toContain('authorization')
   })
 })
+
+describe('ingest with TALLY_CORS_ORIGINS set', () => {
+  let app: TestApp
+  beforeEach(async () => {
+    app = await createTestApp({ TALLY_CORS_ORIGINS: 'https://shop.example' })
+  })
+  afterEach(async () => {
+    await app.close()
+  })
+
+  // A text/plain beacon needs no preflight, so CORS alone never stopped another site's page from writing.
+  it('should refuse a browser request from another origin, on the native and the Segment routes', async () => {
+    for (const [url, payload, headers] of [
+      ['/api/v1/events', JSON.stringify(trackEvent()), bearer(KEYS.write)],
+      [
+        '/v1/batch',
+        JSON.stringify({ writeKey: KEYS.write, batch: [{ type: 'track', event: 'X', userId: 'u' }] }),
+        {},
+      ],
+    ] as const) {
+      const other = await app.app.server.inject({
+        method: 'POST',
+        url,
+        headers: { ...headers, origin: 'https://evil.example', 'content-type': 'text/plain' },
+        payload,
+      })
+      expect(other.statusCode, url).toBe(403)
+      expect(other.json().error).toMatchObject({
+        code: 'forbidden',
+        message: expect.stringContaining('evil.example'),
+      })
+      const allowed = await app.app.server.inject({
+        method: 'POST',
+        url,
+        headers: { ...headers, origin: 'https://shop.example', 'content-type': 'text/plain' },
+        payload,
+      })
+      expect(allowed.statusCode, url).toBe(200)
+      // A server-side SDK sends no Origin.
+      const server = await app.app.server.inject({
+        method: 'POST',
+        url,
+        headers: { ...headers, 'content-type': 'application/json' },
+        payload,
+      })
+      expect(server.statusCode, url).toBe(200)
+    }
+  })
+})

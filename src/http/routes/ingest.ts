@@ -67,6 +67,21 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
       // the plugin's plain-text 400 (which is not the documented error body).
       strictPreflight: false,
     })
+    const allowedOrigins = parseCorsOrigins(deps.config.corsOrigins)
+    if (allowedOrigins !== true) {
+      // CORS only stops a page reading the answer; a text/plain beacon or form POST needs no preflight and
+      // was stored from any site. With an allowlist, a browser request from another origin is refused.
+      // Requests without Origin (servers, SDKs, curl) are not browser cross-origin requests: they pass.
+      const allowed = new Set(allowedOrigins)
+      scope.addHook('onRequest', async function refuseOtherOrigins(request) {
+        const origin = request.headers.origin
+        if (origin === undefined || allowed.has(origin)) return
+        throw new AppError(
+          'forbidden',
+          `Origin ${JSON.stringify(origin)} may not send events here (TALLY_CORS_ORIGINS)`,
+        )
+      })
+    }
 
     async function ingest(request: FastifyRequest, batch: SegmentBatch) {
       const result = await deps.ingestor.ingest(batch.events, contextOf(request, batch))
