@@ -871,3 +871,21 @@ describe('TrackingPlan: schemas that broke a project (trial, 2026-11-27)', () =>
     ).toThrow(expect.objectContaining({ code: 'schema_invalid' }))
   })
 })
+
+describe('TrackingPlan: schema size', () => {
+  it('should refuse a schema over 64 KiB of JSON (compiling one froze the server for seconds)', () => {
+    const properties: Record<string, unknown> = {}
+    for (let i = 0; i < 4000; i++) properties[`field_${i}`] = { type: 'string', pattern: '^[a-z]+$' }
+    const plan = new TrackingPlan('p1')
+    expect(() =>
+      plan.register({
+        eventType: 'track',
+        eventName: 'Huge',
+        version: '1-0-0',
+        jsonSchema: { type: 'object', properties },
+      }),
+    ).toThrow(
+      expect.objectContaining({ code: 'schema_invalid', message: expect.stringContaining('at most 65536') }),
+    )
+  })
+})

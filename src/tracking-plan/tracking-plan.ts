@@ -59,6 +59,12 @@ interface SchemaVersion {
 const key = (type: string, name: string) => `${type}\u0000${name}`
 
 /**
+ * Largest schema registered, in characters of JSON: event schemas of Segment Protocols or Snowplow plans
+ * are a few KB; far beyond that, compiling (synchronous, on the server's thread) costs seconds.
+ */
+export const MAX_SCHEMA_CHARS = 65_536
+
+/**
  * A project's tracking plan: user JSON Schemas keyed by event `type` + `name`, each with SchemaVer
  * versions. In memory; `fromStoredSchemas` rebuilds it from what the store persisted.
  *
@@ -169,7 +175,15 @@ export class TrackingPlan {
         },
       )
     }
-    const jsonSchema = JSON.parse(JSON.stringify(input.jsonSchema ?? null)) as Record<string, unknown>
+    const text = JSON.stringify(input.jsonSchema ?? null)
+    if (!options.stored && text.length > MAX_SCHEMA_CHARS) {
+      // Compiling is synchronous: a 290 KB schema of 4,000 patterned properties blocked the server ~3 s.
+      throw new AppError(
+        'schema_invalid',
+        `the schema is ${text.length} characters of JSON; a tracking-plan schema may have at most ${MAX_SCHEMA_CHARS}`,
+      )
+    }
+    const jsonSchema = JSON.parse(text) as Record<string, unknown>
     // New schemas only: one already in the database (registered before these checks) keeps loading.
     if (!options.stored) {
       assertMatchableName(eventName)
