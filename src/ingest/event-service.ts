@@ -1,4 +1,3 @@
-import { v7 as uuidv7 } from 'uuid'
 import type { EventFormatter } from '../enrich/event-formatter.js'
 import type { FormatResult } from '../enrich/types.js'
 import { AppError, isAppError } from '../errors/app-error.js'
@@ -8,7 +7,7 @@ import type { ValidationIssue } from '../schema/validation-issue.js'
 import type { EventStore, InsertOutcome, NewFailedEvent } from '../store/event-store.js'
 import type { EventValidator } from '../validate/event-validator.js'
 import { storableIssues } from '../validate/storable-text.js'
-import { keepablePayload } from './failed-payload.js'
+import { failedEventId, keepablePayload } from './failed-payload.js'
 import { GroupCommitQueue } from './group-commit.js'
 import type { IngestContext, Ingestor } from './ingest-types.js'
 import type { ProjectRuntimeCache } from './project-runtime.js'
@@ -109,7 +108,7 @@ export class EventService implements Ingestor {
       // event, and without them the record would not say what was dropped or converted.
       const storable = storableIssues([...errors, ...(ctx.notes?.[index] ?? [])])
       unit.failed.push({
-        id: uuidv7(),
+        id: failedEventId(ctx.projectId, payload),
         projectId: ctx.projectId,
         receivedAt: receivedAtIso,
         payload: keepablePayload(payload),

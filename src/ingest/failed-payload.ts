@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+import { v7 as uuidv7 } from 'uuid'
 import { isStorableText, toStorableText } from '../validate/storable-text.js'
 
 /** Deepest nesting a kept failed payload may have; deeper values are replaced by a marker. */
@@ -55,4 +57,22 @@ function copyKeepable(value: unknown, remaining: number): unknown {
     })
   }
   return out
+}
+
+/**
+ * The id a rejected event is kept under. With a `messageId` (the client's idempotency key), the same id
+ * for every re-send of that message to this project — a UUIDv8 from SHA-256 of both — so the failed-event
+ * store keeps it once (the insert ignores a known id) as the event store does; retried batches had kept
+ * each rejected event again. Without one, a fresh time-ordered UUIDv7.
+ */
+export function failedEventId(projectId: string, payload: unknown): string {
+  const messageId =
+    payload !== null && typeof payload === 'object' && !Array.isArray(payload)
+      ? (payload as Record<string, unknown>).messageId
+      : undefined
+  if (typeof messageId !== 'string' && typeof messageId !== 'number') return uuidv7()
+  const h = createHash('sha256').update(`failed\u0000${projectId}\u0000${messageId}`).digest('hex')
+  // RFC 9562 layout: version 8 (custom), variant 10.
+  const variant = ((Number.parseInt(h[16], 16) & 0x3) | 0x8).toString(16)
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`
 }

@@ -59,7 +59,9 @@ export async function insertBatchInTransaction(
     else outcomes[i] = { status: 'duplicate', id: storedIds.get(key) ?? (rows[i][ROW_ID] as string) }
   }
 
-  await dialect.insertRows(trx, 'failed_events', FAILED_COLUMNS, batch.failed)
+  // A failed event already kept under its id (a retried batch: ids come from the messageId) is kept once.
+  if (batch.failed.length > 0)
+    await dialect.insertIgnoringConflicts(trx, 'failed_events', FAILED_COLUMNS, ['id'], batch.failed)
 
   if (afterInsert && accepted.length > 0) await afterInsert(accepted)
   return outcomes

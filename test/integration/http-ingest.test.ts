@@ -262,3 +262,36 @@ describe('ingest with TALLY_CORS_ORIGINS set', () => {
     }
   })
 })
+
+describe('rejected events sent again', () => {
+  let app: TestApp
+  beforeEach(async () => {
+    app = await createTestApp()
+  })
+  afterEach(async () => {
+    await app.close()
+  })
+
+  // A retried batch kept each rejected event again (300 events → 400 failed records in a trial).
+  it('should keep a rejected event once per messageId, however often it is sent', async () => {
+    const bad = { type: 'track', userId: 'u1', messageId: 'retried-bad-1', properties: {} } // no name
+    const noId = { type: 'track', userId: 'u1', properties: {} }
+    for (let i = 0; i < 3; i++) {
+      const res = await app.app.server.inject({
+        method: 'POST',
+        url: '/api/v1/events',
+        headers: bearer(KEYS.write),
+        payload: { events: [bad, bad, noId] },
+      })
+      expect(res.json().rejected).toBe(3)
+    }
+    const listed = await app.app.server.inject({
+      url: '/api/v1/failed-events?limit=100',
+      headers: bearer(KEYS.read),
+    })
+    const failed = listed.json().failedEvents as { payload: { messageId?: string } }[]
+    expect(failed.filter((f) => f.payload.messageId === 'retried-bad-1')).toHaveLength(1)
+    // Without a messageId there is nothing to tell a retry from a new event: each is kept.
+    expect(failed.filter((f) => f.payload.messageId === undefined)).toHaveLength(3)
+  })
+})
