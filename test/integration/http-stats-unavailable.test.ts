@@ -36,3 +36,31 @@ it('should answer a statistic 503 store_unavailable with Retry-After while anoth
   expect(after.statusCode).toBe(200)
   expect(after.json().total).toBe(1)
 }, 30_000)
+
+// better-sqlite3 waits for a lock synchronously: a claim arriving while another process wrote froze the
+// whole server (health checks included) for up to busy_timeout. The driver now waits between attempts.
+it('should keep answering other requests while a write waits for another process to release the database', async () => {
+  t = await createTestApp()
+  const other = new BetterSqlite3(join(t.dir, 'tally.db'))
+  other.exec('begin immediate')
+  const done: string[] = []
+  const claim = t.app.server
+    .inject({
+      method: 'POST',
+      url: '/api/v1/processing/claim',
+      headers: bearer(KEYS.admin),
+      payload: { consumer: 'warehouse', limit: 10 },
+    })
+    .then((res) => {
+      done.push('claim')
+      return res
+    })
+  await new Promise((r) => setTimeout(r, 100)) // the claim is waiting for the lock
+  const health = await t.app.server.inject({ url: '/healthz' })
+  done.push('healthz')
+  expect(health.statusCode).toBe(200)
+  other.exec('commit')
+  other.close()
+  expect((await claim).statusCode).toBe(200)
+  expect(done).toEqual(['healthz', 'claim'])
+}, 30_000)

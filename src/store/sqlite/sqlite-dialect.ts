@@ -8,6 +8,7 @@ import {
   Kysely,
   type SqliteDialectConfig as KyselySqliteConfig,
   type SqliteDatabase as KyselySqliteDatabase,
+  type QueryResult,
   type RawBuilder,
   type SqlBool,
   SqliteDialect,
@@ -108,13 +109,24 @@ export class SqliteStoreDialect extends StoreDialectBase {
 
   createKysely(): Kysely<Database> {
     return new Kysely<Database>({
-      dialect: new ImmediateSqliteDialect({
-        database: async () => {
-          this.#statements.clear()
-          this.#connection = this.openDatabase()
-          return cachingStatements(this.#connection)
+      dialect: new ImmediateSqliteDialect(
+        {
+          database: async () => {
+            this.#statements.clear()
+            const db = this.openDatabase()
+            // SQLite's own wait for a lock is a synchronous sleep: up to busy_timeout (5 s) during which
+            // the server's thread answers nothing, /healthz included. Here SQLite waits only briefly and
+            // the driver waits out the rest between attempts (PatientConnection), the event loop turning.
+            db.pragma(`busy_timeout = ${Math.min(SYNC_BUSY_WAIT_MS, Math.trunc(this.#config.busyTimeoutMs))}`)
+            this.#connection = db
+            return cachingStatements(db)
+          },
         },
-      }),
+        {
+          busyTimeoutMs: this.#config.busyTimeoutMs,
+          inTransaction: () => this.#connection?.inTransaction ?? false,
+        },
+      ),
     })
   }
 
@@ -270,20 +282,82 @@ function cachingStatements(db: BetterSqlite3.Database): KyselySqliteDatabase {
  */
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: KyselySqliteConfig
+  readonly #patience: Patience
 
-  constructor(config: KyselySqliteConfig) {
+  constructor(config: KyselySqliteConfig, patience: Patience) {
     super(config)
     this.#config = config
+    this.#patience = patience
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config)
+    return new ImmediateSqliteDriver(this.#config, this.#patience)
   }
 }
 
+/** How long a statement may wait for another connection's lock, and whether the connection holds one. */
+interface Patience {
+  busyTimeoutMs: number
+  inTransaction: () => boolean
+}
+
+/** SQLite's synchronous busy wait per attempt on a Kysely connection (blocks the thread meanwhile). */
+const SYNC_BUSY_WAIT_MS = 20
+
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #patience: Patience
+  #patient: PatientConnection | undefined
+
+  constructor(config: KyselySqliteConfig, patience: Patience) {
+    super(config)
+    this.#patience = patience
+  }
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await super.acquireConnection()
+    this.#patient ??= new PatientConnection(connection, this.#patience)
+    return this.#patient
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+}
+
+/**
+ * Retries a statement that found the database locked by another connection (SQLITE_BUSY: a `tally import`,
+ * `tally purge`, the write worker), waiting between attempts with timers rather than in SQLite's
+ * synchronous busy handler, until `busyTimeoutMs` has passed; then the error goes up (store_unavailable).
+ * Only outside a transaction: `BEGIN IMMEDIATE` and single statements, which did nothing when refused.
+ * Inside one, the write lock is already held.
+ */
+class PatientConnection implements DatabaseConnection {
+  readonly #inner: DatabaseConnection
+  readonly #patience: Patience
+
+  constructor(inner: DatabaseConnection, patience: Patience) {
+    this.#inner = inner
+    this.#patience = patience
+  }
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const started = performance.now()
+    let delay = 2
+    for (;;) {
+      try {
+        return await this.#inner.executeQuery<R>(query)
+      } catch (err) {
+        const busy = (err as { code?: unknown }).code === 'SQLITE_BUSY'
+        if (!busy || this.#patience.inTransaction()) throw err
+        if (performance.now() - started + delay > this.#patience.busyTimeoutMs) throw err
+        await new Promise((resolve) => setTimeout(resolve, delay))
+        delay = Math.min(delay * 2, 50)
+      }
+    }
+  }
+
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.#inner.streamQuery<R>(query, chunkSize)
   }
 }
 
