@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createStore } from '../../src/store/create-store.js'
 import { runStoreConformance } from '../helpers/store-conformance.js'
@@ -40,10 +41,15 @@ describe('createStore (sqlite)', () => {
   it('should wait for another writer (busy_timeout 5 s) when createStore is given no timeout', async () => {
     // Regression: `busyTimeoutMs: undefined` from createStore overrode the default and set busy_timeout to
     // NaN (0): a delete on the server's main connection failed at once while the write worker committed.
-    const store = await createStore(`sqlite:${join(dir, 'busy', 'x.db')}`, { busyTimeoutMs: undefined })
-    const { sql } = await import('kysely')
-    const r = await sql<{ timeout: number }>`pragma busy_timeout`.execute(store.db)
-    expect(Number(r.rows[0]?.timeout)).toBe(5000)
+    const file = join(dir, 'busy', 'x.db')
+    const store = await createStore(`sqlite:${file}`, { busyTimeoutMs: undefined, migrate: true })
+    const other = new BetterSqlite3(file)
+    other.exec('begin immediate') // another writer holds the lock…
+    const deleting = store.deleteEvent('p1', 'nope')
+    await new Promise((r) => setTimeout(r, 300))
+    other.exec('commit') // …for 300 ms, well within the default 5 s
+    other.close()
+    await expect(deleting).resolves.toBe(false)
     await store.close()
   })
 

@@ -133,10 +133,7 @@ export async function serveCommand(argv: string[], io: ServeIo = {}): Promise<nu
     await app.close().catch(() => {})
     return 1
   }
-  out(formatStartBanner(url, app.config.databaseUrl, app.bootstrap, app.config))
-  io.onListening?.(app, url)
-
-  return new Promise<number>((resolve) => {
+  const stopped = new Promise<number>((resolve) => {
     const signals = io.signals ?? ['SIGTERM', 'SIGINT']
     let stopping = false
     const stop = (signal: NodeJS.Signals) => {
@@ -168,6 +165,11 @@ export async function serveCommand(argv: string[], io: ServeIo = {}): Promise<nu
     }
     for (const s of signals) process.on(s, stop)
   })
+  // After the handlers: a supervisor may send SIGTERM the moment it reads the banner, and a signal with no
+  // handler yet kills the process without the graceful shutdown (seen under load in the serve test).
+  out(formatStartBanner(url, app.config.databaseUrl, app.bootstrap, app.config))
+  io.onListening?.(app, url)
+  return stopped
 }
 
 function parseServeArgs(argv: string[]) {
