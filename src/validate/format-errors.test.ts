@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { UserSchemaCompiler } from '../tracking-plan/compile-user-schema.js'
 import { createEventAjv } from './compile.js'
 import { formatAjvErrors } from './format-errors.js'
 import { IssueList } from './issue-list.js'
@@ -99,5 +100,41 @@ describe('formatAjvErrors: findings stay small and at the right item (trial, 202
     expect(at10).toHaveLength(1)
     const at1 = issues.filter((i) => i.path === '/arr/1')
     expect(at1).toHaveLength(1)
+  })
+})
+
+describe('formatAjvErrors: findings say what broke (trial, 2026-11-27)', () => {
+  it('should report an anyOf of required fields as one finding', () => {
+    const schema = {
+      type: 'object',
+      properties: { phone: { type: 'string' }, address: { type: 'string' } },
+      anyOf: [{ required: ['phone'] }, { required: ['address'] }],
+    }
+    // As a tracking-plan schema (its compiler allows `required` of properties defined elsewhere).
+    const validate = new UserSchemaCompiler().compile(schema)
+    expect(validate({})).toBe(false)
+    const issues = new IssueList(20)
+    formatAjvErrors(validate.errors ?? [], {}, issues)
+    expect(issues.items).toEqual([
+      { path: '', code: 'required', message: 'one of "phone", "address" is required' },
+    ])
+  })
+
+  it('should name the key a propertyNames rule refused', () => {
+    const issues = issuesFor({ type: 'object', propertyNames: { pattern: '^[a-z]+$' } }, { ok: 1, Bad: 2 })
+    expect(issues).toEqual([
+      expect.objectContaining({
+        path: '/Bad',
+        code: 'pattern',
+        message: expect.stringContaining('the key "Bad"'),
+      }),
+    ])
+  })
+
+  it('should put a dependencies finding at the missing key, naming what needs it', () => {
+    const issues = issuesFor({ type: 'object', dependencies: { card: ['cvv'] } }, { card: '4111' })
+    expect(issues).toEqual([
+      { path: '/cvv', code: 'required', message: '"cvv" is required when "card" is present' },
+    ])
   })
 })

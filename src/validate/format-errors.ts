@@ -81,6 +81,23 @@ export function mapAjvError(e: ErrorObject, root: unknown, pathPrefix = ''): Map
         message: `"${key}" is not a known field here`,
       }
     }
+    case 'unevaluatedProperties': {
+      const key = String(p.unevaluatedProperty)
+      return {
+        path: childPath(at, key),
+        code: 'unknown_field',
+        message: `"${key}" is not a known field here`,
+      }
+    }
+    case 'dependencies':
+    case 'dependentRequired':
+      return {
+        path: childPath(at, p.missingProperty),
+        code: 'required',
+        message: `"${p.missingProperty}" is required when "${p.property}" is present`,
+      }
+    case 'propertyNames':
+      return null // its inner error, which names the key, is reported (see formatAjvErrors)
     case 'type':
       return { path: at, code: 'type', message: `must be ${article(p.type)}`, expected: String(p.type) }
     case 'enum':
@@ -198,11 +215,36 @@ export function formatAjvErrors(
 
   for (const e of errors) {
     if (groups.some((g) => inGroup(e, g))) continue
+    const propertyName = (e as ErrorObject & { propertyName?: string }).propertyName
+    if (propertyName !== undefined && e.keyword !== 'propertyNames') {
+      // A key refused by `propertyNames`: Ajv reports the value's path; name the key, as for other keys.
+      const m = mapAjvError(e, root, pathPrefix)
+      if (m !== null)
+        emit({
+          ...m,
+          path: childPath(pathPrefix + e.instancePath, propertyName),
+          message: `the key "${propertyName}" ${m.message}`,
+        })
+      continue
+    }
     if (e.keyword !== 'anyOf' && e.keyword !== 'oneOf') {
       emit(mapAjvError(e, root, pathPrefix))
       continue
     }
     const branch = errors.filter((b) => inGroup(b, e))
+    if (
+      branch.length > 1 &&
+      branch.every((b) => b.keyword === 'required' && b.instancePath === e.instancePath)
+    ) {
+      // {anyOf: [{required: [phone]}, {required: [address]}]}: one finding, not two that read as "both".
+      const names = branch.map((b) => `"${(b.params as { missingProperty: string }).missingProperty}"`)
+      emit({
+        path: pathPrefix + e.instancePath,
+        code: 'required',
+        message: `${e.keyword === 'oneOf' ? 'exactly one' : 'one'} of ${names.join(', ')} is required`,
+      })
+      continue
+    }
     const specific = branch.filter((b) => !(b.keyword === 'type' && b.instancePath === e.instancePath))
     if (specific.length > 0 && branch.length > 0) {
       for (const b of specific) emit(mapAjvError(b, root, pathPrefix))
