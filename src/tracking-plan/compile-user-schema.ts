@@ -4,7 +4,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js'
 import addFormatsModule from 'ajv-formats'
 import { AppError } from '../errors/app-error.js'
 import { registerFormats } from '../validate/formats.js'
+import { escapePointer } from '../validate/issue-list.js'
 import { linearRegExpEngine, storedRegExpEngine } from './linear-regex.js'
+import { DATA_KEYWORDS, SCHEMA_MAPS } from './schema-keywords.js'
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
@@ -76,7 +78,7 @@ function assertEnumSizes(schema: unknown): void {
     }
     if (node === null || typeof node !== 'object') return
     for (const [key, value] of Object.entries(node)) {
-      const at = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`
+      const at = `${path}/${escapePointer(key)}`
       if (key === 'enum' && Array.isArray(value)) {
         if (value.length > MAX_ENUM_VALUES) {
           throw new AppError(
@@ -107,20 +109,8 @@ function assertEnumSizes(schema: unknown): void {
  */
 const UNSUPPORTED_KEYWORDS = ['$async', '$dynamicRef', '$dynamicAnchor', '$recursiveRef', '$recursiveAnchor']
 
-/** Keywords whose value maps names (of properties, definitions) to schemas: their keys are not keywords. */
-const SCHEMA_MAPS = new Set([
-  'properties',
-  'patternProperties',
-  'definitions',
-  '$defs',
-  'dependentSchemas',
-  'dependencies',
-])
-/** Keywords whose value is data, never a schema. */
-const DATA_KEYWORDS = new Set(['enum', 'const', 'default', 'examples', 'required'])
-
 function assertNoUnsupportedKeywords(schema: unknown): void {
-  const pointer = (path: string, key: string) => `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`
+  const pointer = (path: string, key: string) => `${path}/${escapePointer(key)}`
   const walk = (node: unknown, path: string): void => {
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) walk(node[i], `${path}/${i}`)

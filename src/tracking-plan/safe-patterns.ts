@@ -1,18 +1,7 @@
 import { AppError } from '../errors/app-error.js'
 import { escapePointer } from '../validate/issue-list.js'
 import { LinearRegExp, linearPatternProblem } from './linear-regex.js'
-
-/** Keywords whose values are data, not schemas: a `pattern` key inside them is not a regex to check. */
-const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples'])
-/** Keywords whose value maps names to schemas: the map itself is no schema (a property may be "pattern"). */
-const SCHEMA_MAPS = new Set([
-  'properties',
-  'patternProperties',
-  'definitions',
-  '$defs',
-  'dependentSchemas',
-  'dependencies',
-])
+import { DATA_KEYWORDS, SCHEMA_MAPS } from './schema-keywords.js'
 
 interface FoundPattern {
   path: string
