@@ -161,3 +161,11 @@ describe('configuration error messages', () => {
     expect(message).toContain('TALLY_SQLITE_SYNCHRONOUS must be one of full, normal; got "off"')
   })
 })
+
+describe('loadConfig: secrets in errors', () => {
+  it('should not echo an invalid key back (it is a secret even when wrong)', () => {
+    expect(() => loadConfig({ TALLY_WRITE_KEY: 'tly_w_short' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('tly_w_short') }),
+    )
+  })
+})

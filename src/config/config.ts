@@ -254,7 +254,11 @@ function describeError(e: ErrorObject, raw: Record<string, unknown>): string {
       : e.keyword === 'enum'
         ? `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
         : e.message
-  return `${source} ${allowed}; got ${JSON.stringify(raw[key])}`
+  // A key's value is a secret even when it is wrong (one character off, or the wrong secret pasted).
+  const got = /Key$/.test(key)
+    ? `a value of ${String(raw[key] ?? '').length} characters`
+    : JSON.stringify(raw[key])
+  return `${source} ${allowed}; got ${got}`
 }
 
 /** proxy-addr's trust function: is the address `hop` steps back from the socket (0 = the peer) a proxy? */

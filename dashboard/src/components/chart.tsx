@@ -67,7 +67,9 @@ export function Chart({ title, x, series, height = 240, yLabel, yFormat }: Chart
           stroke: s.color ?? PALETTE[i % PALETTE.length],
           fill: s.fill,
           width: 1.5,
-          points: { show: false },
+          // Lines only, but a value with no neighbour has no line to draw: a dot for it, or a series
+          // whose data fall in one bucket showed an empty chart beside a table with the value.
+          points: { show: true, size: 5, filter: isolatedPoints },
           value: s.display
             ? (_u: uPlot, _v: number | null, _si: number, di: number | null) =>
                 di == null ? '–' : s.display!(di)
@@ -115,4 +117,14 @@ export function stackSeries(layers: { label: string; counts: number[] }[]): Char
       }
     })
     .reverse()
+}
+
+/** Indexes of the values of series `si` with no value on either side (drawn as dots). */
+function isolatedPoints(u: uPlot, si: number): number[] {
+  const ys = u.data[si]
+  const out: number[] = []
+  for (let i = 0; i < ys.length; i++) {
+    if (ys[i] != null && ys[i - 1] == null && ys[i + 1] == null) out.push(i)
+  }
+  return out
 }

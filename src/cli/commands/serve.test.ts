@@ -48,6 +48,18 @@ describe('tally serve banner and help', () => {
     expect(ingest).toMatch(/ingest-only/i)
   })
 
+  it('should not print a key the operator set in the environment (it went to the logs on every start)', () => {
+    const withEnvKey = {
+      ...bootstrap,
+      keys: [
+        { role: 'read', secret: 'tly_r_secret-from-vault-0123', prefix: 'tly_r_secr', source: 'environment' },
+      ],
+    } as unknown as BootstrapResult
+    const banner = formatStartBanner(url, 'sqlite::memory:', withEnvKey)
+    expect(banner).not.toContain('tly_r_secret-from-vault-0123')
+    expect(banner).toContain('tly_r_secr…  (from environment)')
+  })
+
   it('should list every environment variable with its default in --help', async () => {
     const { code, out } = await serveOutput(['--help'], {})
     expect(code).toBe(0)

@@ -69,8 +69,13 @@ export function formatStartBanner(
   ]
   let anyNew = false
   for (const key of bootstrap.keys) {
+    // A key the operator set is theirs already: printing it on every start put secrets in log collectors.
     const shown =
-      key.source === 'existing' ? `${key.prefix}…  (created earlier; secret not stored)` : key.secret
+      key.source === 'existing'
+        ? `${key.prefix}…  (created earlier; secret not stored)`
+        : key.source === 'environment'
+          ? `${key.prefix}…`
+          : key.secret
     const note =
       key.source === 'generated'
         ? '  (new — shown only now, save it)'
