@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { AuditLog } from '../audit/audit-log.js'
 import { createApiKeyRecord, hashApiKey } from '../http/auth/api-keys.js'
 import { createStore } from '../store/create-store.js'
 import type { KyselyEventStore } from '../store/kysely-event-store.js'
@@ -40,6 +41,27 @@ describe('bootstrapDefaultProject with TALLY_*_KEY', () => {
     await bootstrapDefaultProject(s, { adminKey: B })
     expect(await s.findApiKeyByHash(hashApiKey(B))).toBeDefined()
     expect(await s.findApiKeyByHash(hashApiKey(A))).toBeUndefined()
+  })
+
+  it('should record the keys it creates and revokes in the audit log', async () => {
+    const s = await open()
+    const log = new AuditLog(s.db)
+    const audit = (
+      entry: Parameters<AuditLog['record']>[0] extends infer E ? Omit<E, 'projectId' | 'actor'> : never,
+    ) => log.record({ ...entry, projectId: DEFAULT_PROJECT_ID, actor: { kind: 'cli', user: 'ops' } })
+    await bootstrapDefaultProject(s, { adminKey: A }, new Date(), audit) // write and read generated
+    await bootstrapDefaultProject(s, { adminKey: B }, new Date(), audit) // A rotated out
+    const { entries } = await log.list(DEFAULT_PROJECT_ID, {})
+    const seen = entries.map((e) => `${e.action} ${String(e.details.role ?? e.details.name)}`).sort()
+    expect(seen).toEqual([
+      'key.created admin',
+      'key.created admin',
+      'key.created read',
+      'key.created write',
+      'key.revoked admin',
+      'project.created Default',
+    ])
+    expect(entries.every((e) => e.details.by === 'server start-up' && e.actor === 'cli')).toBe(true)
   })
 
   it('should keep a key that was set again, and leave keys made through the API or CLI alone', async () => {

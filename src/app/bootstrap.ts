@@ -1,3 +1,4 @@
+import type { NewAuditEntry } from '../audit/audit-log.js'
 import type { Config } from '../config/config.js'
 import { AppError } from '../errors/app-error.js'
 import { createApiKeyRecord, hashApiKey } from '../http/auth/api-keys.js'
@@ -41,7 +42,12 @@ export async function bootstrapDefaultProject(
   store: EventStore,
   config: Pick<Config, 'writeKey' | 'readKey' | 'adminKey'>,
   now: Date = new Date(),
+  /** Records what start-up did (keys created or revoked, the project created), as the CLI's actions are. */
+  audit?: (entry: Omit<NewAuditEntry, 'projectId' | 'actor'>) => Promise<unknown>,
 ): Promise<BootstrapResult> {
+  const record = async (entry: Omit<NewAuditEntry, 'projectId' | 'actor'>) => {
+    await audit?.({ ...entry, details: { ...entry.details, by: 'server start-up' } })
+  }
   let project = await store.getProject(DEFAULT_PROJECT_ID)
   const projectCreated = project === undefined
   if (!project) {
@@ -53,6 +59,7 @@ export async function bootstrapDefaultProject(
     }
     try {
       await store.createProject(project)
+      await record({ action: 'project.created', target: DEFAULT_PROJECT_ID, details: { name: 'Default' } })
     } catch (e) {
       // Another node starting on the same database created it first: use theirs.
       const theirs =
@@ -84,9 +91,17 @@ export async function bootstrapDefaultProject(
       }
       if (!found) {
         try {
-          await store.saveApiKey(
-            createApiKeyRecord(DEFAULT_PROJECT_ID, role, { secret, name: ENV_KEY_NAME(role), now }).record,
-          )
+          const { record: saved } = createApiKeyRecord(DEFAULT_PROJECT_ID, role, {
+            secret,
+            name: ENV_KEY_NAME(role),
+            now,
+          })
+          await store.saveApiKey(saved)
+          await record({
+            action: 'key.created',
+            target: saved.id,
+            details: { role, name: saved.name, prefix: saved.prefix },
+          })
         } catch (e) {
           if (!(e instanceof AppError && e.code === 'conflict')) throw e
           // Either another node starting with the same variable stored this key a moment ago (it is active
@@ -95,8 +110,19 @@ export async function bootstrapDefaultProject(
         }
       }
       for (const old of active) {
-        if (old.hash !== hash && (old.name === GENERATED_KEY_NAME(role) || old.name === ENV_KEY_NAME(role)))
+        if (old.hash !== hash && (old.name === GENERATED_KEY_NAME(role) || old.name === ENV_KEY_NAME(role))) {
           await store.revokeApiKey(DEFAULT_PROJECT_ID, old.id)
+          await record({
+            action: 'key.revoked',
+            target: old.id,
+            details: {
+              role,
+              name: old.name,
+              prefix: old.prefix,
+              reason: `replaced by ${ENV_KEY_NAME(role)}`,
+            },
+          })
+        }
       }
       keys.push({ role, secret, prefix: secret.slice(0, 10), source: 'environment' })
     } else if (active.length > 0) {
@@ -104,6 +130,11 @@ export async function bootstrapDefaultProject(
     } else {
       const created = createApiKeyRecord(DEFAULT_PROJECT_ID, role, { name: GENERATED_KEY_NAME(role), now })
       await store.saveApiKey(created.record)
+      await record({
+        action: 'key.created',
+        target: created.record.id,
+        details: { role, name: created.record.name, prefix: created.record.prefix },
+      })
       keys.push({ role, secret: created.secret, prefix: created.record.prefix, source: 'generated' })
     }
   }

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { AuditLog } from '../audit/audit-log.js'
+import { AuditLog, cliActor } from '../audit/audit-log.js'
 import type { Config } from '../config/config.js'
 import { createEventFormatter } from '../enrich/event-formatter.js'
 import { AppError } from '../errors/app-error.js'
@@ -15,7 +15,7 @@ import { createStore } from '../store/create-store.js'
 import type { EventStore } from '../store/event-store.js'
 import type { KyselyEventStore } from '../store/kysely-event-store.js'
 import { EventValidator } from '../validate/event-validator.js'
-import { type BootstrapResult, bootstrapDefaultProject } from './bootstrap.js'
+import { type BootstrapResult, bootstrapDefaultProject, DEFAULT_PROJECT_ID } from './bootstrap.js'
 import { createStatsService } from './stats-service.js'
 
 /** A composed Tally: store, pipeline and HTTP server, not yet listening. */
@@ -66,7 +66,12 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       publisher = await openQueuePublisher(queueSettingsOf(config, options.queue))
     if (config.migrateOnStart) await store.migrate()
     else await assertMigrated(store)
-    const bootstrap = await bootstrapDefaultProject(store, config)
+    const startupAudit = 'db' in store ? new AuditLog((store as KyselyEventStore).db) : undefined
+    const bootstrap = await bootstrapDefaultProject(store, config, new Date(), (entry) =>
+      startupAudit
+        ? startupAudit.record({ ...entry, projectId: DEFAULT_PROJECT_ID, actor: cliActor(process.env) })
+        : Promise.resolve(),
+    )
     const validator = new EventValidator({ limits: { maxBatchBytes: config.bodyLimit } })
     const formatter = createEventFormatter()
     const projects = new ProjectRuntimeCache(store)

@@ -59,7 +59,7 @@ describe('audit trail', () => {
 
     const res = await inject('GET', '/api/v1/audit?limit=50', KEYS.admin)
     expect(res.statusCode).toBe(200)
-    const entries = res.json().entries as {
+    const all = res.json().entries as {
       action: string
       actorKeyId: string
       actor: string
@@ -67,6 +67,15 @@ describe('audit trail', () => {
       at: string
       details: Record<string, unknown>
     }[]
+    // The server's own start-up (the test keys set from the environment) is recorded too.
+    const startup = all.filter((e) => e.details.by === 'server start-up')
+    expect(startup.map((e) => e.action).sort()).toEqual([
+      'key.created',
+      'key.created',
+      'key.created',
+      'project.created',
+    ])
+    const entries = all.filter((e) => e.details.by !== 'server start-up')
     expect(entries.map((e) => e.action).reverse()).toEqual([
       'key.created',
       'key.revoked',
@@ -126,14 +135,19 @@ describe('audit trail', () => {
     const out = await runCli(['audit', '--db', db])
     expect(out.code).toBe(0)
     const page = JSON.parse(out.stdout)
-    expect(page.entries.map((e: { action: string }) => e.action)).toEqual(['events.purged', 'key.created'])
+    const actions = page.entries
+      .filter((e: { details: { by?: string } }) => e.details.by !== 'server start-up')
+      .map((e: { action: string }) => e.action)
+    expect(actions).toEqual(['events.purged', 'key.created'])
     expect(page.entries[0]).toMatchObject({
       actor: 'cli',
       actorKeyId: null,
       details: { user: 'ops', events: 0 },
     })
     const filtered = JSON.parse((await runCli(['audit', '--db', db, '--action', 'key.created'])).stdout)
-    expect(filtered.entries).toHaveLength(1)
+    expect(
+      filtered.entries.filter((e: { details: { by?: string } }) => e.details.by !== 'server start-up'),
+    ).toHaveLength(1)
     expect((await runCli(['audit', '--db', db, '--action', 'nope'])).code).toBe(2)
     expect((await runCli(['audit', '--db', db, '--limit', '0'])).code).toBe(2)
   })
