@@ -889,3 +889,30 @@ describe('TrackingPlan: schema size', () => {
     )
   })
 })
+
+describe('TrackingPlan: compile cost follows schema size', () => {
+  it('should compile a schema that refers many times to one large definition without copying it', () => {
+    // Inlined refs made compile cost properties × references: 100 × 200 took 9.6 s, 300 × 1,500 ran out of
+    // memory; each reference is now a call. (unlessItHangs: a regression fails here instead of hanging.)
+    const props: Record<string, unknown> = {}
+    for (let i = 0; i < 150; i++) props[`p${i}`] = { type: 'string', maxLength: 10 }
+    const refs: Record<string, unknown> = {}
+    for (let i = 0; i < 400; i++) refs[`r${i}`] = { $ref: '#/definitions/L' }
+    const jsonSchema = {
+      type: 'object',
+      definitions: { L: { type: 'object', properties: props } },
+      properties: refs,
+    }
+    const plan = unlessItHangs(() => {
+      const p = new TrackingPlan('p1')
+      p.register({ eventType: 'track', eventName: 'Wide', version: '1-0-0', jsonSchema })
+      return p
+    })
+    const r = validator.validate(
+      { type: 'track', name: 'Wide', userId: 'u', properties: { r7: { p3: 'too long for ten' } } },
+      { trackingPlan: plan, enforcement: 'block' },
+    )
+    expect(r.ok).toBe(false)
+    if (!r.ok) expect(r.errors[0]).toMatchObject({ path: '/properties/r7/p3' })
+  })
+})
