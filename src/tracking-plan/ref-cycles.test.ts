@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../errors/app-error.js'
-import { assertNoRefCycle, findRefCycle } from './ref-cycles.js'
+import { assertNoRefCycle, findRefCycle, findRefOutsideSchemas } from './ref-cycles.js'
 
 const TREE = {
   type: 'object',
@@ -144,5 +144,55 @@ describe('assertNoRefCycle', () => {
       })
     }
     expect(() => assertNoRefCycle(TREE)).not.toThrow()
+  })
+})
+
+describe('findRefOutsideSchemas', () => {
+  it('should find a $ref into a default, const, enum or examples value (a cycle hid there)', () => {
+    expect(
+      findRefOutsideSchemas({
+        type: 'object',
+        default: { allOf: [{ $ref: '#' }] },
+        allOf: [{ $ref: '#/default' }],
+      }),
+    ).toEqual({
+      at: '#/allOf/0',
+      ref: '#/default',
+    })
+    for (const keyword of ['const', 'examples/0', 'enum/0']) {
+      const [k] = keyword.split('/')
+      const holder = k === 'const' ? { const: { type: 'string' } } : { [k]: [{ type: 'string' }] }
+      expect(findRefOutsideSchemas({ ...holder, properties: { a: { $ref: `#/${keyword}` } } })).not.toBeNull()
+    }
+  })
+
+  it('should accept refs to definitions, properties, anchors and embedded $ids', () => {
+    expect(
+      findRefOutsideSchemas({
+        definitions: {
+          d: { type: 'string' },
+          e: { $id: 'http://x/e', type: 'number' },
+          f: { $id: '#f', type: 'boolean' },
+        },
+        properties: {
+          a: { $ref: '#/definitions/d' },
+          b: { $ref: 'http://x/e' },
+          c: { $ref: '#f' },
+          t: { $ref: '#' },
+        },
+      }),
+    ).toBeNull()
+  })
+
+  it('should make registering such a schema schema_invalid', () => {
+    expect(() =>
+      assertNoRefCycle({
+        type: 'object',
+        default: { allOf: [{ $ref: '#' }] },
+        allOf: [{ $ref: '#/default' }],
+      }),
+    ).toThrow(
+      expect.objectContaining({ code: 'schema_invalid', message: expect.stringContaining('#/default') }),
+    )
   })
 })

@@ -211,8 +211,31 @@ export function findRefCycle(schema: unknown): string[] | null {
   return null
 }
 
+/**
+ * The first `$ref` of `schema` that does not lead to a subschema of the document (as `{ at, ref }`), or
+ * null. Ajv follows a `$ref` into a `default`, `const`, `enum` or `examples` value and compiles what it
+ * finds there as a schema, out of sight of the cycle check and the keyword checks (a cycle hidden in a
+ * `default` overflowed the stack on every event).
+ */
+export function findRefOutsideSchemas(schema: unknown): { at: string; ref: string } | null {
+  const index = new SchemaIndex(schema)
+  for (const [pointer, { schema: node, base }] of index.locations) {
+    if (typeof node === 'boolean' || typeof node.$ref !== 'string') continue
+    if (index.resolve(node.$ref, base) === undefined) return { at: `#${pointer}`, ref: node.$ref }
+  }
+  return null
+}
+
 /** Throws `schema_invalid` (details: `refCycle`) when `schema` has a cycle that `findRefCycle` finds. */
 export function assertNoRefCycle(schema: unknown): void {
+  const outside = findRefOutsideSchemas(schema)
+  if (outside !== null) {
+    throw new AppError(
+      'schema_invalid',
+      `the $ref ${JSON.stringify(outside.ref)} at ${outside.at} does not point at a schema of this document (a definition, a property's schema…); a $ref into a default, const, enum or examples value, or to anything outside the document, is refused`,
+      { details: { ref: outside.ref, at: outside.at } },
+    )
+  }
   const cycle = findRefCycle(schema)
   if (cycle === null) return
   throw new AppError(
