@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { keepablePayload, MAX_KEPT_DEPTH, TRUNCATED_MARKER } from './failed-payload.js'
+import { failedEventId, keepablePayload, MAX_KEPT_DEPTH, TRUNCATED_MARKER } from './failed-payload.js'
 
 function nested(depth: number): unknown {
   let v: unknown = 'leaf'
@@ -41,5 +41,17 @@ describe('keepablePayload: text the stores cannot keep', () => {
     const kept = keepablePayload(payload) as { properties: Record<string, unknown> }
     expect(kept.properties).toEqual({ s: 'a\\u0000b', 'k\\u0000': ['\\ud800x', '😀'] })
     expect(payload.properties.s).toBe('a\u0000b') // the input is not changed
+  })
+})
+
+describe('failedEventId', () => {
+  it('should derive one id per project and messageId, and a fresh one without a usable messageId', () => {
+    const a = failedEventId('p1', { messageId: 'm-1', type: 'track' })
+    expect(failedEventId('p1', { messageId: 'm-1', type: 'page' })).toBe(a)
+    expect(failedEventId('p2', { messageId: 'm-1' })).not.toBe(a)
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    // "" and blanks identify nothing: five different events refused for it stayed one record.
+    for (const messageId of ['', '  ', undefined, null, { x: 1 }])
+      expect(failedEventId('p1', { messageId })).not.toBe(failedEventId('p1', { messageId }))
   })
 })

@@ -70,7 +70,9 @@ export function failedEventId(projectId: string, payload: unknown): string {
     payload !== null && typeof payload === 'object' && !Array.isArray(payload)
       ? (payload as Record<string, unknown>).messageId
       : undefined
-  if (typeof messageId !== 'string' && typeof messageId !== 'number') return uuidv7()
+  // An empty or blank messageId identifies nothing (and is itself why such events are refused).
+  const usable = (typeof messageId === 'string' && messageId.trim() !== '') || typeof messageId === 'number'
+  if (!usable) return uuidv7()
   const h = createHash('sha256').update(`failed\u0000${projectId}\u0000${messageId}`).digest('hex')
   // RFC 9562 layout: version 8 (custom), variant 10.
   const variant = ((Number.parseInt(h[16], 16) & 0x3) | 0x8).toString(16)

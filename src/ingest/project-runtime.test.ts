@@ -54,4 +54,33 @@ describe('ProjectRuntimeCache', () => {
       code: 'not_found',
     })
   })
+
+  it('should reuse the compiled plan while the stored versions are the same (reloads compiled everything)', async () => {
+    const schema = {
+      projectId: 'p1',
+      eventType: 'track',
+      eventName: 'Signed Up',
+      version: '1-0-0',
+      jsonSchema: { type: 'object' },
+      createdAt: '2026-11-27T00:00:00.000Z',
+    }
+    let schemas = [schema]
+    const store = {
+      async getProject() {
+        return { id: 'p1', name: 'P1', createdAt: schema.createdAt, settings: DEFAULT_PROJECT_SETTINGS }
+      },
+      async listSchemas() {
+        return schemas
+      },
+    } as unknown as EventStore
+    const cache = new ProjectRuntimeCache(store, { ttlMs: 0 })
+    const first = (await cache.get('p1')).plan
+    expect((await cache.get('p1')).plan).toBe(first) // reloaded, same list: same plan
+    cache.invalidate('p1')
+    expect((await cache.get('p1')).plan).toBe(first)
+    schemas = [schema, { ...schema, version: '1-0-1', createdAt: '2026-11-28T00:00:00.000Z' }]
+    const second = (await cache.get('p1')).plan
+    expect(second).not.toBe(first)
+    expect(second.getSchema('track', 'Signed Up')?.version).toBe('1-0-1')
+  })
 })

@@ -26,6 +26,8 @@ export class ProjectRuntimeCache {
   readonly #entries = new Map<string, { runtime: Promise<ProjectRuntime>; loadedAt: number }>()
   /** The last runtime each project loaded successfully, and when: the stale-if-error fallback. */
   readonly #lastGood = new Map<string, { runtime: ProjectRuntime; loadedAt: number }>()
+  /** Each project's plan and the list of stored versions it was built from. */
+  readonly #plans = new Map<string, { fingerprint: string; plan: TrackingPlan }>()
 
   constructor(store: EventStore, options: { ttlMs?: number; staleIfErrorMs?: number } = {}) {
     this.#store = store
@@ -49,6 +51,7 @@ export class ProjectRuntimeCache {
   invalidate(projectId: string): void {
     this.#entries.delete(projectId)
     this.#lastGood.delete(projectId)
+    // The plan stays: a changed list of versions rebuilds it at the next load, an unchanged one reuses it.
   }
 
   async #loadOrStale(projectId: string, now: number): Promise<ProjectRuntime> {
@@ -72,6 +75,19 @@ export class ProjectRuntimeCache {
       this.#store.listSchemas(projectId),
     ])
     if (!project) throw new AppError('not_found', `project ${JSON.stringify(projectId)} does not exist`)
-    return { project, plan: TrackingPlan.fromStoredSchemas(schemas, projectId) }
+    // Stored versions never change (a version is registered once, never edited or removed), so the same
+    // list is the same plan: reuse it instead of rebuilding it every TTL — with thousands of schemas the
+    // per-content compile cache could not hold them all, and every reload froze the server for seconds.
+    const fingerprint = schemas
+      .map((s) => `${s.eventType}\u0000${s.eventName}\u0000${s.version}\u0000${s.createdAt}`)
+      .sort()
+      .join('\n')
+    const last = this.#plans.get(projectId)
+    const plan =
+      last !== undefined && last.fingerprint === fingerprint
+        ? last.plan
+        : TrackingPlan.fromStoredSchemas(schemas, projectId)
+    this.#plans.set(projectId, { fingerprint, plan })
+    return { project, plan }
   }
 }

@@ -13,7 +13,9 @@ const NETWORK_CODES = new Set([
 // connections, serialization failure, deadlock, disk full, out of memory — and, from the caller's side,
 // a database it cannot use right now: not accepting connections (55000, `ALLOW_CONNECTIONS false`), gone
 // (3D000) or refusing our credentials (28000, 28P01). A user's trial got 500s for these.
-const PG_RETRIABLE = /^(08...|57P0[1-3]|53[0-9]{3}|40001|40P01|55000|3D000|28000|28P01)$/
+// Also a statement cancelled by statement_timeout (57014) and a lock not available (55P03): a table locked
+// by maintenance answered 500 after the 30 s timeout.
+const PG_RETRIABLE = /^(08...|57P0[1-3]|57014|53[0-9]{3}|40001|40P01|55000|55P03|3D000|28000|28P01)$/
 const SQLITE_RETRIABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY|NOMEM|PROTOCOL)/
 // PostgreSQL SQLSTATE class 22, data exception: a value the request carried that the column type refuses
 // (NUL in text, an escape jsonb refuses, a number out of range). The HTTP layer refuses known cases first;
