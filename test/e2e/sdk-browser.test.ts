@@ -315,4 +315,19 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('browser tracker in 
     expect(first.context).toMatchObject({ userAgent: expect.stringContaining('HeadlessChrome'), bot: true })
     await context.close()
   })
+
+  it('should beacon the events that fit when a large one is queued first', async () => {
+    flushInterval = 60_000
+    const context = await browser.newContext()
+    const { page, anonymousId } = await openFixture(context)
+    await page.evaluate(() => {
+      window.tally('track', 'Huge', { pad: 'x'.repeat(70_000) }) // over the 60 KB a beacon may carry
+      window.tally('track', 'Small after huge', { n: 1 })
+    })
+    await page.close({ runBeforeUnload: true })
+    const events = await eventsOf(anonymousId, (ev) => ev.some((e) => e.name === 'Small after huge'))
+    await context.close()
+    flushInterval = 200
+    expect(events.some((e) => e.name === 'Small after huge')).toBe(true)
+  })
 })

@@ -25,19 +25,8 @@ const BEACON_BYTES = 60_000
 const BATCH_BYTES = 256_000
 const MAX_BATCH_EVENTS = 100
 
-/** UTF-8 length of `s` (what the body limit counts), without allocating. */
-function utf8Bytes(s: string): number {
-  let n = s.length
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c >= 0xd800 && c <= 0xdbff) {
-      n += 2 // a surrogate pair: 2 UTF-16 units, 4 bytes
-      i++
-    } else if (c >= 0x800) n += 2
-    else if (c >= 0x80) n += 1
-  }
-  return n
-}
+/** UTF-8 length of `s` (what the body limit counts). */
+const utf8Bytes = (s: string): number => new Blob([s]).size
 
 /**
  * The delivery queue: batches by count (100), bytes (256 KB) and time, POSTs to `/api/v1/events`, retries
@@ -159,7 +148,8 @@ export function createTransport(c: TransportConfig): Transport {
     let bytes = 200 // the envelope
     for (const e of q) {
       const n = utf8Bytes(JSON.stringify(e)) + 1
-      if (bytes + n > BEACON_BYTES) break
+      // Skip what does not fit (one large event must not hold back every later one); it stays stored.
+      if (bytes + n > BEACON_BYTES) continue
       batch.push(e)
       bytes += n
     }
@@ -189,6 +179,16 @@ export function createTransport(c: TransportConfig): Transport {
       } catch {}
       storage.removeItem(k)
     }
+    // A tab still open writes its queue back, and the next page load adopts it again: keep one copy of
+    // each message (copies multiplied across tabs until localStorage was full).
+    const seen = new Set<unknown>()
+    q = q.filter((e) => {
+      const id = (e as { messageId?: unknown }).messageId
+      if (id === undefined) return true
+      if (seen.has(id)) return false
+      seen.add(id)
+      return true
+    })
     trim()
     save()
     if (q.length > 0) setTimeout(flush)
