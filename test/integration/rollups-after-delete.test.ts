@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { getOverview } from '../../src/stats/get-overview.js'
 import { lockProjectRollups, writeRollups } from '../../src/stats/rollups/write-rollups.js'
@@ -253,6 +256,40 @@ describe.runIf(pgReachable || IN_CI)('postgres: erasure racing an insert', () =>
       await other.close()
       await store.close()
       await fresh.drop()
+    }
+  })
+})
+
+// The write worker has its own connection: between two slices of an erasure it must get the lock, or ingest
+// waits for the whole erasure (slices back to back left it no moment).
+describe('sqlite file with the write worker: an erasure lets ingest through', () => {
+  it('should commit an ingest group between the slices of a long erasure', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-erase-worker-'))
+    const store = await createStore(`sqlite:${join(dir, 'tally.db')}`, { migrate: true, writeWorker: true })
+    try {
+      await store.createProject({
+        id: 'p1',
+        name: 'p1',
+        createdAt: new Date().toISOString(),
+        settings: { ...DEFAULT_PROJECT_SETTINGS },
+      })
+      const events = []
+      for (let h = 0; h < 600; h++) {
+        const at = new Date(T0 + h * HOUR + 60_000).toISOString()
+        for (let k = 0; k < 5; k++)
+          events.push(makeEvent({ userId: k === 0 ? 'carol' : `u${k}`, timestamp: at, receivedAt: at }))
+      }
+      await store.insertBatch(events, [])
+      const done: string[] = []
+      const erasing = store.deleteWhere('p1', { userId: 'carol' }).then(() => done.push('erase'))
+      await new Promise((r) => setTimeout(r, 30)) // the erasure is under way
+      const fresh = makeEvent({ userId: 'erin', timestamp: new Date(T0).toISOString() })
+      const writing = store.insertBatch([fresh], []).then(() => done.push('write'))
+      await Promise.all([erasing, writing])
+      expect(done).toEqual(['write', 'erase'])
+    } finally {
+      await store.close()
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

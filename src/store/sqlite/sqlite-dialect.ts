@@ -351,7 +351,9 @@ class PatientConnection implements DatabaseConnection {
         if (!busy || this.#patience.inTransaction()) throw err
         if (performance.now() - started + delay > this.#patience.busyTimeoutMs) throw err
         await new Promise((resolve) => setTimeout(resolve, delay))
-        delay = Math.min(delay * 2, 50)
+        // At most 10 ms apart: a writer that frees the lock between short transactions (a purge's slices
+        // pause 15 ms) must find this one asking.
+        delay = Math.min(delay * 2, 10)
       }
     }
   }
