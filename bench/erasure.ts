@@ -10,7 +10,8 @@
  *  (a) baseline: the erasure as ONE transaction (delete the user's events, rebuild every hour they fell in)
  *      — what `deleteWhere` did before it ran in slices;
  *  (b) `store.deleteWhere` (src/store/chunked-delete.ts: transactions of ~50 ms, the event loop turning
- *      between them);
+ *      between them); (e) the same by `anonymousId`, which has no index (the project is scanned in time
+ *      windows);
  *  (c) `store.purgeOlderThan` for the first half of the days, against (d): the same purge as ONE
  *      transaction, as before.
  * While each runs, a 1 ms timer records the longest gap between its ticks: the longest any request waits.
@@ -141,6 +142,11 @@ try {
   const b = await measure(() => sliced.deleteWhere('p1', { userId: 'target' }))
   await sliced.close()
 
+  // By anonymousId (not indexed): the project is scanned, in time windows with the event loop turning.
+  const byAnonymous = await open(copy('e.db'))
+  const e = await measure(() => byAnonymous.deleteWhere('p1', { anonymousId: 'a-target' }))
+  await byAnonymous.close()
+
   const cutoff = new Date(START + (DAYS / 2) * 24 * HOUR)
   const purgeOneTx = await open(copy('d.db'))
   const d = await measure(() =>
@@ -174,6 +180,7 @@ try {
     )
   row('(a) erasure, one transaction (baseline)', a)
   row('(b) erasure, deleteWhere in slices', b)
+  row('(e) erasure by anonymousId in slices', e)
   row(`(d) purge, one transaction (baseline)`, d)
   row(`(c) purge of ${purged} events in slices`, c)
 } finally {
