@@ -309,7 +309,21 @@ export function parseCorsOrigins(value: string): true | string[] {
       )
     }
   }
-  return list
+  return list.map(normaliseOrigin)
+}
+
+/**
+ * An origin as browsers send it: scheme and host lower-cased, the scheme's default port dropped
+ * (`https://Shop.Example:443` → `https://shop.example`), so a list written by hand matches. Anything that
+ * is not a URL (`null`) is returned as it is.
+ */
+export function normaliseOrigin(origin: string): string {
+  try {
+    const url = new URL(origin)
+    return `${url.protocol}//${url.host}`
+  } catch {
+    return origin
+  }
 }
 
 function deepFreeze<T>(value: T): T {

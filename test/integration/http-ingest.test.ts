@@ -295,3 +295,23 @@ describe('rejected events sent again', () => {
     expect(failed.filter((f) => f.payload.messageId === undefined)).toHaveLength(3)
   })
 })
+
+describe('TALLY_CORS_ORIGINS written by hand', () => {
+  it('should match the origin a browser sends whatever the case and default port in the list', async () => {
+    const app = await createTestApp({ TALLY_CORS_ORIGINS: 'https://Shop.Example:443,http://Local.Test:80' })
+    try {
+      for (const origin of ['https://shop.example', 'http://local.test']) {
+        const res = await app.app.server.inject({
+          method: 'POST',
+          url: '/api/v1/events',
+          headers: { ...bearer(KEYS.write), origin },
+          payload: trackEvent(),
+        })
+        expect(res.statusCode, origin).toBe(200)
+        expect(res.headers['access-control-allow-origin']).toBe(origin)
+      }
+    } finally {
+      await app.close()
+    }
+  })
+})

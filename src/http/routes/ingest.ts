@@ -2,7 +2,7 @@ import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
-import { parseCorsOrigins } from '../../config/config.js'
+import { normaliseOrigin, parseCorsOrigins } from '../../config/config.js'
 import { AppError } from '../../errors/app-error.js'
 import type { IngestContext } from '../../ingest/ingest-types.js'
 import { BatchResultSchema } from '../../schema/batch.js'
@@ -75,7 +75,7 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
       const allowed = new Set(allowedOrigins)
       scope.addHook('onRequest', async function refuseOtherOrigins(request) {
         const origin = request.headers.origin
-        if (origin === undefined || allowed.has(origin)) return
+        if (origin === undefined || allowed.has(origin) || allowed.has(normaliseOrigin(origin))) return
         throw new AppError(
           'forbidden',
           `Origin ${JSON.stringify(origin)} may not send events here (TALLY_CORS_ORIGINS)`,
