@@ -916,3 +916,34 @@ describe('TrackingPlan: compile cost follows schema size', () => {
     if (!r.ok) expect(r.errors[0]).toMatchObject({ path: '/properties/r7/p3' })
   })
 })
+
+describe('TrackingPlan: two registered names stored as one', () => {
+  it('should apply the schema registered first, whatever order the store lists them in', () => {
+    const first = {
+      projectId: 'p1',
+      eventType: 'track',
+      eventName: 'OrderDone',
+      version: '1-0-0',
+      jsonSchema: { type: 'object', required: ['a'] },
+      createdAt: '2026-11-01T00:00:00.000Z',
+    }
+    const second = {
+      ...first,
+      eventName: 'Order Done',
+      jsonSchema: { type: 'object', required: ['b'] },
+      createdAt: '2026-11-02T00:00:00.000Z',
+    }
+    for (const listed of [
+      [first, second],
+      [second, first],
+    ]) {
+      const plan = TrackingPlan.fromStoredSchemas(listed)
+      const r = validator.validate(
+        { type: 'track', name: 'order_done', userId: 'u', properties: { b: 1 } },
+        { trackingPlan: plan, enforcement: 'block', nameCase: 'snake_case' },
+      )
+      expect(r.ok).toBe(false) // checked against OrderDone's schema, which requires "a"
+      if (!r.ok) expect(r.errors[0].path).toBe('/properties/a')
+    }
+  })
+})

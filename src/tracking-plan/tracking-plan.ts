@@ -214,17 +214,25 @@ export class TrackingPlan {
     return { stored, compatibility }
   }
 
-  /** Registered names by the name their events are stored under with `nameCase` (first registered wins). */
+  /**
+   * Registered names by the name their events are stored under with `nameCase`. When two registered names
+   * become one (`OrderDone` and `Order Done` in a snake_case project), the one registered first wins —
+   * by its first version's `createdAt`, not by the order the store lists them in.
+   */
   #casedNames(nameCase: NameCase): Map<string, string> {
     let index = this.#casedIndex.get(nameCase)
     if (index === undefined) {
-      index = new Map()
+      const winners = new Map<string, { name: string; since: string }>()
       for (const versions of this.#entries.values()) {
-        const { eventType, eventName } = versions[0].stored
+        const { eventType, eventName, createdAt } = versions[0].stored
         if (eventName === ANY_EVENT_NAME) continue
         const cased = storedEventName({ type: eventType, name: eventName }, nameCase)
-        if (cased !== null && !index.has(key(eventType, cased))) index.set(key(eventType, cased), eventName)
+        if (cased === null) continue
+        const held = winners.get(key(eventType, cased))
+        if (held === undefined || createdAt < held.since)
+          winners.set(key(eventType, cased), { name: eventName, since: createdAt })
       }
+      index = new Map([...winners].map(([k, v]) => [k, v.name]))
       this.#casedIndex.set(nameCase, index)
     }
     return index
