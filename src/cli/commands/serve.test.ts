@@ -27,6 +27,25 @@ describe('tally serve configuration errors', () => {
   )
 })
 
+describe('tally serve: an address it cannot listen on', () => {
+  it('should name the variable to change, with config_invalid and exit 2 (port in use, unknown host)', async () => {
+    const { createServer } = await import('node:net')
+    const taken = createServer()
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()))
+    const port = String((taken.address() as { port: number }).port)
+    try {
+      const inUse = await serveOutput([], { TALLY_PORT: port, TALLY_HOST: '127.0.0.1' })
+      expect(inUse.code).toBe(2)
+      expect(inUse.err).toMatch(/port is in use.*TALLY_PORT.*\(config_invalid\)/)
+    } finally {
+      taken.close()
+    }
+    const noHost = await serveOutput([], { TALLY_HOST: 'no-such-host.invalid' })
+    expect(noHost.code).toBe(2)
+    expect(noHost.err).toMatch(/TALLY_HOST.*\(config_invalid\)/)
+  })
+})
+
 describe('tally serve banner and help', () => {
   const bootstrap = {
     project: { id: 'default', name: 'Default', createdAt: '2026-01-01T00:00:00.000Z', settings: {} },

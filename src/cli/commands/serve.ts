@@ -134,9 +134,22 @@ export async function serveCommand(argv: string[], io: ServeIo = {}): Promise<nu
   try {
     url = await app.listen()
   } catch (e) {
-    err(`tally serve: cannot listen on ${app.config.host}:${app.config.port}: ${(e as Error).message}`)
+    // The address is the operator's to change: named by its variables, with the stable code and exit 2 of
+    // every other bad setting (docs/cli.md).
+    const code = (e as NodeJS.ErrnoException).code
+    const why =
+      code === 'EADDRINUSE'
+        ? 'the port is in use by another process; choose another TALLY_PORT (--port)'
+        : code === 'EACCES'
+          ? 'this user may not listen on that port; choose TALLY_PORT (--port) 1024 or above'
+          : code === 'ENOTFOUND' || code === 'EADDRNOTAVAIL' || code === 'EAI_AGAIN'
+            ? 'no interface of this machine has that address; set TALLY_HOST (--host) to one of its addresses, or 0.0.0.0'
+            : (e as Error).message
+    err(
+      `tally serve: Invalid configuration: cannot listen on ${app.config.host}:${app.config.port}: ${why} (config_invalid)`,
+    )
     await app.close().catch(() => {})
-    return 1
+    return 2
   }
   const stopped = new Promise<number>((resolve) => {
     const signals = io.signals ?? ['SIGTERM', 'SIGINT']
