@@ -17,25 +17,39 @@ const HOUR = 3_600_000
 const T0 = Date.parse('2026-11-02T00:00:00.000Z')
 const range = { from: new Date(T0 - 24 * HOUR).toISOString(), to: new Date(T0 + 48 * HOUR).toISOString() }
 
+/** Project p1, with default settings, in `store`. */
+function createProjectP1(store: KyselyEventStore): Promise<void> {
+  return store.createProject({
+    id: 'p1',
+    name: 'p1',
+    createdAt: new Date().toISOString(),
+    settings: { ...DEFAULT_PROJECT_SETTINGS },
+  })
+}
+
+/** A migrated store holding project p1: SQLite in memory, or a fresh PostgreSQL database (and its drop). */
+async function openStore(
+  dialect: 'sqlite' | 'postgres',
+): Promise<{ store: KyselyEventStore; drop: () => Promise<void> }> {
+  let url = 'sqlite::memory:'
+  let drop = async () => {}
+  if (dialect === 'postgres') {
+    const fresh = await createFreshPostgresDatabase()
+    url = fresh.url
+    drop = () => fresh.drop()
+  }
+  const store = await createStore(url, { migrate: true })
+  await createProjectP1(store)
+  return { store, drop }
+}
+
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe.runIf(dialect === 'sqlite' || pgReachable || IN_CI)(`${dialect}: statistics after deletes`, () => {
     let store: KyselyEventStore
     let drop = async () => {}
 
     beforeEach(async () => {
-      let url = 'sqlite::memory:'
-      if (dialect === 'postgres') {
-        const fresh = await createFreshPostgresDatabase()
-        url = fresh.url
-        drop = () => fresh.drop()
-      }
-      store = await createStore(url, { migrate: true })
-      await store.createProject({
-        id: 'p1',
-        name: 'p1',
-        createdAt: new Date().toISOString(),
-        settings: { ...DEFAULT_PROJECT_SETTINGS },
-      })
+      ;({ store, drop } = await openStore(dialect))
       // Alice: 3 events over two hours; Bob: 2 events, one in an hour Alice shares.
       const at = (ms: number) => new Date(T0 + ms).toISOString()
       await store.insertBatch(
@@ -111,19 +125,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     const wide = { from: new Date(T0 - 24 * HOUR).toISOString(), to: new Date(T0 + 400 * HOUR).toISOString() }
 
     beforeEach(async () => {
-      let url = 'sqlite::memory:'
-      if (dialect === 'postgres') {
-        const fresh = await createFreshPostgresDatabase()
-        url = fresh.url
-        drop = () => fresh.drop()
-      }
-      store = await createStore(url, { migrate: true })
-      await store.createProject({
-        id: 'p1',
-        name: 'p1',
-        createdAt: new Date().toISOString(),
-        settings: { ...DEFAULT_PROJECT_SETTINGS },
-      })
+      ;({ store, drop } = await openStore(dialect))
       // Carol: one event an hour for 300 hours (received then); Dave: one every 10 hours.
       const events = []
       for (let h = 0; h < 300; h++) {
@@ -212,12 +214,7 @@ describe.runIf(pgReachable || IN_CI)('postgres: erasure racing an insert', () =>
     const store = await createStore(fresh.url, { migrate: true })
     const other = await createStore(fresh.url) // another server's connection, ingesting
     try {
-      await store.createProject({
-        id: 'p1',
-        name: 'p1',
-        createdAt: new Date().toISOString(),
-        settings: { ...DEFAULT_PROJECT_SETTINGS },
-      })
+      await createProjectP1(store)
       const at = new Date(T0 + 10 * 60_000).toISOString()
       await store.insertBatch(
         [makeEvent({ userId: 'alice', timestamp: at }), makeEvent({ userId: 'bob', timestamp: at })],
@@ -267,12 +264,7 @@ describe('sqlite file with the write worker: an erasure lets ingest through', ()
     const dir = mkdtempSync(join(tmpdir(), 'tally-erase-worker-'))
     const store = await createStore(`sqlite:${join(dir, 'tally.db')}`, { migrate: true, writeWorker: true })
     try {
-      await store.createProject({
-        id: 'p1',
-        name: 'p1',
-        createdAt: new Date().toISOString(),
-        settings: { ...DEFAULT_PROJECT_SETTINGS },
-      })
+      await createProjectP1(store)
       const events = []
       for (let h = 0; h < 600; h++) {
         const at = new Date(T0 + h * HOUR + 60_000).toISOString()
