@@ -259,6 +259,19 @@ describe('ingest with TALLY_CORS_ORIGINS set', () => {
         payload,
       })
       expect(server.statusCode, url).toBe(200)
+      // A page served by Tally's own origin (browsers send Origin on a same-origin POST too).
+      const own = await app.app.server.inject({
+        method: 'POST',
+        url,
+        headers: {
+          ...headers,
+          host: 'tally.example:8080',
+          origin: 'http://tally.example:8080',
+          'content-type': 'text/plain',
+        },
+        payload,
+      })
+      expect(own.statusCode, url).toBe(200)
     }
   })
 })

@@ -76,6 +76,8 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
       scope.addHook('onRequest', async function refuseOtherOrigins(request) {
         const origin = request.headers.origin
         if (origin === undefined || allowed.has(origin) || allowed.has(normaliseOrigin(origin))) return
+        // A page served by this server itself (same origin: browsers send Origin on every POST).
+        if (sameHost(origin, request.headers.host)) return
         throw new AppError(
           'forbidden',
           `Origin ${JSON.stringify(origin)} may not send events here (TALLY_CORS_ORIGINS)`,
@@ -151,4 +153,14 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
       }
     })
   })
+}
+
+/** Whether `origin` names the host the request was sent to (its `Host` header). */
+function sameHost(origin: string, host: string | undefined): boolean {
+  if (host === undefined) return false
+  try {
+    return new URL(origin).host === new URL(`http://${host}`).host
+  } catch {
+    return false
+  }
 }
