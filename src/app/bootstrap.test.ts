@@ -100,4 +100,17 @@ describe('bootstrapDefaultProject with TALLY_*_KEY', () => {
     // B is still the admin key.
     expect(await s.findApiKeyByHash(hashApiKey(B))).toBeDefined()
   })
+
+  it('should change nothing when one configured key is refused (it had rotated the others already)', async () => {
+    const s = await open()
+    const W1 = 'tly_w_first-write-key-0123456789'
+    const W2 = 'tly_w_second-write-key-012345678'
+    await bootstrapDefaultProject(s, { adminKey: A, writeKey: W1 })
+    await bootstrapDefaultProject(s, { adminKey: B, writeKey: W1 }) // A rotated out: revoked
+    const err = await bootstrapDefaultProject(s, { adminKey: A, writeKey: W2 }).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'config_invalid', details: { reason: 'key_revoked' } })
+    // W1 still works (nodes running with it keep ingesting), W2 was not stored.
+    expect(await s.findApiKeyByHash(hashApiKey(W1))).toBeDefined()
+    expect(await s.findApiKeyByHash(hashApiKey(W2))).toBeUndefined()
+  })
 })

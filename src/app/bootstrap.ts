@@ -76,20 +76,30 @@ export async function bootstrapDefaultProject(
     read: config.readKey,
     admin: config.adminKey,
   }
+  // Every configured key is checked before anything is written: a start refused for its second key had
+  // already stored the first and revoked the key it replaced — cutting off the nodes still running.
+  const found = new Map<ApiKeyRole, Awaited<ReturnType<EventStore['findApiKeyByHash']>>>()
+  for (const role of API_KEY_ROLES) {
+    const secret = configured[role]
+    if (secret === undefined) continue
+    const hash = hashApiKey(secret)
+    const key = await store.findApiKeyByHash(hash)
+    if (key && (key.projectId !== DEFAULT_PROJECT_ID || key.role !== role)) {
+      throw new AppError(
+        'config_invalid',
+        `${ENV_KEY_NAME(role)} is already a key of another project or role`,
+      )
+    }
+    if (!key && existing.some((k) => k.hash === hash && k.revokedAt !== null)) throw revokedKeyError(role)
+    found.set(role, key)
+  }
   const keys: BootstrapKey[] = []
   for (const role of API_KEY_ROLES) {
     const active = existing.filter((k) => k.role === role && k.revokedAt === null)
     const secret = configured[role]
     if (secret !== undefined) {
       const hash = hashApiKey(secret)
-      const found = await store.findApiKeyByHash(hash)
-      if (found && (found.projectId !== DEFAULT_PROJECT_ID || found.role !== role)) {
-        throw new AppError(
-          'config_invalid',
-          `${ENV_KEY_NAME(role)} is already a key of another project or role`,
-        )
-      }
-      if (!found) {
+      if (!found.get(role)) {
         try {
           const { record: saved } = createApiKeyRecord(DEFAULT_PROJECT_ID, role, {
             secret,
@@ -141,7 +151,7 @@ export async function bootstrapDefaultProject(
   return { project, projectCreated, keys }
 }
 
-function revokedKeyError(role: ApiKeyRole, cause: unknown): AppError {
+function revokedKeyError(role: ApiKeyRole, cause?: unknown): AppError {
   const variable = ENV_KEY_NAME(role)
   return new AppError(
     'config_invalid',
