@@ -189,9 +189,11 @@ export class TrackingPlan {
       assertMatchableName(eventName)
       assertObjectSchema(jsonSchema)
       assertSafePatterns(jsonSchema)
-      // Before compiling: Ajv's compile itself overflows the stack on a cycle made of $refs alone.
-      assertNoRefCycle(jsonSchema)
     }
+    // Before compiling: Ajv's compile itself overflows the stack on a cycle made of $refs alone. Stored
+    // schemas too: one saved before the check overflowed on every event it matched, in every mode; refused
+    // here, it becomes a per-event "cannot be used" finding instead (fromStoredSchemas).
+    assertNoRefCycle(jsonSchema)
     const validate = this.#compiler.compile(jsonSchema, options.stored ? 'stored' : 'registered')
     const stored: StoredSchema = {
       projectId: this.projectId,
