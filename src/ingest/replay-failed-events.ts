@@ -66,7 +66,13 @@ export async function replayFailedEvents(
         [],
       )
       for (const [i, { failed }] of passing.entries()) {
-        await store.markFailedEventReplayed(projectId, failed.id, outcomes[i].id)
+        const stillThere = await store.markFailedEventReplayed(projectId, failed.id, outcomes[i].id)
+        if (!stillThere && outcomes[i].status === 'accepted') {
+          // A GDPR erasure removed the failed event while this page was being stored (it deletes failed
+          // events first, then the person's events): the event stored from it must go too.
+          await store.deleteEvent(projectId, outcomes[i].id)
+          continue
+        }
         if (outcomes[i].status === 'accepted') report.replayed++
         else report.duplicates++
       }

@@ -93,6 +93,11 @@ export async function eraseInSlices(
       ...(filter.userId ? [eb('user_id', '=', filter.userId)] : []),
       ...(filter.anonymousId ? [eb('anonymous_id', '=', filter.anonymousId)] : []),
     ])
+  // Failed events first: a replay running meanwhile either finds its failed event gone (and drops the event
+  // it stored: replay-failed-events.ts) or stored the event before, where the rounds below find it.
+  const failedEvents = await db
+    .transaction()
+    .execute((trx) => ctx.failed.deleteForPerson(trx, projectId, filter))
   let events = 0
   const slice = new AdaptiveSlice(4, 1, 24 * 31)
   for (let round = 0; round < MAX_ERASE_ROUNDS; round++) {
@@ -124,9 +129,6 @@ export async function eraseInSlices(
       await betweenSlices(dialect)
     }
   }
-  const failedEvents = await db
-    .transaction()
-    .execute((trx) => ctx.failed.deleteForPerson(trx, projectId, filter))
   return { events, failedEvents }
 }
 

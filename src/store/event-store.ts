@@ -57,8 +57,11 @@ export interface EventStore {
   listFailedEvents(projectId: string, query: FailedEventQuery): Promise<FailedEventPage>
   /** Records a replay attempt that failed again (new errors). */
   markFailedEventStillFailing(projectId: string, id: string, errors: ValidationIssue[]): Promise<void>
-  /** Removes a failed event that was replayed into `eventId` (in the same transaction as its insert when given). */
-  markFailedEventReplayed(projectId: string, id: string, eventId: string): Promise<void>
+  /**
+   * Removes a failed event that was replayed into `eventId`. False when it was no longer there: a GDPR
+   * erasure removed it while the replay ran, and the caller must not keep the event it stored.
+   */
+  markFailedEventReplayed(projectId: string, id: string, eventId: string): Promise<boolean>
 
   // ── processing (claim / ack for downstream consumers) ───────────────────────────────────────────
   /**

@@ -66,12 +66,14 @@ export class FailedEventRepository {
       .execute()
   }
 
-  async remove(projectId: string, id: string): Promise<void> {
-    await this.#db
+  /** Removes one failed event; false when it was not there (already replayed, or erased meanwhile). */
+  async remove(projectId: string, id: string): Promise<boolean> {
+    const r = await this.#db
       .deleteFrom('failed_events')
       .where('project_id', '=', projectId)
       .where('id', '=', id)
-      .execute()
+      .executeTakeFirst()
+    return Number(r.numDeletedRows) > 0
   }
 
   /** GDPR: failed events whose raw payload names the user (payloads are JSON, ids compared as text). */

@@ -500,7 +500,7 @@ export class KyselyEventStore implements EventStore {
     return this.#guard(() => this.#failed.markStillFailing(projectId, id, errors))
   }
 
-  markFailedEventReplayed(projectId: string, id: string, _eventId: string): Promise<void> {
+  markFailedEventReplayed(projectId: string, id: string, _eventId: string): Promise<boolean> {
     return this.#guard(() => this.#failed.remove(projectId, id))
   }
 

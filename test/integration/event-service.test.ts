@@ -174,6 +174,41 @@ for (const variant of variants) {
       })
     })
 
+    it('should not keep a replayed event whose person was erased while the replay ran', async () => {
+      // Found by a soak: an erasure landing between a replay's insert and its bookkeeping left the events.
+      await makeProject('race', { enforcement: 'block' })
+      const plan = new TrackingPlan('race')
+      const strict = { type: 'object', required: ['plan'], properties: { plan: { enum: ['free'] } } }
+      await store.saveSchema(
+        plan.register({ eventType: 'track', eventName: 'Signed Up', version: '1-0-0', jsonSchema: strict })
+          .stored,
+      )
+      projects.invalidate('race')
+      const sent = await service.ingest([track('r1'), track('r2')], { projectId: 'race' })
+      expect(sent.rejected).toBe(2)
+      const loose = { type: 'object', properties: { plan: { type: 'string' } } }
+      await store.saveSchema(
+        plan.register({ eventType: 'track', eventName: 'Signed Up', version: '1-0-1', jsonSchema: loose })
+          .stored,
+      )
+      // The erasure runs after the replay read its page of failed events and before it stores them.
+      const racing = new Proxy(store, {
+        get(target, prop) {
+          if (prop !== 'insertBatch') {
+            const value = Reflect.get(target, prop)
+            return typeof value === 'function' ? value.bind(target) : value
+          }
+          return async (...args: Parameters<EventStore['insertBatch']>) => {
+            await target.deleteWhere('race', { userId: 'u1' })
+            return target.insertBatch(...args)
+          }
+        },
+      })
+      const report = await replayFailedEvents({ store: racing, validator, formatter, projects }, 'race')
+      expect(report.replayed).toBe(0)
+      expect((await store.queryEvents('race', { userId: 'u1' })).events).toEqual([])
+    })
+
     it('should count bot traffic as dropped when the project drops bots', async () => {
       await makeProject('bots', { dropBots: true })
       const result = await service.ingest(
