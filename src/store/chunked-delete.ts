@@ -79,8 +79,8 @@ interface PersonRow {
 const MAX_ERASE_ROUNDS = 3
 
 /**
- * Deletes every event of a person (`userId` and/or `anonymousId`) in `projectId`, slice by slice of hours,
- * then the failed events whose payload names them. Returns the counts deleted.
+ * Deletes the failed events whose payload names a person (`userId` and/or `anonymousId`) in `projectId`,
+ * then every event of theirs, slice by slice of hours. Returns the counts deleted.
  */
 export async function eraseInSlices(
   ctx: DeletionContext,
