@@ -1,4 +1,3 @@
-import { isAppError } from '../errors/app-error.js'
 import type { StatsService } from '../http/server-services.js'
 import { getApiRequests } from '../stats/get-api-requests.js'
 import { getInteractions } from '../stats/get-interactions.js'
@@ -22,7 +21,7 @@ export function createStatsService(store: KyselyEventStore): StatsService {
       try {
         return await run(projectId, params)
       } catch (err) {
-        throw isAppError(err) ? err : toStoreError(err)
+        throw toStoreError(err) // AppErrors (a refused range, say) pass through unchanged
       }
     }
   return {

@@ -58,51 +58,9 @@ export function schemaDialect(schema: Record<string, unknown>): SchemaDialect {
   )
 }
 
-/**
- * Compiles tracking-plan schemas. Holds one Ajv instance per dialect and pattern mode, made on first use.
- * Each schema is removed from the instance's registry right after compiling, so two versions (or two
- * projects) that reuse one `$id` never collide; the compiled function keeps working.
- */
 /** Most values one `enum` may list, and all `enum`s of a schema together. */
 export const MAX_ENUM_VALUES = 5_000
 export const MAX_ENUM_VALUES_PER_SCHEMA = 20_000
-
-/**
- * Refuses enums too long to check. The meta-schema says an enum's values are unique, and Ajv checks that
- * pairwise (values of any type): a 40,000-value enum took 4 s of blocked event loop per compile, and a plan
- * reload compiles every stored version. Bounded here, the worst schema costs well under a second.
- */
-function assertEnumSizes(schema: unknown): void {
-  let total = 0
-  const walk = (node: unknown, path: string): void => {
-    if (Array.isArray(node)) {
-      for (let i = 0; i < node.length; i++) walk(node[i], `${path}/${i}`)
-      return
-    }
-    if (node === null || typeof node !== 'object') return
-    for (const [key, value] of Object.entries(node)) {
-      const at = `${path}/${escapePointer(key)}`
-      if (key === 'enum' && Array.isArray(value)) {
-        if (value.length > MAX_ENUM_VALUES) {
-          throw new AppError(
-            'schema_invalid',
-            `${at} lists ${value.length} values; an enum may list at most ${MAX_ENUM_VALUES}`,
-          )
-        }
-        total += value.length
-        if (total > MAX_ENUM_VALUES_PER_SCHEMA) {
-          throw new AppError(
-            'schema_invalid',
-            `the schema's enums list more than ${MAX_ENUM_VALUES_PER_SCHEMA} values together`,
-          )
-        }
-        continue
-      }
-      walk(value, at)
-    }
-  }
-  walk(schema, '')
-}
 
 /**
  * Keywords a tracking-plan schema may not use, and why:
@@ -112,7 +70,16 @@ function assertEnumSizes(schema: unknown): void {
  */
 const UNSUPPORTED_KEYWORDS = ['$async', '$dynamicRef', '$dynamicAnchor', '$recursiveRef', '$recursiveAnchor']
 
-function assertNoUnsupportedKeywords(schema: unknown): void {
+/**
+ * One walk over the schema's keywords (not over data: `enum`, `default`… values, property names):
+ * - refuses the unsupported keywords above;
+ * - with `limitEnums` (new schemas), refuses enums too long to check. The meta-schema says an enum's
+ *   values are unique, and Ajv checks that pairwise: a 40,000-value enum took 4 s of blocked event loop per
+ *   compile, and a plan reload compiled every stored version. Bounded, the worst schema costs well under a
+ *   second.
+ */
+function assertCompilableShape(schema: unknown, limitEnums: boolean): void {
+  let enumValues = 0
   const pointer = (path: string, key: string) => `${path}/${escapePointer(key)}`
   const walk = (node: unknown, path: string): void => {
     if (Array.isArray(node)) {
@@ -124,6 +91,21 @@ function assertNoUnsupportedKeywords(schema: unknown): void {
       const at = pointer(path, key)
       if (UNSUPPORTED_KEYWORDS.includes(key)) {
         throw new AppError('schema_invalid', `${at}: "${key}" is not supported in tracking-plan schemas`)
+      }
+      if (key === 'enum' && limitEnums && Array.isArray(value)) {
+        if (value.length > MAX_ENUM_VALUES) {
+          throw new AppError(
+            'schema_invalid',
+            `${at} lists ${value.length} values; an enum may list at most ${MAX_ENUM_VALUES}`,
+          )
+        }
+        enumValues += value.length
+        if (enumValues > MAX_ENUM_VALUES_PER_SCHEMA) {
+          throw new AppError(
+            'schema_invalid',
+            `the schema's enums list more than ${MAX_ENUM_VALUES_PER_SCHEMA} values together`,
+          )
+        }
       }
       if (DATA_KEYWORDS.has(key)) continue
       if (SCHEMA_MAPS.has(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
@@ -144,6 +126,11 @@ function assertNoUnsupportedKeywords(schema: unknown): void {
 const STORED_COMPILES = new Map<string, ValidateFunction | AppError>()
 const MAX_STORED_COMPILES = 5_000
 
+/**
+ * Compiles tracking-plan schemas. Holds one Ajv instance per dialect and pattern mode, made on first use.
+ * Every schema Ajv registers while compiling one (root and nested `$id`s) is removed right after, so two
+ * versions (or two schemas) that reuse an `$id` never collide; the compiled function keeps working.
+ */
 export class UserSchemaCompiler {
   #instances = new Map<string, Ajv | Ajv2020>()
 
@@ -206,8 +193,7 @@ export class UserSchemaCompiler {
     const dialect = schemaDialect(schema as Record<string, unknown>)
     // Stored schemas too: an async validator answers a Promise, which the plan's check took for "valid"
     // and whose rejection killed the process.
-    assertNoUnsupportedKeywords(schema)
-    if (patterns === 'registered') assertEnumSizes(schema)
+    assertCompilableShape(schema, patterns === 'registered')
     const ajv = this.#ajv(dialect, patterns)
     // Every schema Ajv registers while compiling this one (its root `$id` and any nested `$id`) is removed
     // afterwards: left in the instance, a nested `$id` made a later schema with that `$id` uncompilable —

@@ -95,7 +95,10 @@ export class TrackingPlan {
     this.projectId = projectId
   }
 
-  /** Rebuilds a plan from persisted schemas (any order). Throws `AppError` if one no longer compiles. */
+  /**
+   * Rebuilds a plan from persisted schemas (any order). A version that no longer compiles is kept as
+   * unusable (its events get a finding), so one bad schema never fails the whole plan.
+   */
   static fromStoredSchemas(schemas: readonly StoredSchema[], projectId?: string): TrackingPlan {
     const plan = new TrackingPlan(projectId ?? schemas[0]?.projectId ?? 'default')
     const sorted = [...schemas].sort((a, b) => {
@@ -104,21 +107,16 @@ export class TrackingPlan {
       return va && vb ? compareSchemaVer(va, vb) : 0
     })
     for (const s of sorted) {
-      const input = {
-        eventType: s.eventType as EventType,
-        eventName: s.eventName,
-        version: s.version,
-        jsonSchema: s.jsonSchema,
-        createdAt: s.createdAt,
-      }
-      try {
-        plan.register(input, { stored: true })
-      } catch (err) {
-        // One stored schema that no longer compiles (saved before a check existed, or by an older version)
-        // must not take the whole project's ingest down: its events are told why instead (`check`).
-        if (!(err instanceof AppError) || err.code !== 'schema_invalid') throw err
-        plan.#addUnusable(input, err.message)
-      }
+      plan.register(
+        {
+          eventType: s.eventType as EventType,
+          eventName: s.eventName,
+          version: s.version,
+          jsonSchema: s.jsonSchema,
+          createdAt: s.createdAt,
+        },
+        { stored: true },
+      )
     }
     return plan
   }
@@ -190,11 +188,19 @@ export class TrackingPlan {
       assertObjectSchema(jsonSchema)
       assertSafePatterns(jsonSchema)
     }
-    // Before compiling: Ajv's compile itself overflows the stack on a cycle made of $refs alone. Stored
-    // schemas too: one saved before the check overflowed on every event it matched, in every mode; refused
-    // here, it becomes a per-event "cannot be used" finding instead (fromStoredSchemas).
-    assertNoRefCycle(jsonSchema)
-    const validate = this.#compiler.compile(jsonSchema, options.stored ? 'stored' : 'registered')
+    let validate: ValidateFunction | null = null
+    let unusable: string | undefined
+    try {
+      // Before compiling: Ajv's compile itself overflows the stack on a cycle made of $refs alone. Stored
+      // schemas too: one saved before the check overflowed on every event it matched, in every mode.
+      assertNoRefCycle(jsonSchema)
+      validate = this.#compiler.compile(jsonSchema, options.stored ? 'stored' : 'registered')
+    } catch (err) {
+      // A stored schema that no longer compiles must not take the project's ingest down: it is kept as
+      // unusable, and its events are told why (`check`).
+      if (!options.stored || !(err instanceof AppError) || err.code !== 'schema_invalid') throw err
+      unusable = err.message
+    }
     const stored: StoredSchema = {
       projectId: this.projectId,
       eventType,
@@ -203,14 +209,15 @@ export class TrackingPlan {
       jsonSchema,
       createdAt: input.createdAt ?? new Date().toISOString(),
     }
+    // Only for a new version: a plan rebuilt from the store has no one to tell.
     const compatibility =
-      latest === undefined
+      latest === undefined || options.stored
         ? null
         : checkCompatibility(
             { version: latest.stored.version, ver: latest.ver, jsonSchema: latest.stored.jsonSchema },
             { version, ver, jsonSchema },
           )
-    versions.push({ stored, ver, validate })
+    versions.push({ stored, ver, validate, unusable })
     this.#entries.set(key(eventType, eventName), versions)
     this.#casedIndex.clear()
     return { stored, compatibility }
@@ -238,25 +245,6 @@ export class TrackingPlan {
       this.#casedIndex.set(nameCase, index)
     }
     return index
-  }
-
-  /** Keeps a stored version that cannot be compiled, so events meant for it are not taken as unplanned. */
-  #addUnusable(input: RegisterSchemaInput, reason: string): void {
-    const ver = parseSchemaVer(input.version)
-    if (ver === null) return
-    const versions = this.#entries.get(key(input.eventType, input.eventName)) ?? []
-    const stored: StoredSchema = {
-      projectId: this.projectId,
-      eventType: input.eventType,
-      eventName: input.eventName,
-      version: input.version,
-      jsonSchema: input.jsonSchema as Record<string, unknown>,
-      createdAt: input.createdAt ?? new Date().toISOString(),
-    }
-    versions.push({ stored, ver, validate: null, unusable: reason })
-    versions.sort((a, b) => compareSchemaVer(a.ver, b.ver))
-    this.#entries.set(key(input.eventType, input.eventName), versions)
-    this.#casedIndex.clear()
   }
 
   /** One version (latest when `version` is omitted), or undefined. */
