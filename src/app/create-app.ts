@@ -66,10 +66,10 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       publisher = await openQueuePublisher(queueSettingsOf(config, options.queue))
     if (config.migrateOnStart) await store.migrate()
     else await assertMigrated(store)
-    const startupAudit = 'db' in store ? new AuditLog((store as KyselyEventStore).db) : undefined
+    const audit = 'db' in store ? new AuditLog((store as KyselyEventStore).db) : undefined
     const bootstrap = await bootstrapDefaultProject(store, config, new Date(), (entry) =>
-      startupAudit
-        ? startupAudit.record({ ...entry, projectId: DEFAULT_PROJECT_ID, actor: cliActor(process.env) })
+      audit
+        ? audit.record({ ...entry, projectId: DEFAULT_PROJECT_ID, actor: cliActor(process.env) })
         : Promise.resolve(),
     )
     const validator = new EventValidator({ limits: { maxBatchBytes: config.bodyLimit } })
@@ -97,7 +97,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
         replayFailedEvents({ store, validator, formatter, projects }, projectId, filter),
       onProjectChanged: (projectId) => projects.invalidate(projectId),
       stats: 'db' in store ? createStatsService(store as KyselyEventStore) : undefined,
-      audit: 'db' in store ? new AuditLog((store as KyselyEventStore).db) : undefined,
+      audit,
     })
 
     if (config.ingestOnly) registerIngestOnly(server)

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createWorkerMetrics, serveWorkerMetrics } from './worker-metrics.js'
-import type { WriterStats } from './writer-worker.js'
+import { emptyWriterStats, type WriterStats } from './writer-worker.js'
 
 describe('worker metrics', () => {
   const closers: (() => Promise<void>)[] = []
@@ -38,15 +38,7 @@ describe('worker metrics', () => {
   })
 
   it('should answer /healthz and a JSON 404 elsewhere', async () => {
-    const stats: WriterStats = {
-      batches: 0,
-      events: 0,
-      failed: 0,
-      duplicates: 0,
-      redelivered: 0,
-      poison: 0,
-      writeErrors: 0,
-    }
+    const stats = emptyWriterStats()
     const server = await serveWorkerMetrics(createWorkerMetrics({ stats, batchesInHand: 0 }), {
       host: '127.0.0.1',
       port: 0,

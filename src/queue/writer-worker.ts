@@ -25,6 +25,11 @@ export interface WriterStats {
   writeErrors: number
 }
 
+/** Every counter at zero. */
+export function emptyWriterStats(): WriterStats {
+  return { batches: 0, events: 0, failed: 0, duplicates: 0, redelivered: 0, poison: 0, writeErrors: 0 }
+}
+
 export interface WriterWorkerOptions {
   settings: QueueSettings
   store: Pick<EventStore, 'insertBatch'>
@@ -74,15 +79,7 @@ const REPORT_AFTER_MISSED_HEARTBEATS = 3
  * await worker.stop()
  */
 export class WriterWorker {
-  readonly stats: WriterStats = {
-    batches: 0,
-    events: 0,
-    failed: 0,
-    duplicates: 0,
-    redelivered: 0,
-    poison: 0,
-    writeErrors: 0,
-  }
+  readonly stats: WriterStats = emptyWriterStats()
   readonly #options: WriterWorkerOptions
   readonly #nc: NatsConnection
   readonly #existingFailedIds?: (ids: string[]) => Promise<Set<string>>
