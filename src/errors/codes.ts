@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   payload_too_large: { statusCode: 413, message: 'The request body is larger than the limit' },
   unsupported_media_type: { statusCode: 415, message: 'The Content-Type is not supported' },
   not_found: { statusCode: 404, message: 'Not found' },
+  method_not_allowed: { statusCode: 405, message: 'The path exists, but not for this method' },
   conflict: { statusCode: 409, message: 'The resource already exists with different content' },
   malformed_request: { statusCode: 400, message: 'The request is not valid HTTP/1.1' },
   request_timeout: { statusCode: 408, message: 'The request did not arrive in time' },

@@ -24,6 +24,7 @@ import { registerDashboard } from './plugins/dashboard.js'
 import { registerDocs } from './plugins/docs.js'
 import { assertUtf8Charset, MAX_BODY_DEPTH, nestsDeeperThan } from './plugins/ingest-body.js'
 import { registerLoadShedding } from './plugins/load-shedding.js'
+import { trackAllowedMethods } from './plugins/method-not-allowed.js'
 import { createServerMetrics, registerMetrics, type ServerMetrics } from './plugins/metrics.js'
 import { registerStorableTextCheck } from './plugins/storable-text.js'
 import { registerAuditRoutes } from './routes/audit.js'
@@ -137,7 +138,7 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
   // Response schemas document the API (OpenAPI); serialising with JSON.stringify keeps every field the
   // store returns (fast-json-stringify would drop keys the schema does not list, e.g. enrichment extras).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data))
-  registerErrorHandlers(app)
+  registerErrorHandlers(app, trackAllowedMethods(app))
   useStrictJsonBodies(app)
   app.addHook('onSend', async function requestIdHeader(request, reply, payload) {
     reply.header('x-request-id', request.id)

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, isAppError } from '../errors/app-error.js'
 import type { ErrorCode } from '../errors/codes.js'
+import type { AllowedMethods } from './plugins/method-not-allowed.js'
 
 /** Fastify's own error codes, mapped to ours. Anything a client can provoke must appear here or below. */
 const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
@@ -147,7 +148,7 @@ export function sendError(reply: FastifyReply, error: AppError): FastifyReply {
 }
 
 /** Registers the one error handler and the 404 handler on `app` (the root instance). */
-export function registerErrorHandlers(app: FastifyInstance): void {
+export function registerErrorHandlers(app: FastifyInstance, allowedMethods: AllowedMethods = () => []): void {
   app.setErrorHandler(function tallyErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply) {
     const error = withDetailsArray(explainRepeatedQueryKeys(toAppError(err), request))
     if (error.statusCode >= 500 && error.code === 'internal') {
@@ -163,9 +164,17 @@ export function registerErrorHandlers(app: FastifyInstance): void {
     return sendError(reply, error)
   })
   app.setNotFoundHandler(function tallyNotFound(request: FastifyRequest, reply: FastifyReply) {
+    const path = request.url.split('?')[0]
+    const allowed = allowedMethods(request.method, request.url)
+    if (allowed.length === 0)
+      return sendError(reply, new AppError('not_found', `No route ${request.method} ${path}`))
+    reply.header('allow', allowed.join(', '))
     return sendError(
       reply,
-      new AppError('not_found', `No route ${request.method} ${request.url.split('?')[0]}`),
+      new AppError(
+        'method_not_allowed',
+        `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`,
+      ),
     )
   })
 }

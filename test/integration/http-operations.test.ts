@@ -172,6 +172,37 @@ describe('operations routes', () => {
   })
 })
 
+describe('unknown routes', () => {
+  it('should answer 405 with Allow for a path that exists under another method, 404 for an unknown path', async () => {
+    t = await createTestApp()
+    const { server } = t.app
+    const wrongMethod = await server.inject({ method: 'GET', url: '/api/v1/processing/claim?limit=5' })
+    expect(wrongMethod.statusCode).toBe(405)
+    expect(wrongMethod.headers.allow).toBe('POST')
+    expect(wrongMethod.json().error).toMatchObject({ code: 'method_not_allowed' })
+    expect(wrongMethod.json().error.message).toContain('GET is not allowed on /api/v1/processing/claim')
+
+    // A parameterised path: PUT on an event answers with the methods an event takes.
+    const onEvent = await server.inject({
+      method: 'PUT',
+      url: '/api/v1/events/abc',
+      headers: bearer(KEYS.admin),
+    })
+    expect(onEvent.statusCode).toBe(405)
+    expect(onEvent.headers.allow).toBe('DELETE, GET, HEAD, PATCH')
+
+    const trailingSlash = await server.inject({ method: 'DELETE', url: '/api/v1/schemas/' })
+    expect(trailingSlash.statusCode).toBe(405)
+    expect(trailingSlash.headers.allow).toContain('GET')
+
+    // The dashboard's catch-all GET does not make every unknown path a 405.
+    const unknown = await server.inject({ method: 'POST', url: '/api/v1/nothing-here' })
+    expect(unknown.statusCode).toBe(404)
+    expect(unknown.headers.allow).toBeUndefined()
+    expect(unknown.json().error.code).toBe('not_found')
+  })
+})
+
 describe('request metadata', () => {
   it('should echo X-Request-Id and resolve the client IP only through trusted proxies', async () => {
     t = await createTestApp({ TALLY_TRUST_PROXY: '127.0.0.1' })

@@ -128,7 +128,8 @@ export async function registerDashboard(app: FastifyInstance, options: Dashboard
 
   async function serveDashboard(request: FastifyRequest, reply: FastifyReply) {
     const path = decodePath(request.url.split('?')[0] ?? '/')
-    if (isReservedPath(path)) throw new AppError('not_found', `No route ${request.method} ${path}`)
+    // The server's own 404 handler: it answers 405 when the path takes other methods (a GET of a POST route).
+    if (isReservedPath(path)) return reply.callNotFound()
     // Built after the server started: pick it up without a restart.
     files ??= await loadFiles(root)
     if (!files) {

@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify'
+import FindMyWay, { type HTTPMethod } from 'find-my-way'
+
+/**
+ * Which methods a path answers to, for the 405 of a request whose path exists under another method
+ * (`GET /api/v1/events/query`, `DELETE /api/v1/schemas`): a 404 "No route" there sent users looking for a
+ * typo. A second find-my-way router (Fastify's own router, so paths match exactly as Fastify matches them)
+ * mirrors every route as it is added. Wildcard routes (the dashboard's `/*`) are left out: they answer any
+ * GET, and would turn every unknown POST into "only GET allowed".
+ */
+/** The methods other than `method` whose routes match `url`; empty when the path is unknown. */
+export type AllowedMethods = (method: string, url: string) => string[]
+
+/** Call before any route is registered: it sees routes through the `onRoute` hook. */
+export function trackAllowedMethods(app: FastifyInstance): AllowedMethods {
+  const router = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 512 })
+  const methods = new Set<HTTPMethod>()
+  const noop = () => {}
+  app.addHook('onRoute', function mirrorRoute(route) {
+    if (route.url.includes('*')) return
+    for (const method of ([] as string[]).concat(route.method).map((m) => m.toUpperCase() as HTTPMethod)) {
+      if (router.hasRoute(method, route.url)) continue
+      router.on(method, route.url, noop)
+      methods.add(method)
+    }
+  })
+  return (method, url) => {
+    const allowed: string[] = []
+    for (const candidate of methods) {
+      if (candidate !== method && router.find(candidate, url) !== null) allowed.push(candidate)
+    }
+    return allowed.sort()
+  }
+}
