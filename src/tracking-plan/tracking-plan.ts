@@ -64,6 +64,12 @@ const key = (type: string, name: string) => `${type}\u0000${name}`
  */
 export const MAX_SCHEMA_CHARS = 65_536
 
+/** A version as `listSchemas` shows it. */
+export type ListedSchema = StoredSchema & {
+  /** Set when a stored version no longer compiles: why. Its events get a finding until a fixed version. */
+  unusable?: string
+}
+
 /**
  * A project's tracking plan: user JSON Schemas keyed by event `type` + `name`, each with SchemaVer
  * versions. In memory; `fromStoredSchemas` rebuilds it from what the store persisted.
@@ -255,9 +261,14 @@ export class TrackingPlan {
     return versions.find((v) => v.stored.version === version)?.stored
   }
 
-  /** Every version of every schema, oldest first within each type + name. */
-  listSchemas(): StoredSchema[] {
-    return [...this.#entries.values()].flatMap((versions) => versions.map((v) => v.stored))
+  /**
+   * Every version of every schema, oldest first within each type + name. A stored version that no longer
+   * compiles carries `unusable` (why): its events get a finding, and the listing is where a user sees it.
+   */
+  listSchemas(): ListedSchema[] {
+    return [...this.#entries.values()].flatMap((versions) =>
+      versions.map((v) => (v.unusable === undefined ? v.stored : { ...v.stored, unusable: v.unusable })),
+    )
   }
 
   /**

@@ -543,6 +543,25 @@ describe('tracking plan: hostile schemas', () => {
   const put = (name: string, payload: Record<string, unknown>) =>
     call({ method: 'PUT', url: `/api/v1/schemas/track/${name}/1-0-0`, headers: bearer(KEYS.admin), payload })
 
+  it('should mark a stored schema that no longer compiles as unusable in the listing', async () => {
+    // Saved before the $ref-cycle check existed (straight into the store): the plan still loads, its events
+    // get a finding — and GET /api/v1/schemas says which version is unusable and why.
+    await t.app.store.saveSchema({
+      projectId: 'default',
+      eventType: 'track',
+      eventName: 'Loop',
+      version: '1-0-0',
+      jsonSchema: { type: 'object', allOf: [{ $ref: '#' }] },
+      createdAt: '2026-01-01T00:00:00.000Z',
+    })
+    expect((await put('Fine', { type: 'object' })).statusCode).toBe(201)
+    const list = (await call({ url: '/api/v1/schemas', headers: bearer(KEYS.read) })).json().schemas
+    const byName = Object.fromEntries(list.map((s: { eventName: string }) => [s.eventName, s]))
+    expect(byName.Loop.unusable).toMatch(/applies itself to the same value without end/)
+    expect(byName.Fine).toBeDefined()
+    expect(byName.Fine).not.toHaveProperty('unusable')
+  })
+
   it('should take a ReDoS pattern and answer a hostile value at once (linear-time regex engine)', async () => {
     const schema = { type: 'object', properties: { code: { type: 'string', pattern: '^(a|a)*$' } } }
     expect((await put('Hostile', schema)).statusCode).toBe(201)

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { runCli, tempDatabase } from '../../../test/helpers/run-cli.js'
+import { createStore } from '../../store/create-store.js'
 
 const V1 = {
   type: 'object',
@@ -123,6 +124,35 @@ describe('tally schema', () => {
       (await runCli(['schema', 'add', 'track', 'A', '3-0-0', join(db.dir, 'nope.json'), '--db', db.url]))
         .code,
     ).toBe(2)
+  })
+
+  it('should list and show a stored schema that no longer compiles as unusable, with why', async () => {
+    expect(
+      (await runCli(['schema', 'add', 'track', 'Fine', '1-0-0', file('v1.json', V1), '--db', db.url])).code,
+    ).toBe(0)
+    // Saved before the $ref-cycle check existed: written straight into the database.
+    const store = await createStore(db.url)
+    await store.saveSchema({
+      projectId: 'default',
+      eventType: 'track',
+      eventName: 'Loop',
+      version: '1-0-0',
+      jsonSchema: { type: 'object', allOf: [{ $ref: '#' }] },
+      createdAt: '2026-01-01T00:00:00.000Z',
+    })
+    await store.close()
+    const list = await runCli(['schema', 'list', '--db', db.url])
+    expect(list.code).toBe(0)
+    const [fine, loop] = JSON.parse(list.stdout).schemas
+    expect(fine).toEqual({
+      eventType: 'track',
+      eventName: 'Fine',
+      version: '1-0-0',
+      createdAt: expect.any(String),
+    })
+    expect(loop).toMatchObject({ eventName: 'Loop', unusable: expect.stringMatching(/without end/) })
+    const show = await runCli(['schema', 'show', 'track', 'Loop', '--db', db.url])
+    expect(JSON.parse(show.stdout)).toMatchObject({ version: '1-0-0', unusable: expect.any(String) })
   })
 
   it('should read the JSON Schema from stdin with "-"', async () => {

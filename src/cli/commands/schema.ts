@@ -126,11 +126,12 @@ export async function schemaCommand(argv: string[], io: CliIo): Promise<number> 
       expectPositionals(args, 0, 0, '')
       return withDatabase(values, io, async ({ store, projectId }) => {
         const plan = TrackingPlan.fromStoredSchemas(await store.listSchemas(projectId), projectId)
-        const schemas = plan.listSchemas().map(({ eventType, eventName, version, createdAt }) => ({
+        const schemas = plan.listSchemas().map(({ eventType, eventName, version, createdAt, unusable }) => ({
           eventType,
           eventName,
           version,
           createdAt,
+          ...(unusable === undefined ? {} : { unusable }),
         }))
         await printJson(io, { schemas })
         return 0
@@ -141,7 +142,11 @@ export async function schemaCommand(argv: string[], io: CliIo): Promise<number> 
       const [type, name, version] = args
       return withDatabase(values, io, async ({ store, projectId }) => {
         const plan = TrackingPlan.fromStoredSchemas(await store.listSchemas(projectId), projectId)
-        const schema = plan.getSchema(type, name, version)
+        const schema = plan
+          .listSchemas()
+          .findLast(
+            (s) => s.eventType === type && s.eventName === name && (version ?? s.version) === s.version,
+          )
         if (!schema) {
           throw new AppError(
             'not_found',

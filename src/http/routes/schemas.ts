@@ -14,6 +14,18 @@ const StoredSchemaSchema = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
 })
 
+const ListedSchemaSchema = Type.Composite([
+  StoredSchemaSchema,
+  Type.Object({
+    unusable: Type.Optional(
+      Type.String({
+        description:
+          'Present when a stored version no longer compiles (saved before a check that now refuses it): why. Its events get a `schema_violation` finding naming it; register a fixed version, then replay.',
+      }),
+    ),
+  }),
+])
+
 /** The tracking plan: register schema versions, list them. */
 export function registerSchemaRoutes(app: TallyServer, deps: RouteDeps): void {
   const { store } = deps
@@ -77,14 +89,15 @@ export function registerSchemaRoutes(app: TallyServer, deps: RouteDeps): void {
         summary: 'Tracking-plan schemas, every version',
         security: BEARER,
         response: {
-          200: Type.Object({ schemas: Type.Array(StoredSchemaSchema) }),
+          200: Type.Object({ schemas: Type.Array(ListedSchemaSchema) }),
           ...errorResponses(401, 403, 429, 503),
         },
       },
     },
     async function listSchemas(request) {
-      const schemas = await store.listSchemas(authOf(request).projectId)
-      return { schemas: schemas.map(({ projectId: _p, ...s }) => s) }
+      const { projectId } = authOf(request)
+      const plan = TrackingPlan.fromStoredSchemas(await store.listSchemas(projectId), projectId)
+      return { schemas: plan.listSchemas().map(({ projectId: _p, ...s }) => s) }
     },
   )
 }
