@@ -28,6 +28,11 @@ export function normaliseRawIp(ip: string): string | null {
   return stripBracketsAndZone(ip)
 }
 
+/** The IP as the event store keeps it under the project's `storeRawIp`: anonymised by default. */
+export function ipAsStored(ip: string, storeRawIp: boolean): string | null {
+  return storeRawIp ? normaliseRawIp(ip) : anonymiseIp(ip)
+}
+
 /** Four octets, or null. Leading zeros are accepted as decimal (`010` is 10), as browsers log them. */
 export function parseIpv4(ip: string): number[] | null {
   const len = ip.length

@@ -1,4 +1,5 @@
 import type { EventFormatter } from '../enrich/event-formatter.js'
+import { ipAsStored } from '../enrich/ip.js'
 import type { FormatResult } from '../enrich/types.js'
 import { AppError, isAppError } from '../errors/app-error.js'
 import type { AnalyticsEvent } from '../schema/analytics-event.js'
@@ -103,7 +104,14 @@ export class EventService implements Ingestor {
     let rejected = 0
     let dropped = 0
 
+    // What a replay needs of the request to format the event as this ingest would have: the IP kept as the
+    // event store keeps it (never raw unless the project stores raw IPs) and the User-Agent header.
+    let keptClient: { clientIp: string | null; userAgent: string | null } | undefined
     const reject = (index: number, payload: unknown, errors: EventResult['errors'] & object) => {
+      keptClient ??= {
+        clientIp: ctx.clientIp === undefined ? null : ipAsStored(ctx.clientIp, settings.storeRawIp),
+        userAgent: ctx.userAgent ?? null,
+      }
       // The notes of what the route repaired belong with the refusal too: the kept payload is the repaired
       // event, and without them the record would not say what was dropped or converted.
       const storable = storableIssues([...errors, ...(ctx.notes?.[index] ?? [])])
@@ -113,6 +121,7 @@ export class EventService implements Ingestor {
         receivedAt: receivedAtIso,
         payload: keepablePayload(payload),
         errors: storable,
+        ...keptClient,
       })
       results[index] = { index, status: 'rejected', errors: storable }
       rejected++

@@ -91,6 +91,8 @@ export async function replayFailedEvents(
       const formatted = formatter.format(checked.event, {
         projectId,
         receivedAt: new Date(failed.receivedAt),
+        clientIp: failed.clientIp ?? undefined,
+        userAgent: failed.userAgent ?? undefined,
         settings: project.settings,
         schema: checked.schema,
         warnings: checked.warnings,

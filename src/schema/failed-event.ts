@@ -24,6 +24,13 @@ export const FailedEventSchema = Type.Object(
     replayedEventId: Type.Union([Type.String(), Type.Null()], {
       description: 'Stored event id once replayed.',
     }),
+    clientIp: Type.Union([Type.String(), Type.Null()], {
+      description:
+        "The sending request's client IP, as events keep it (anonymised unless the project stores raw IPs); a replay formats the event with it. Null when unknown (`tally import`, failed events kept before migration 0008).",
+    }),
+    userAgent: Type.Union([Type.String(), Type.Null()], {
+      description: "The sending request's User-Agent header; a replay formats the event with it.",
+    }),
   },
   { $id: 'tally/FailedEvent', additionalProperties: false },
 )

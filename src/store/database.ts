@@ -62,6 +62,8 @@ export interface FailedEventsTable {
   replay_attempts: number
   last_replay_at: ColumnType<DbTime | null, DbTime | null, DbTime | null>
   replayed_event_id: string | null
+  client_ip: string | null
+  user_agent: string | null
 }
 
 export interface SchemasTable {

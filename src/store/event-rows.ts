@@ -83,6 +83,8 @@ export const FAILED_COLUMNS = [
   'replay_attempts',
   'last_replay_at',
   'replayed_event_id',
+  'client_ip',
+  'user_agent',
 ] as const satisfies readonly (keyof FailedEventsTable)[]
 
 /**
@@ -182,6 +184,8 @@ export function toFailedRow(d: StoreDialect, f: NewFailedEvent): Insertable<Fail
     replay_attempts: 0,
     last_replay_at: null,
     replayed_event_id: null,
+    client_ip: f.clientIp ?? null,
+    user_agent: f.userAgent ?? null,
   }
 }
 
@@ -196,6 +200,8 @@ export function fromFailedRow(d: StoreDialect, r: Selectable<FailedEventsTable>)
     replayAttempts: Number(r.replay_attempts),
     lastReplayAt: r.last_replay_at == null ? null : d.fromDbTime(r.last_replay_at),
     replayedEventId: r.replayed_event_id,
+    clientIp: r.client_ip ?? null,
+    userAgent: r.user_agent ?? null,
   }
 }
 

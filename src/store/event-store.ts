@@ -101,6 +101,10 @@ export interface NewFailedEvent {
   receivedAt: string
   payload: unknown
   errors: ValidationIssue[]
+  /** The request's client IP as the event store would keep it (anonymised unless `storeRawIp`). */
+  clientIp?: string | null
+  /** The request's `User-Agent` header. */
+  userAgent?: string | null
 }
 
 export interface InsertOutcome {

@@ -160,23 +160,32 @@ export function runStoreConformance({ name, newStore }: StoreConformanceOptions)
         expect(eventsBeforeOtherWork).toBeLessThan(3000)
       })
 
-      it('should keep failed events with their payload and errors', async () => {
-        const f = makeFailed({ payload: { weird: [1, 2], userId: 7 } })
-        await store.insertBatch([], [f])
+      it('should keep failed events with their payload, errors and the client of their request', async () => {
+        const f = makeFailed({
+          payload: { weird: [1, 2], userId: 7 },
+          clientIp: '203.0.113.0',
+          userAgent: 'UA/1',
+        })
+        const bare = makeFailed()
+        await store.insertBatch([], [f, bare])
         const page = await store.listFailedEvents('p1', {})
-        expect(page.failedEvents).toEqual([
-          {
-            id: f.id,
-            projectId: 'p1',
-            receivedAt: f.receivedAt,
-            payload: f.payload,
-            errors: f.errors,
-            replayState: 'pending',
-            replayAttempts: 0,
-            lastReplayAt: null,
-            replayedEventId: null,
-          },
-        ])
+        expect(page.failedEvents.find((x) => x.id === f.id)).toEqual({
+          id: f.id,
+          projectId: 'p1',
+          receivedAt: f.receivedAt,
+          payload: f.payload,
+          errors: f.errors,
+          replayState: 'pending',
+          replayAttempts: 0,
+          lastReplayAt: null,
+          replayedEventId: null,
+          clientIp: '203.0.113.0',
+          userAgent: 'UA/1',
+        })
+        expect(page.failedEvents.find((x) => x.id === bare.id)).toMatchObject({
+          clientIp: null,
+          userAgent: null,
+        })
       })
     })
 

@@ -539,6 +539,52 @@ describe('tracking plan, failed events, replay', () => {
   })
 })
 
+describe('replay of a failed event', () => {
+  it("should format the event with its request's client IP and User-Agent, kept anonymised", async () => {
+    const h = bearer(KEYS.admin)
+    const schema = { type: 'object', required: ['plan'], properties: { plan: { type: 'string' } } }
+    await call({ method: 'PUT', url: '/api/v1/schemas/track/Upgraded/1-0-0', headers: h, payload: schema })
+    await call({
+      method: 'PATCH',
+      url: '/api/v1/project/settings',
+      headers: h,
+      payload: { enforcement: 'block' },
+    })
+    const chrome =
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'
+    const sent = await call({
+      method: 'POST',
+      url: '/api/v1/events',
+      remoteAddress: '203.0.113.77',
+      headers: { ...bearer(KEYS.write), 'user-agent': chrome },
+      payload: trackEvent({ name: 'Upgraded', anonymousId: 'a-1', properties: { plan: 3 } }),
+    })
+    expect(sent.json()).toMatchObject({ rejected: 1 })
+    const [failed] = (await call({ url: '/api/v1/failed-events', headers: bearer(KEYS.read) })).json()
+      .failedEvents
+    // Kept as events keep it: never the raw address.
+    expect(failed).toMatchObject({ clientIp: '203.0.113.0', userAgent: chrome })
+
+    const fix = { type: 'object', required: ['plan'], properties: { plan: { type: ['string', 'integer'] } } }
+    await call({ method: 'PUT', url: '/api/v1/schemas/track/Upgraded/1-0-1', headers: h, payload: fix })
+    const replay = await call({
+      method: 'POST',
+      url: '/api/v1/failed-events/replay',
+      headers: h,
+      payload: {},
+    })
+    expect(replay.json()).toMatchObject({ replayed: 1 })
+    const [event] = (await call({ url: '/api/v1/events?names=Upgraded', headers: bearer(KEYS.read) })).json()
+      .events
+    expect(event.context).toMatchObject({
+      ip: '203.0.113.0',
+      userAgent: chrome,
+      userAgentData: { browser: { name: 'Chrome' } },
+    })
+    expect(event.sessionId).toEqual(expect.any(String))
+  })
+})
+
 describe('tracking plan: hostile schemas', () => {
   const put = (name: string, payload: Record<string, unknown>) =>
     call({ method: 'PUT', url: `/api/v1/schemas/track/${name}/1-0-0`, headers: bearer(KEYS.admin), payload })

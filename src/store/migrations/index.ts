@@ -5,6 +5,7 @@ import { userIndexMigration } from './0004-user-index.js'
 import { rollupWatermarkMigration } from './0005-rollup-watermark.js'
 import { typeTimeIndexMigration } from './0006-type-time-index.js'
 import { sqliteDedupeIndexMigration } from './0007-sqlite-dedupe-index.js'
+import { failedEventClientMigration } from './0008-failed-event-client.js'
 import type { StoreMigration } from './store-migration.js'
 
 /**
@@ -19,4 +20,5 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   rollupWatermarkMigration, // 0005: deferred rollups on SQLite, owned by the statistics stage
   typeTimeIndexMigration, // 0006: PostgreSQL, newest events of one type
   sqliteDedupeIndexMigration, // 0007: SQLite, dedupe by a unique index on events
+  failedEventClientMigration, // 0008: a failed event's client IP and User-Agent, for its replay
 ]
