@@ -135,17 +135,19 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
         if (error.code !== 'payload_too_large') throw err
         throw new AppError('payload_too_large', error.message, { cause: err, statusCode: 400 })
       })
+      // Analytics.js 2.0 (@segment/analytics-next) posts each call to the first letter of its type
+      // (`/v1/t`, `/v1/p`, …) and, in its batching mode, to `/v1/b`: Segment's API takes both spellings.
       for (const call of SEGMENT_CALLS) {
-        segment.post(
-          `/v1/${call}`,
-          segmentOptions(`Segment ${call} call`),
-          async function segmentCall(request) {
+        for (const path of [`/v1/${call}`, `/v1/${call.charAt(0)}`]) {
+          const summary =
+            path === `/v1/${call}` ? `Segment ${call} call` : `Segment ${call} call (Analytics.js path)`
+          segment.post(path, segmentOptions(summary), async function segmentCall(request) {
             await ingest(request, fromSegmentCall(request.body, call))
             return { success: true as const }
-          },
-        )
+          })
+        }
       }
-      for (const path of ['/v1/batch', '/v1/import']) {
+      for (const path of ['/v1/batch', '/v1/import', '/v1/b']) {
         segment.post(path, segmentOptions('Segment batch'), async function segmentBatch(request) {
           await ingest(request, fromSegmentBatch(request.body))
           return { success: true as const }
