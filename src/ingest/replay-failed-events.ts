@@ -22,7 +22,16 @@ export interface ReplayReport {
   duplicates: number
   /** Still invalid: kept, with their errors updated. */
   stillFailing: number
+  /** Valid now, but another replay running at the same time holds them: that one stores them. */
+  inProgress: number
 }
+
+/**
+ * How long a replay holds the failed events it is storing. A replay that died holding some (a crash between
+ * its claim and its bookkeeping) leaves them `replaying` until then; the next replay after it stores them
+ * (once: their messageIds make a second insert a duplicate).
+ */
+export const REPLAY_CLAIM_MS = 5 * 60_000
 
 /**
  * Re-validates failed events against the project's CURRENT tracking plan (e.g. after a schema fix).
@@ -40,7 +49,7 @@ export async function replayFailedEvents(
   const { store, validator, formatter } = deps
   deps.projects.invalidate(projectId)
   const { project, plan } = await deps.projects.get(projectId)
-  const report: ReplayReport = { examined: 0, replayed: 0, duplicates: 0, stillFailing: 0 }
+  const report: ReplayReport = { examined: 0, replayed: 0, duplicates: 0, stillFailing: 0, inProgress: 0 }
   const max = filter.max ?? Number.POSITIVE_INFINITY
   let cursor: string | undefined
 
@@ -60,16 +69,23 @@ export async function replayFailedEvents(
         report.stillFailing++
       }
     }
-    if (passing.length > 0) {
+    const claimed = await store.claimFailedEventsForReplay(
+      projectId,
+      passing.map((p) => p.failed.id),
+      REPLAY_CLAIM_MS,
+    )
+    const ours = passing.filter((p) => claimed.has(p.failed.id))
+    report.inProgress += passing.length - ours.length
+    if (ours.length > 0) {
       const outcomes = await store.insertBatch(
-        passing.map((p) => p.event),
+        ours.map((p) => p.event),
         [],
       )
-      for (const [i, { failed }] of passing.entries()) {
+      for (const [i, { failed }] of ours.entries()) {
         const stillThere = await store.markFailedEventReplayed(projectId, failed.id, outcomes[i].id)
         if (!stillThere && outcomes[i].status === 'accepted') {
-          // A GDPR erasure removed the failed event while this page was being stored (it deletes failed
-          // events first, then the person's events): the event stored from it must go too.
+          // Claimed by this replay, so no other replay removed it: a GDPR erasure did while this page was
+          // being stored (it deletes failed events first, then the person's events) — the event goes too.
           await store.deleteEvent(projectId, outcomes[i].id)
           continue
         }

@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { ValidationIssueSchema } from './validation-issue.js'
 
-export const REPLAY_STATES = ['pending', 'replayed', 'failed_again'] as const
+export const REPLAY_STATES = ['pending', 'replaying', 'replayed', 'failed_again'] as const
 export type ReplayState = (typeof REPLAY_STATES)[number]
 
 /**

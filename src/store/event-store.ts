@@ -62,6 +62,11 @@ export interface EventStore {
    * erasure removed it while the replay ran, and the caller must not keep the event it stored.
    */
   markFailedEventReplayed(projectId: string, id: string, eventId: string): Promise<boolean>
+  /**
+   * Claims failed events for one replay (state `replaying` for `leaseMs`); returns the ids it got. Ids held
+   * by another replay whose lease still runs are left out: that replay stores them.
+   */
+  claimFailedEventsForReplay(projectId: string, ids: readonly string[], leaseMs: number): Promise<Set<string>>
 
   // ── processing (claim / ack for downstream consumers) ───────────────────────────────────────────
   /**

@@ -66,6 +66,32 @@ export class FailedEventRepository {
       .execute()
   }
 
+  /**
+   * Marks those of `ids` no other replay holds as `replaying` (held for `leaseMs`) and returns them: only
+   * the replay that claimed a failed event stores it. Two replays at once each stored the page, and the
+   * second's bookkeeping removed the failed event under the first, which took that for a GDPR erasure
+   * and deleted the event it had stored (a trial: 196 of 200 events lost on PostgreSQL). PostgreSQL
+   * re-checks the condition on rows another transaction updated meanwhile; SQLite has one writer.
+   */
+  async claimForReplay(projectId: string, ids: readonly string[], leaseMs: number): Promise<Set<string>> {
+    if (ids.length === 0) return new Set()
+    const now = Date.now()
+    const rows = await this.#db
+      .updateTable('failed_events')
+      .set({ replay_state: 'replaying', last_replay_at: this.#d.toDbTime(now) })
+      .where('project_id', '=', projectId)
+      .where('id', 'in', ids)
+      .where((eb) =>
+        eb.or([
+          eb('replay_state', '<>', 'replaying'),
+          eb('last_replay_at', '<', this.#d.toDbTime(now - leaseMs)),
+        ]),
+      )
+      .returning('id')
+      .execute()
+    return new Set(rows.map((r) => r.id))
+  }
+
   /** Removes one failed event; false when it was not there (already replayed, or erased meanwhile). */
   async remove(projectId: string, id: string): Promise<boolean> {
     const r = await this.#db

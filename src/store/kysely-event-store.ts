@@ -500,6 +500,14 @@ export class KyselyEventStore implements EventStore {
     return this.#guard(() => this.#failed.markStillFailing(projectId, id, errors))
   }
 
+  claimFailedEventsForReplay(
+    projectId: string,
+    ids: readonly string[],
+    leaseMs: number,
+  ): Promise<Set<string>> {
+    return this.#guard(() => this.#failed.claimForReplay(projectId, ids, leaseMs))
+  }
+
   markFailedEventReplayed(projectId: string, id: string, _eventId: string): Promise<boolean> {
     return this.#guard(() => this.#failed.remove(projectId, id))
   }

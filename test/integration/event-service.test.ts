@@ -270,6 +270,35 @@ for (const variant of variants) {
       expect(left.failedEvents[0].replayAttempts).toBe(2)
     })
 
+    it('should store every failed event exactly once when replays run at the same time', async () => {
+      // A trial's 4 simultaneous replays of 200 failed events left 4 events on PostgreSQL: the second
+      // replay's bookkeeping removed the failed events under the first, which took that for an erasure.
+      await makeProject('race', { enforcement: 'block' })
+      const plan = new TrackingPlan('race')
+      const strict = { type: 'object', required: ['plan'], properties: { plan: { enum: ['free'] } } }
+      await store.saveSchema(
+        plan.register({ eventType: 'track', eventName: 'Signed Up', version: '1-0-0', jsonSchema: strict })
+          .stored,
+      )
+      projects.invalidate('race')
+      const sent = Array.from({ length: 200 }, (_, i) =>
+        track(`r${i}`, i % 2 === 0 ? { messageId: undefined } : {}),
+      )
+      expect(await service.ingest(sent, { projectId: 'race' })).toMatchObject({ rejected: 200 })
+      const fixed = { type: 'object', required: ['plan'], properties: { plan: { enum: ['free', 'pro'] } } }
+      await store.saveSchema(
+        plan.register({ eventType: 'track', eventName: 'Signed Up', version: '1-0-1', jsonSchema: fixed })
+          .stored,
+      )
+      const deps = { store, validator, formatter, projects }
+      const reports = await Promise.all(Array.from({ length: 4 }, () => replayFailedEvents(deps, 'race')))
+      const total = (k: 'replayed' | 'duplicates') => reports.reduce((n, r) => n + r[k], 0)
+      expect(total('replayed')).toBe(200)
+      expect(total('duplicates')).toBe(0)
+      expect((await store.queryEvents('race', { limit: 1000 })).events).toHaveLength(200)
+      expect((await store.listFailedEvents('race', {})).failedEvents).toHaveLength(0)
+    })
+
     it('should keep a 50,000-deep rejected event without failing the group commit it shares', async () => {
       let deep: unknown = 'leaf'
       for (let i = 0; i < 50_000; i++) deep = [deep]

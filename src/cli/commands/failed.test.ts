@@ -57,7 +57,13 @@ describe('tally failed', () => {
     expect((await runCli(['schema', 'add', 'track', 'Signed Up', '1-1-0', v2, '--db', db.url])).code).toBe(0)
     const replay = await runCli(['failed', 'replay', '--db', db.url])
     expect(replay.code).toBe(0)
-    expect(JSON.parse(replay.stdout)).toEqual({ examined: 3, replayed: 2, duplicates: 0, stillFailing: 1 })
+    expect(JSON.parse(replay.stdout)).toEqual({
+      examined: 3,
+      replayed: 2,
+      duplicates: 0,
+      stillFailing: 1,
+      inProgress: 0,
+    })
     expect(replay.stderr).toMatch(/2 stored, 0 already stored, 1 still failing/)
 
     const stored = JSON.parse(
@@ -69,7 +75,7 @@ describe('tally failed', () => {
 
     // Replaying again stores nothing twice.
     const again = JSON.parse((await runCli(['failed', 'replay', '--db', db.url])).stdout)
-    expect(again).toEqual({ examined: 1, replayed: 0, duplicates: 0, stillFailing: 1 })
+    expect(again).toEqual({ examined: 1, replayed: 0, duplicates: 0, stillFailing: 1, inProgress: 0 })
   })
 
   it('should refuse bad usage with exit 2', async () => {

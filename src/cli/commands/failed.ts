@@ -25,7 +25,7 @@ database (no server needed):
   list     prints {"failedEvents": [...], "nextCursor"} as JSON, oldest first; --cursor continues
   replay   re-validates them against the project's CURRENT tracking plan (e.g. after "tally schema
            add" fixed it): those that pass are stored and leave the failed-event store, the rest stay
-           with updated errors. Prints {"examined","replayed","duplicates","stillFailing"}.
+           with updated errors. Prints {"examined","replayed","duplicates","stillFailing","inProgress"}.
            Idempotent: running it twice never stores an event twice.
 
 Options:
@@ -121,7 +121,7 @@ export async function failedCommand(argv: string[], io: CliIo): Promise<number> 
         })
         await printJson(io, report)
         io.stderr.write(
-          `tally failed: examined ${report.examined} — ${report.replayed} stored, ${report.duplicates} already stored, ${report.stillFailing} still failing\n`,
+          `tally failed: examined ${report.examined} — ${report.replayed} stored, ${report.duplicates} already stored, ${report.stillFailing} still failing${report.inProgress > 0 ? `, ${report.inProgress} held by another replay running now` : ''}\n`,
         )
         return 0
       })

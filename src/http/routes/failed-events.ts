@@ -76,6 +76,9 @@ export function registerFailedEventRoutes(app: TallyServer, deps: RouteDeps): vo
             replayed: Type.Integer(),
             duplicates: Type.Integer(),
             stillFailing: Type.Integer(),
+            inProgress: Type.Integer({
+              description: 'Valid now, but held by another replay running at the same time (it stores them).',
+            }),
           }),
           ...errorResponses(400, 401, 403, 429, 503),
         },
