@@ -39,6 +39,13 @@ export const ConfigSchema = Type.Object(
       default: 500 * 1024,
       description: 'Largest request body in bytes, after decompression (TALLY_BODY_LIMIT).',
     }),
+    maxEventsPerRequest: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 2_500,
+      description:
+        'Most events one ingest request may carry (TALLY_MAX_EVENTS_PER_REQUEST); more is refused as a whole, as an oversized body.',
+    }),
     rateLimitMax: Type.Integer({
       minimum: 0,
       default: 100_000,
@@ -147,6 +154,7 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = Object.freeze({
   port: 'TALLY_PORT',
   trustProxy: 'TALLY_TRUST_PROXY',
   bodyLimit: 'TALLY_BODY_LIMIT',
+  maxEventsPerRequest: 'TALLY_MAX_EVENTS_PER_REQUEST',
   rateLimitMax: 'TALLY_RATE_LIMIT_MAX',
   rateLimitWindowMs: 'TALLY_RATE_LIMIT_WINDOW_MS',
   corsOrigins: 'TALLY_CORS_ORIGINS',

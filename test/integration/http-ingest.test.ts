@@ -131,6 +131,35 @@ describe('POST /api/v1/events', () => {
     })
   })
 
+  it('should refuse more events than one request may carry as a whole, before storing any', async () => {
+    // 500 KB of `{}` was 166,666 events: each validated, answered and kept as a failed event (23 s).
+    const many = JSON.stringify(Array.from({ length: 2_501 }, () => ({})))
+    const res = await post(many, { ...bearer(KEYS.write), 'content-type': 'application/json' })
+    expect(res.statusCode).toBe(413)
+    expect(res.json().error).toMatchObject({
+      code: 'payload_too_large',
+      message: expect.stringContaining('2501 events'),
+    })
+    const segment = await t.app.server.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { ...bearer(KEYS.write), 'content-type': 'application/json' },
+      payload: { batch: Array.from({ length: 2_501 }, () => ({ type: 'track', event: 'x', userId: 'u' })) },
+    })
+    expect([segment.statusCode, segment.json().error.code]).toEqual([400, 'payload_too_large'])
+    const failed = await t.app.server.inject({ url: '/api/v1/failed-events', headers: bearer(KEYS.read) })
+    expect(failed.json().failedEvents).toEqual([])
+    // The limit itself passes.
+    const atLimit = JSON.stringify(
+      Array.from({ length: 2_500 }, (_, i) => trackEvent({ messageId: `m${i}` })),
+    )
+    expect(
+      (await post(atLimit, { ...bearer(KEYS.write), 'content-type': 'application/json' })).json(),
+    ).toMatchObject({
+      accepted: 2_500,
+    })
+  })
+
   it.each([
     ['invalid JSON', '{"events": [', 'application/json', 400, 'invalid_json'],
     ['an empty body', '', 'application/json', 400, 'invalid_body'],

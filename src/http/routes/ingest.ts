@@ -86,6 +86,15 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
     }
 
     async function ingest(request: FastifyRequest, batch: SegmentBatch) {
+      // Bytes alone do not bound the work: 500 KB of `{}` is 166,666 events, each validated, answered and
+      // kept as a failed event (23 s of server time, a 15 MB answer to `[1,1,…]`). SDKs send 10–500.
+      const limit = deps.config.maxEventsPerRequest
+      if (batch.events.length > limit) {
+        throw new AppError(
+          'payload_too_large',
+          `The request carries ${batch.events.length} events; at most ${limit} per request (TALLY_MAX_EVENTS_PER_REQUEST): send them in smaller batches`,
+        )
+      }
       const result = await deps.ingestor.ingest(batch.events, contextOf(request, batch))
       deps.metrics.recordBatch(result)
       return result
