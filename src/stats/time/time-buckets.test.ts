@@ -61,4 +61,68 @@ describe('bucketEdges', () => {
       expect((err as AppError).code).toBe('validation_failed')
     }
   })
+
+  it('should find each local midnight as a full search does, in zones with odd DST rules', () => {
+    // The oracle: the least instant whose local date is the day, by binary search over ±16 h.
+    const dateKey = (ms: number, timeZone: string) => {
+      const p = Object.fromEntries(
+        new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' })
+          .formatToParts(ms)
+          .map((x) => [x.type, Number(x.value)]),
+      )
+      return p.year * 10_000 + p.month * 100 + p.day
+    }
+    const firstInstant = (key: number, utcMidnight: number, timeZone: string) => {
+      let lo = utcMidnight - 16 * 3_600_000
+      let hi = utcMidnight + 16 * 3_600_000
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2)
+        if (dateKey(mid, timeZone) >= key) hi = mid
+        else lo = mid
+      }
+      return hi
+    }
+    const zones = [
+      'Europe/Berlin',
+      'America/Santiago', // clocks skip midnight
+      'America/Havana', // DST at midnight
+      'Pacific/Apia', // skipped 30 Dec 2011 entirely
+      'Australia/Lord_Howe', // 30-minute DST
+      'Africa/Casablanca', // DST suspended for Ramadan
+    ]
+    for (const zone of zones) {
+      const edges = bucketEdges(t('2011-09-01T00:00:00Z'), t('2012-04-15T00:00:00Z'), 'day', zone)
+      expect(edges.every((e, i) => i === 0 || e > edges[i - 1])).toBe(true)
+      for (const edge of edges) {
+        const key = dateKey(edge, zone)
+        const midnight = Date.UTC(Math.floor(key / 10_000), (Math.floor(key / 100) % 100) - 1, key % 100)
+        expect(iso(edge), `${zone} ${key}`).toBe(iso(firstInstant(key, midnight, zone)))
+      }
+    }
+  })
+
+  it('should keep years before 100 (Date.UTC reads year 50 as 1950)', () => {
+    const edges = bucketEdges(t('0050-01-01T00:00:00Z'), t('0050-01-03T00:00:00Z'), 'day', 'UTC')
+    expect(edges.map(iso)).toEqual([
+      '0050-01-01T00:00:00.000Z',
+      '0050-01-02T00:00:00.000Z',
+      '0050-01-03T00:00:00.000Z',
+    ])
+  })
+
+  it('should refuse a range far over the bucket limit without computing its buckets', () => {
+    const from = t('1000-01-01T00:00:00Z')
+    const to = t('9999-12-31T00:00:00Z')
+    expect(() => bucketEdges(from, to, 'week', 'Europe/Berlin', 9_000)).toThrow(/more than 9000 week buckets/)
+    // At the limit it still answers: 9,000 days.
+    expect(
+      bucketEdges(
+        t('2000-01-01T00:00:00Z'),
+        t('2000-01-01T00:00:00Z') + 8_999 * 86_400_000,
+        'day',
+        'UTC',
+        9_000,
+      ),
+    ).toHaveLength(9_000)
+  })
 })
