@@ -713,6 +713,50 @@ describe('EventValidator with a tracking plan', () => {
   })
 })
 
+describe('uniqueItems (Ajv checks items of any type pair by pair)', () => {
+  const validator = new EventValidator()
+  const check = (plan: TrackingPlan, event: Record<string, unknown>) =>
+    validator.validate(event, { trackingPlan: plan, enforcement: 'block' })
+  const register = (plan: TrackingPlan, name: string, tags: Record<string, unknown>) =>
+    plan.register({
+      eventType: 'track',
+      eventName: name,
+      version: '1-0-0',
+      jsonSchema: { properties: { tags } },
+    })
+
+  it('should refuse unbounded uniqueItems on untyped or object items, naming the fixes', () => {
+    const plan = new TrackingPlan('p1')
+    expect(() => register(plan, 'A', { type: 'array', uniqueItems: true })).toThrow(
+      /\/properties\/tags\/uniqueItems: .*give "items" a scalar "type".* "maxItems" to at most 200/,
+    )
+    expect(
+      codeOf(() => register(plan, 'B', { type: 'array', uniqueItems: true, items: { type: 'object' } })),
+    ).toBe('schema_invalid')
+    expect(codeOf(() => register(plan, 'C', { type: 'array', uniqueItems: true, maxItems: 5_000 }))).toBe(
+      'schema_invalid',
+    )
+  })
+
+  it('should take uniqueItems on scalar items at any length, or bounded by maxItems, and still check it', () => {
+    const plan = new TrackingPlan('p1')
+    register(plan, 'Typed', { type: 'array', uniqueItems: true, items: { type: ['string', 'integer'] } })
+    register(plan, 'Bounded', { type: 'array', uniqueItems: true, maxItems: 200 })
+    register(plan, 'Off', { type: 'array', uniqueItems: false })
+    const many = Array.from({ length: 5_500 }, (_, i) => i)
+    expect(check(plan, { type: 'track', name: 'Typed', userId: 'u', properties: { tags: many } }).ok).toBe(
+      true,
+    )
+    expect(check(plan, { type: 'track', name: 'Typed', userId: 'u', properties: { tags: [1, 1] } }).ok).toBe(
+      false,
+    )
+    expect(
+      check(plan, { type: 'track', name: 'Bounded', userId: 'u', properties: { tags: [{ a: 1 }, { a: 1 }] } })
+        .ok,
+    ).toBe(false)
+  })
+})
+
 describe('long enums (a trial hung the server with two versions of a 40,000-value enum)', () => {
   const enumSchema = (n: number) => ({
     properties: { plan: { enum: Array.from({ length: n }, (_, i) => `v${i}`) } },
