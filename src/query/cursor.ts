@@ -42,6 +42,9 @@ export function encodeCursor(position: CursorPosition, fingerprint: string): str
 }
 
 /** Reads a cursor back; throws AppError('invalid_cursor') when it is malformed or for another query. */
+const MIN_CURSOR_TIME = Date.parse('0000-01-01T00:00:00.000Z')
+const MAX_CURSOR_TIME = Date.parse('9999-12-31T23:59:59.999Z')
+
 export function decodeCursor(cursor: string, fingerprint: string): CursorPosition {
   let parsed: unknown
   try {
@@ -54,6 +57,9 @@ export function decodeCursor(cursor: string, fingerprint: string): CursorPositio
     !Array.isArray(parsed) ||
     parsed.length !== 3 ||
     !Number.isSafeInteger(parsed[0]) ||
+    // A time no stored event can have (years 0000–9999): PostgreSQL refused a hand-made one as a bad value.
+    parsed[0] < MIN_CURSOR_TIME ||
+    parsed[0] > MAX_CURSOR_TIME ||
     typeof parsed[1] !== 'string' ||
     !ID_PATTERN.test(parsed[1]) ||
     typeof parsed[2] !== 'string'

@@ -120,6 +120,17 @@ describe('POST /api/v1/events', () => {
     expect([utf16.statusCode, utf16.json().error.code]).toEqual([415, 'unsupported_media_type'])
     const ok = await post(event, { ...bearer(KEYS.write), 'content-type': 'application/json; charset=UTF-8' })
     expect(ok.json().accepted).toBe(1)
+    // A +json type with parameters too (it was a 415), and its charset checked as for application/json.
+    const vendor = await post(Buffer.from(JSON.stringify(trackEvent())), {
+      ...bearer(KEYS.write),
+      'content-type': 'application/vnd.acme.event+json; charset=utf-8',
+    })
+    expect([vendor.statusCode, vendor.json().accepted]).toEqual([200, 1])
+    const vendor16 = await post(event, {
+      ...bearer(KEYS.write),
+      'content-type': 'application/vnd.acme.event+json;charset=utf-16',
+    })
+    expect([vendor16.statusCode, vendor16.json().error.code]).toEqual([415, 'unsupported_media_type'])
   })
 
   it('should refuse a body over the limit with 413', async () => {

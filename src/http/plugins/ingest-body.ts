@@ -125,7 +125,9 @@ export function useIngestBodyParser(scope: FastifyInstance, limit: number): void
   const parser = ingestBodyParser(limit)
   const options = { parseAs: 'buffer' as const, bodyLimit: limit }
   scope.addContentTypeParser(['application/json', 'text/plain'], options, parser)
-  scope.addContentTypeParser(/^application\/[\w.+-]+\+json$/, options, parser)
+  // Fastify matches a RegExp against the whole header: parameters (`; charset=utf-8`) must be allowed
+  // here (the parser checks the charset) — `application/vnd.x+json; charset=utf-8` was a 415.
+  scope.addContentTypeParser(/^application\/[\w.+-]+\+json\s*(?:;.*)?$/i, options, parser)
 }
 
 /**
