@@ -33,6 +33,20 @@ describe('createSessionDeriver', () => {
     expect(createSessionDeriver({ salt: 'other' })('p1', 'a:x', T0)).not.toBe(x)
   })
 
+  it('should keep the current session when older events arrive, and group those among themselves', () => {
+    // A trial: one backfilled event from two days ago split a visitor's live session in two.
+    const derive = createSessionDeriver({ salt: 's' })
+    const now = derive('p1', 'a:x', T0)
+    const old = derive('p1', 'a:x', T0 - 2 * 24 * 60 * MIN)
+    expect(old).not.toBe(now)
+    expect(derive('p1', 'a:x', T0 - 2 * 24 * 60 * MIN + 5 * MIN)).toBe(old) // the rest of the offline queue
+    expect(derive('p1', 'a:x', T0 + MIN)).toBe(now)
+    // Earlier the same day but beyond the window: a late session of its own, the current one untouched.
+    const morning = derive('p1', 'a:x', T0 - 3 * 60 * MIN)
+    expect([now, old]).not.toContain(morning)
+    expect(derive('p1', 'a:x', T0 + 2 * MIN)).toBe(now)
+  })
+
   it('should accept a late event inside the session window and forget visitors beyond the bound', () => {
     const derive = createSessionDeriver({ salt: 's', maxVisitors: 1 })
     const a = derive('p1', 'a:x', T0)

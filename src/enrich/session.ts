@@ -23,13 +23,22 @@ export interface SessionDeriverOptions {
   maxVisitors?: number
 }
 
-interface VisitorState {
+interface SessionRun {
   id: string
   day: number
   first: number
   last: number
+}
+
+interface VisitorState extends SessionRun {
   /** Event time at which the entry was last moved to the young end of the map. */
   touched: number
+  /**
+   * The run of events older than the current session (an offline queue, a backfill): they share a session
+   * among themselves and never replace the current one. Before, one late event ended the current session,
+   * and the visitor's next event a minute later started a third.
+   */
+  late?: SessionRun
 }
 
 /**
@@ -53,7 +62,8 @@ export function visitorKey(
 /**
  * Derives session ids for events that came without one. A session is a visitor's run of events with gaps
  * of at most `timeoutMs` within one UTC day; its id is a salted SHA-256 of (day, project, visitor, start
- * time), cut to 32 hex characters, computed once per session. The last-seen time per visitor is held in a
+ * time), cut to 32 hex characters, computed once per session. Events older than the visitor's current
+ * session that do not fit it form their own session beside it. The last-seen time per visitor is held in a
  * bounded in-memory map, so the result depends on the events this instance has seen, in order: it is
  * deterministic for a given stream, but a restart or an evicted visitor starts a new session.
  */
@@ -74,14 +84,7 @@ export function createSessionDeriver(options: SessionDeriverOptions = {}) {
     }
     const day = utcDay(timestampMs)
     const state = visitors.get(visitor)
-    if (
-      state !== undefined &&
-      state.day === day &&
-      timestampMs >= state.first - timeoutMs &&
-      timestampMs <= state.last + timeoutMs
-    ) {
-      if (timestampMs > state.last) state.last = timestampMs
-      if (timestampMs < state.first) state.first = timestampMs
+    if (state !== undefined && joinRun(state, day, timestampMs, timeoutMs)) {
       if (Math.abs(timestampMs - state.touched) > timeoutMs / 2) {
         state.touched = timestampMs
         visitors.delete(visitor)
@@ -89,11 +92,30 @@ export function createSessionDeriver(options: SessionDeriverOptions = {}) {
       }
       return state.id
     }
-    const key = `${salt}\u0000${day}\u0000${projectId}\u0000${visitor}\u0000${timestampMs}`
-    const id = sha256Hex(key).slice(0, 32)
+    if (state !== undefined && timestampMs < state.first) {
+      // Late: joins the visitor's run of late events, or starts one; the current session goes on.
+      if (state.late !== undefined && joinRun(state.late, day, timestampMs, timeoutMs)) return state.late.id
+      const id = sessionIdOf(salt, day, projectId, visitor, timestampMs)
+      state.late = { id, day, first: timestampMs, last: timestampMs }
+      return id
+    }
+    const id = sessionIdOf(salt, day, projectId, visitor, timestampMs)
     if (state !== undefined) visitors.delete(visitor)
     else if (visitors.size >= maxVisitors) visitors.delete(visitors.keys().next().value as string)
     visitors.set(visitor, { id, day, first: timestampMs, last: timestampMs, touched: timestampMs })
     return id
   }
+}
+
+function sessionIdOf(salt: string, day: number, projectId: string, visitor: string, startMs: number): string {
+  return sha256Hex(`${salt}\u0000${day}\u0000${projectId}\u0000${visitor}\u0000${startMs}`).slice(0, 32)
+}
+
+/** Whether an event at `timestampMs` belongs to `run` (same UTC day, within the timeout); if so, adds it. */
+function joinRun(run: SessionRun, day: number, timestampMs: number, timeoutMs: number): boolean {
+  if (run.day !== day || timestampMs < run.first - timeoutMs || timestampMs > run.last + timeoutMs)
+    return false
+  if (timestampMs > run.last) run.last = timestampMs
+  if (timestampMs < run.first) run.first = timestampMs
+  return true
 }
