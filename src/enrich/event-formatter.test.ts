@@ -186,6 +186,50 @@ describe('createEventFormatter', () => {
     expect(e.context.campaign).toEqual({ source: 'news', medium: 'email', name: 'explicit' })
   })
 
+  it("should read a server-side page call's URL, referrer and title from its properties (Segment's Page spec)", () => {
+    // analytics-node and the other server SDKs send no context.page: the page is in the properties.
+    const e = setup().ok({
+      type: 'page',
+      name: 'Pricing',
+      userId: 'u',
+      properties: {
+        url: 'https://shop.example/pricing?utm_source=google&utm_medium=cpc',
+        referrer: 'https://www.google.com/search?q=shop',
+        title: 'Pricing',
+        path: 42, // not a string: not taken
+      },
+    })
+    expect(e.context.page).toEqual({
+      url: 'https://shop.example/pricing?utm_source=google&utm_medium=cpc',
+      referrer: 'https://www.google.com/search?q=shop',
+      title: 'Pricing',
+      path: '/pricing',
+      host: 'shop.example',
+      search: '?utm_source=google&utm_medium=cpc',
+      referrerHost: 'www.google.com',
+      referrerType: 'search',
+    })
+    expect(e.context.campaign).toEqual({ source: 'google', medium: 'cpc' })
+    expect(e.properties).toMatchObject({
+      url: 'https://shop.example/pricing?utm_source=google&utm_medium=cpc',
+    })
+    // A client-sent context.page wins; other types never read their properties as a page.
+    const sent = setup().ok({
+      type: 'page',
+      userId: 'u',
+      properties: { url: 'https://other.example/x' },
+      context: { page: { url: 'https://shop.example/a' } },
+    })
+    expect(sent.context.page).toMatchObject({ host: 'shop.example', path: '/a' })
+    const track = setup().ok({
+      type: 'track',
+      name: 'Clicked',
+      userId: 'u',
+      properties: { url: 'https://x.example/' },
+    })
+    expect(track.context.page).toBeUndefined()
+  })
+
   it('should keep explicit page fields and classify same-host referrers as internal', () => {
     const e = setup().ok({
       type: 'page',

@@ -8,7 +8,7 @@ import { createUuidV7Generator, normaliseId, resolveMessageId } from './ids.js'
 import { normaliseTargetText } from './interaction.js'
 import { anonymiseIp, normaliseRawIp } from './ip.js'
 import { formatIsoTime } from './iso-time.js'
-import { createPageEnricher } from './page.js'
+import { createPageEnricher, pageFromProperties } from './page.js'
 import { defaultUnit, rateMetric } from './performance.js'
 import { createRedactor } from './redact.js'
 import { createSessionDeriver, visitorKey } from './session.js'
@@ -163,6 +163,10 @@ export function createEventFormatter(options: EventFormatterOptions = {}) {
     }
 
     // 5. page, campaign, referrer
+    if (context.page === undefined && event.type === 'page') {
+      const page = pageFromProperties(properties)
+      if (page !== null) context.page = page
+    }
     if (context.page !== undefined) {
       const r = enrichPage(context.page, context.campaign, violations)
       context.page = r.page

@@ -40,6 +40,28 @@ export const DEFAULT_URL_CACHE_SIZE = 5000
  * `referrerHost` and `referrerType`. A URL that is not absolute is left as sent and an `invalid_url` issue
  * is pushed to `issues`. Results per distinct URL and referrer are cached (pages and referrers repeat).
  */
+/** Most characters of each page field, as the built-in schema allows in `context.page`. */
+const PAGE_FIELD_LIMITS = { url: 8192, path: 4096, referrer: 8192, title: 2048, search: 8192 } as const
+
+/**
+ * A page event's `context.page` from its properties, when the client sent none: Segment's server-side
+ * SDKs (analytics-node, Python, …) put the page's `url`, `path`, `referrer`, `search` and `title` in
+ * `properties`, as its Page spec says, and only browsers fill `context.page`. Without this a server-side
+ * page view had no path, host, campaign or referrer class. Strings only, within the schema's lengths.
+ */
+export function pageFromProperties(
+  properties: Readonly<Record<string, unknown>>,
+): Record<string, string> | null {
+  let page: Record<string, string> | null = null
+  for (const field of Object.keys(PAGE_FIELD_LIMITS) as (keyof typeof PAGE_FIELD_LIMITS)[]) {
+    const value = properties[field]
+    if (typeof value !== 'string' || value.length > PAGE_FIELD_LIMITS[field]) continue
+    page ??= {}
+    page[field] = value
+  }
+  return page
+}
+
 export function createPageEnricher(cacheSize = DEFAULT_URL_CACHE_SIZE) {
   const urls = new LruCache<string, UrlFacts | null>(cacheSize)
   // Per referrer string: its host and table class. This is `createReferrerClassifier`'s answer taken apart
