@@ -106,6 +106,18 @@ describe('parseTrustProxy', () => {
   })
 })
 
+describe('durations and counts beyond any sensible use', () => {
+  it.each([
+    // Past 2^31 − 1 ms Node fires a timer at once: this cut every shutdown short with exit 1.
+    ['TALLY_SHUTDOWN_TIMEOUT_MS', '99999999999'],
+    // A refused client was told to come back in three years.
+    ['TALLY_RATE_LIMIT_WINDOW_MS', '99999999999'],
+    ['TALLY_RATE_LIMIT_MAX', '99999999999'],
+  ])('should refuse %s=%s with config_invalid naming it', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name))
+  })
+})
+
 describe('parseCorsOrigins', () => {
   it('should allow any origin for * and a list otherwise', () => {
     expect(parseCorsOrigins('*')).toBe(true)

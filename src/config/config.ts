@@ -48,11 +48,14 @@ export const ConfigSchema = Type.Object(
     }),
     rateLimitMax: Type.Integer({
       minimum: 0,
+      maximum: 1_000_000_000,
       default: 100_000,
       description: 'Requests per key per window; 0 turns rate limiting off (TALLY_RATE_LIMIT_MAX).',
     }),
     rateLimitWindowMs: Type.Integer({
       minimum: 1000,
+      // A day: beyond it a refused client was told to come back in years (Retry-After).
+      maximum: 86_400_000,
       default: 60_000,
       description: 'Rate-limit window in milliseconds (TALLY_RATE_LIMIT_WINDOW_MS).',
     }),
@@ -138,6 +141,8 @@ export const ConfigSchema = Type.Object(
     }),
     shutdownTimeoutMs: Type.Integer({
       minimum: 0,
+      // An hour. Past 2^31 − 1 ms Node's timers fire at once: 99999999999 cut every shutdown short.
+      maximum: 3_600_000,
       default: 10_000,
       description: 'How long a graceful shutdown may take before exiting anyway (TALLY_SHUTDOWN_TIMEOUT_MS).',
     }),

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -36,7 +38,7 @@ function startServe(args: string[], env: Record<string, string> = {}) {
     })
   })
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  return { child, banner, exited, output: () => stdout }
+  return { child, banner, exited, output: () => stdout, errors: () => stderr }
 }
 
 describe('tally serve', () => {
@@ -78,6 +80,35 @@ describe('tally serve', () => {
     expect(banner2).toContain('created earlier')
     second.child.kill('SIGINT')
     expect(await second.exited).toBe(0)
+  })
+
+  it('should exit when the shutdown timeout passes while a client is still sending its body', async () => {
+    // A trial: the process was still alive 51 s after SIGTERM, a second SIGTERM and a 2 s timeout (the
+    // slow client's socket kept it open, and closing the server had stopped the request-timeout checks).
+    dir = mkdtempSync(join(tmpdir(), 'tally-serve-'))
+    const server = startServe(['--db', `sqlite:${join(dir, 'tally.db')}`, '--port', '0'], {
+      TALLY_SHUTDOWN_TIMEOUT_MS: '500',
+    })
+    const banner = await server.banner
+    const { hostname, port } = new URL(/listening on (http:\/\/\S+)/.exec(banner)![1])
+    const writeKey = /write\s+(tly_w_\S+)/.exec(banner)![1]
+    const socket = connect(Number(port), hostname)
+    await once(socket, 'connect')
+    socket.on('error', () => {})
+    socket.write(
+      `POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${writeKey}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"type":',
+    )
+    const drip = setInterval(() => socket.write(' '), 100)
+    try {
+      await new Promise((r) => setTimeout(r, 300))
+      server.child.kill('SIGTERM')
+      expect(await server.exited).toBe(1)
+      expect(server.errors()).toContain('shutdown took longer than 500 ms, exiting')
+    } finally {
+      clearInterval(drip)
+      socket.destroy()
+    }
   })
 
   it('should refuse an invalid configuration with a clear message and exit 2, as every command does', async () => {

@@ -51,6 +51,8 @@ export interface ServeIo {
   signals?: NodeJS.Signals[]
   /** Called once listening (tests). */
   onListening?: (app: TallyApp, url: string) => void
+  /** Ends the process when a stop is forced (default `process.exit`). */
+  exit?: (code: number) => void
 }
 
 /**
@@ -154,18 +156,23 @@ export async function serveCommand(argv: string[], io: ServeIo = {}): Promise<nu
   const stopped = new Promise<number>((resolve) => {
     const signals = io.signals ?? ['SIGTERM', 'SIGINT']
     let stopping = false
+    // A forced stop must end the process: a client still sending its body keeps its socket (and so the
+    // process) open for ever — closing the server also stops Node's request-timeout checks. Its request was
+    // never answered, so nothing acknowledged is lost.
+    const forceStop = (why: string) => {
+      err(why)
+      app.server.server.closeAllConnections()
+      resolve(1)
+      ;(io.exit ?? process.exit)(1)
+    }
     const stop = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        err(`tally serve: ${signal} again, exiting without waiting`)
-        resolve(1)
-        return
-      }
+      if (stopping) return forceStop(`tally serve: ${signal} again, exiting without waiting`)
       stopping = true
       out(`tally serve: ${signal} received, shutting down`)
-      const timer = setTimeout(() => {
-        err(`tally serve: shutdown took longer than ${app.config.shutdownTimeoutMs} ms, exiting`)
-        resolve(1)
-      }, app.config.shutdownTimeoutMs)
+      const timer = setTimeout(
+        () => forceStop(`tally serve: shutdown took longer than ${app.config.shutdownTimeoutMs} ms, exiting`),
+        app.config.shutdownTimeoutMs,
+      )
       timer.unref()
       app.close().then(
         () => {
