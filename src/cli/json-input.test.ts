@@ -76,4 +76,38 @@ describe('readJsonItems', () => {
     ])
     expect(await items(['[]'])).toEqual([])
   })
+
+  it('should refuse an empty element or a trailing comma, as JSON.parse does (a lost element hides there)', async () => {
+    expect(await expectSplitInvariant('[{"a":1},,{"b":2}]')).toMatchObject([
+      { index: 0, text: '{"a":1}' },
+      { index: 1, text: null, problem: expect.stringMatching(/empty array element/) },
+      { index: 2, text: '{"b":2}' },
+    ])
+    expect(await items(['[,{"a":1}]'])).toMatchObject([
+      { index: 0, text: null, problem: expect.stringMatching(/empty array element/) },
+      { index: 1, text: '{"a":1}' },
+    ])
+    expect(await items(['[{"a":1},]'])).toMatchObject([
+      { index: 0, text: '{"a":1}' },
+      { text: null, problem: expect.stringMatching(/trailing comma/) },
+    ])
+    expect((await items(['[,,,]'])).every((i) => i.text === null && i.problem !== undefined)).toBe(true)
+    expect(await items(['[ {"a":1} , {"b":2} ]'])).toMatchObject([{ text: '{"a":1}' }, { text: '{"b":2}' }])
+  })
+
+  it('should refuse text that is not UTF-8 instead of storing U+FFFD in its place', async () => {
+    const latin1 = Buffer.from('{"name":"Caf\xe9"}\n{"ok":1}\n', 'latin1')
+    const out: InputItem[] = []
+    for await (const item of readJsonItems(
+      (async function* () {
+        yield latin1
+      })(),
+      1000,
+    ))
+      out.push(item)
+    expect(out).toEqual([
+      { line: 1, text: null, byteSize: 15, problem: expect.stringMatching(/not valid UTF-8/) },
+      { line: 2, text: '{"ok":1}', byteSize: 8 },
+    ])
+  })
 })

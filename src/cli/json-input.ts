@@ -34,6 +34,15 @@ const CLOSE_BRACE = 125
 
 const isBlank = (b: number) => b === SPACE || b === NL || b === CR || b === TAB
 
+/**
+ * Strict UTF-8: `Buffer#toString` turns invalid bytes into U+FFFD, and a Latin-1 export was stored with
+ * every accented letter replaced while HTTP refuses the same bytes (`invalid_encoding`). JSON is UTF-8.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+const NOT_UTF8 = 'the text is not valid UTF-8 (a Latin-1 or Windows-1252 file? convert it with iconv first)'
+
+type Taken = { text: string | null; byteSize: number; problem?: string }
+
 /** Collects the bytes of one item across chunks, up to a cap. */
 class ItemBuffer {
   #parts: Buffer[] = []
@@ -52,16 +61,21 @@ class ItemBuffer {
     return this.size > this.max
   }
 
-  take(): { text: string | null; byteSize: number } {
+  take(): Taken {
     const byteSize = this.size
-    const text = this.oversized
+    const bytes = this.oversized
       ? null
       : this.#parts.length === 1
-        ? this.#parts[0].toString('utf8')
-        : Buffer.concat(this.#parts).toString('utf8')
+        ? this.#parts[0]
+        : Buffer.concat(this.#parts)
     this.#parts = []
     this.size = 0
-    return { text, byteSize }
+    if (bytes === null) return { text: null, byteSize }
+    try {
+      return { text: UTF8.decode(bytes), byteSize }
+    } catch {
+      return { text: null, byteSize, problem: NOT_UTF8 }
+    }
   }
 }
 
@@ -83,6 +97,9 @@ export async function* readJsonItems(
   let index = 0
   let closed = false
   let trailing = false
+  // Inside the array, between elements: whether the last thing seen was a ',' (or the '[' itself).
+  let afterComma = false
+  let atStart = true
 
   for await (const raw of source) {
     const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw
@@ -135,12 +152,40 @@ export async function* readJsonItems(
         continue
       }
       if (depth === 1 && !inItem) {
-        if (isBlank(b) || b === COMMA) continue
+        if (isBlank(b)) continue
+        if (b === COMMA && (afterComma || atStart)) {
+          // `[a,,b]` or `[,a]`: JSON.parse refuses it, and a lost element usually hides behind it.
+          yield {
+            line,
+            index: index++,
+            text: null,
+            byteSize: 0,
+            problem: 'an empty array element (a comma with no value before it)',
+          }
+          afterComma = true
+          atStart = false
+          continue
+        }
+        if (b === COMMA) {
+          afterComma = true
+          continue
+        }
         if (b === CLOSE_BRACKET) {
+          if (afterComma) {
+            yield {
+              line,
+              index,
+              text: null,
+              byteSize: 0,
+              problem: 'a comma before the closing "]" (a trailing comma is not JSON)',
+            }
+          }
           depth = 0
           closed = true
           continue
         }
+        afterComma = false
+        atStart = false
         inItem = true
         itemLine = line - (b === NL ? 1 : 0)
         start = i
@@ -154,6 +199,7 @@ export async function* readJsonItems(
           yield { line: itemLine, index: index++, ...trimmed(item.take()) }
           inItem = false
           start = -1
+          afterComma = b === COMMA
           if (b === CLOSE_BRACKET) {
             depth = 0
             closed = true
@@ -180,15 +226,15 @@ export async function* readJsonItems(
 }
 
 /** Drops trailing blanks between an element and its ',' or ']' (ASCII, so bytes = characters). */
-function trimmed(taken: { text: string | null; byteSize: number }) {
+function trimmed(taken: Taken): Taken {
   if (taken.text === null) return taken
   const text = taken.text.trimEnd()
   return { text, byteSize: taken.byteSize - (taken.text.length - text.length) }
 }
 
 function finishLine(item: ItemBuffer, line: number): InputItem | null {
-  const { text, byteSize } = item.take()
-  if (text === null) return { line, text, byteSize }
+  const { text, byteSize, problem } = item.take()
+  if (text === null) return { line, text, byteSize, ...(problem === undefined ? {} : { problem }) }
   const trimmed = text.endsWith('\r') ? text.slice(0, -1) : text
   if (trimmed.trim() === '') return null
   return { line, text: trimmed, byteSize: trimmed.length === text.length ? byteSize : byteSize - 1 }
