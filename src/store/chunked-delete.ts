@@ -29,8 +29,16 @@ export interface DeletionContext {
   beforeDelete: (trx: Transaction<Database>) => Promise<void>
   /** Runs last in each transaction (deferred rollups: move the watermark past what was rebuilt). */
   afterDelete: (trx: Transaction<Database>) => Promise<void>
-  /** Recomputes a project's rollups for the hours holding these timestamps (epoch ms). */
-  rebuild: (trx: Transaction<Database>, projectId: string, timestampsMs: number[]) => Promise<void>
+  /**
+   * Recomputes a project's rollups for the hours holding these timestamps (epoch ms); with
+   * `receivedSince`, from the events received since then only (what a purge keeps).
+   */
+  rebuild: (
+    trx: Transaction<Database>,
+    projectId: string,
+    timestampsMs: number[],
+    receivedSince?: number,
+  ) => Promise<void>
   failed: Pick<FailedEventRepository, 'deleteForPerson' | 'purgeOlderThan'>
 }
 
@@ -228,10 +236,13 @@ export async function purgeInSlices(
       await lockProjectRollups(trx, dialect, byProject.keys())
       for (const [project, projectRows] of byProject) {
         events += await deleteByIds(trx, dialect, project, projectRows)
+        // From the events the purge keeps: the hours' final rollups, whatever later slices delete in them
+        // (rebuilt from all events still there, purging one busy hour re-read it once per slice).
         await ctx.rebuild(
           trx,
           project,
           projectRows.map((r) => Number(r.hour)),
+          cutoff.getTime(),
         )
       }
       await ctx.afterDelete(trx)

@@ -153,6 +153,33 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect((await store.queryEvents('p1', { userId: 'carol' })).events).toEqual([])
     })
 
+    it('should purge one busy hour over several slices and count exactly the late events it keeps', async () => {
+      // 2,500 events in one hour, received then (purged), and 7 received a day later for the same hour
+      // (late: kept). Each slice rebuilds the hour from what the purge keeps.
+      const hour = T0 + 500 * HOUR
+      const busy = Array.from({ length: 2_500 }, (_, i) => {
+        const at = new Date(hour + i * 1000).toISOString()
+        return makeEvent({ userId: `busy-${i % 40}`, timestamp: at, receivedAt: at })
+      })
+      const late = Array.from({ length: 7 }, (_, i) =>
+        makeEvent({
+          userId: `late-${i}`,
+          timestamp: new Date(hour + i * 1000).toISOString(),
+          receivedAt: new Date(hour + 24 * HOUR).toISOString(),
+        }),
+      )
+      await store.insertBatch([...busy, ...late], [])
+      const inHour = { from: new Date(hour).toISOString(), to: new Date(hour + HOUR).toISOString() }
+      const hourView = () => getOverview(store.db, store.storeDialect, 'p1', inHour)
+      expect(await hourView()).toMatchObject({ total: 2_507, uniqueUsers: { value: 47 } })
+      const purged = await store.purgeOlderThan(new Date(hour + 2 * HOUR))
+      expect(purged.events).toBe(330 + 2_500)
+      expect(await hourView()).toMatchObject({ total: 7, uniqueUsers: { value: 7 } })
+      expect(
+        (await store.queryEvents('p1', { from: inHour.from, to: inHour.to, limit: 100 })).events,
+      ).toHaveLength(7)
+    })
+
     it('should purge in slices and keep the statistics of what is left exact', async () => {
       const cutoff = new Date(T0 + 250 * HOUR) // hours 0–249 go: 250 of Carol's, 25 of Dave's
       expect(await store.purgeOlderThan(cutoff)).toEqual({ events: 275, failedEvents: 0 })
