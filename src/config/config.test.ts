@@ -181,3 +181,19 @@ describe('loadConfig: secrets in errors', () => {
     )
   })
 })
+
+describe('values a script gets wrong', () => {
+  it('should refuse an empty flag instead of falling back to the default', () => {
+    // `--port=$PORT` with PORT unset started on 8080 without a word.
+    expect(() => loadConfig({}, { port: '' })).toThrow(/--port is empty/)
+    expect(() => loadConfig({}, { host: ' ' })).toThrow(/--host is empty/)
+  })
+
+  it('should read integers in decimal only', () => {
+    expect(() => loadConfig({ TALLY_PORT: '0x4E2A' })).toThrow(
+      /TALLY_PORT \(--port\) must be a whole number written in decimal/,
+    )
+    expect(() => loadConfig({ TALLY_BODY_LIMIT: '1e6' })).toThrow(/TALLY_BODY_LIMIT/)
+    expect(loadConfig({ TALLY_PORT: ' 8081 ' }).port).toBe(8081)
+  })
+})

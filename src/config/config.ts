@@ -231,18 +231,40 @@ export function loadConfig(
     // An empty variable means "not set", as shells make it easy to export one by accident.
     if (value !== undefined && value !== '') raw[key] = value.trim()
   }
+  const problems: string[] = []
   for (const [flag, key] of Object.entries(FLAG_KEYS)) {
     const value = flags[flag as keyof ConfigFlags]
-    if (value !== undefined && value !== '') raw[key] = typeof value === 'string' ? value.trim() : value
+    // A flag given empty is a mistake, not "unset": `--port=$PORT` with PORT unset started on 8080.
+    if (typeof value === 'string' && value.trim() === '')
+      problems.push(`${FLAG_NAMES[key as ConfigKey]} is empty`)
+    else if (value !== undefined) raw[key] = typeof value === 'string' ? value.trim() : value
+  }
+  for (const [key, value] of Object.entries(raw)) {
+    // Ajv's coercion reads "0x4E2A" as 20010 and "1e3" as 1000: integers here are written in decimal.
+    const type = (ConfigSchema.properties as Record<string, { type?: string }>)[key]?.type
+    if (
+      type === 'integer' &&
+      typeof value === 'string' &&
+      !/^-?\d+$/.test(value) &&
+      value.trim() !== '' &&
+      Number.isFinite(Number(value))
+    ) {
+      const source = FLAG_NAMES[key as ConfigKey]
+        ? `${ENV_NAMES[key as ConfigKey]} (${FLAG_NAMES[key as ConfigKey]})`
+        : ENV_NAMES[key as ConfigKey]
+      problems.push(`${source} must be a whole number written in decimal; got ${JSON.stringify(value)}`)
+    }
   }
   const given = { ...raw } // Ajv coerces in place; messages quote what the user wrote
   if (!validateConfig(raw)) {
     const errors = (validateConfig.errors ?? []).filter((e) => e.keyword !== 'const')
-    const problems = [...new Set(errors.map((e) => describeError(e, given)))]
-    throw new AppError('config_invalid', `Invalid configuration: ${problems.join('; ')}`, {
-      details: problems,
-    })
+    problems.push(...errors.map((e) => describeError(e, given)))
   }
+  if (problems.length > 0) {
+    const unique = [...new Set(problems)]
+    throw new AppError('config_invalid', `Invalid configuration: ${unique.join('; ')}`, { details: unique })
+  }
+
   const config = raw as unknown as Static<typeof ConfigSchema>
   parseTrustProxy(config.trustProxy) // fail at start, not on the first request
   parseCorsOrigins(config.corsOrigins)
