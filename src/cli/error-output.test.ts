@@ -37,6 +37,9 @@ describe('CLI error lines', () => {
       ['validate', join(db.dir, 'missing.ndjson')],
       ['worker', '--bogus'],
       ['worker', '--db', db.url],
+      // Limits are named ("a positive integer" did not say which).
+      ['worker', '--db', db.url, '--queue', 'nats://127.0.0.1:1', '--batch-size', '99999999'],
+      ['worker', '--db', db.url, '--queue', 'nats://127.0.0.1:1', '--concurrency', '100000'],
       ['serve', '--bogus'],
       ['nope'],
     ]
@@ -45,6 +48,16 @@ describe('CLI error lines', () => {
       expect(run.code, argv.join(' ')).toBe(2)
       expect(run.stderr.split('\n')[0] + '\n', argv.join(' ')).toMatch(USAGE_LINE)
       if (argv[0] !== 'nope') expect(run.stderr, argv.join(' ')).toMatch(USAGE_LINE)
+    }
+  })
+
+  it('should answer a bad worker setting with config_invalid and exit 2, as serve does (it was 1)', async () => {
+    for (const command of ['worker', 'serve']) {
+      const run = await runCli([command, '--db', db.url, '--queue', 'http://x'])
+      expect(run.code, command).toBe(2)
+      expect(run.stderr).toMatch(
+        /TALLY_QUEUE_URL entries look like nats:\/\/host:port.*\(config_invalid\)\n$/,
+      )
     }
   })
 

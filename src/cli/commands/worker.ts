@@ -6,7 +6,7 @@ import { WriterWorker } from '../../queue/writer-worker.js'
 import { createStore } from '../../store/create-store.js'
 import type { CliCommand, CliIo } from '../cli-io.js'
 import { usageMessage } from '../cli-io.js'
-import { errorLine, parseCommandArgs, usageError } from '../command-context.js'
+import { errorLine, parseCommandArgs, runCommand, usageError } from '../command-context.js'
 
 export const WORKER_HELP = `Usage: tally worker --queue nats://h1:4222,h2:4222 --db postgres://… [options]
 
@@ -17,8 +17,8 @@ several workers (on several machines): they share one durable consumer. See docs
 Options (each also an environment variable):
   --queue URLS        TALLY_QUEUE_URL       NATS servers, comma-separated (required)
   --db URL            TALLY_DATABASE_URL    the database (PostgreSQL for several workers)
-  --concurrency N     parallel fetch/write loops in this process (default 1)
-  --batch-size N      events per fetch and transaction (default 1000)
+  --concurrency N     parallel fetch/write loops in this process (default 1, at most 64)
+  --batch-size N      events per fetch and transaction (default 1000, at most 100000)
   --metrics-port N    TALLY_WORKER_METRICS_PORT  serve GET /metrics (Prometheus: batches, events,
                       duplicates, failed, poison, write errors, batches in hand) and /healthz on
                       TALLY_HOST (default 127.0.0.1) and this port; off by default
@@ -46,8 +46,9 @@ export async function workerCommand(
     io.stdout.write(`${WORKER_HELP}\n`)
     return 0
   }
-  const concurrency = positiveInt(values.concurrency, '--concurrency', 1)
-  const batchSize = positiveInt(values['batch-size'], '--batch-size', 1000)
+  // Each concurrent consumer holds a database connection and a batch in memory.
+  const concurrency = positiveInt(values.concurrency, '--concurrency', 1, 64)
+  const batchSize = positiveInt(values['batch-size'], '--batch-size', 1000, 100_000)
   const metricsPort = portNumber(values['metrics-port'] ?? io.env.TALLY_WORKER_METRICS_PORT)
   const config = loadConfig(io.env, { db: values.db, queue: values.queue })
   if (config.queueUrl === undefined) throw usageError('--queue (or TALLY_QUEUE_URL) is required')
@@ -148,10 +149,11 @@ function parseWorkerArgs(argv: string[]) {
   return values
 }
 
-function positiveInt(value: string | undefined, flag: string, fallback: number): number {
+function positiveInt(value: string | undefined, flag: string, fallback: number, max: number): number {
   if (value === undefined) return fallback
   const n = Number(value)
-  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw usageError(`${flag} must be a positive integer`)
+  if (!/^\d+$/.test(value) || n < 1 || n > max)
+    throw usageError(`${flag} must be a whole number from 1 to ${max}`)
   return n
 }
 
@@ -164,5 +166,6 @@ function portNumber(value: string | undefined): number | undefined {
 
 export const workerCli: CliCommand = {
   summary: 'Scale-out writer: consume the JetStream stream into the database',
-  run: (argv, io) => workerCommand(argv, io),
+  // Through runCommand: a bad setting exits 2 with its code, as for `serve` and every command (it was 1).
+  run: (argv, io) => runCommand('worker', io, () => workerCommand(argv, io)),
 }
