@@ -66,6 +66,39 @@ describe('tally import', () => {
     expect(JSON.parse(failed.stdout).failedEvents).toHaveLength(2)
   })
 
+  it('should stop on SIGINT with every event it read written, a summary, and exit 130 (it died silently)', async () => {
+    const stdin = new PassThrough()
+    const stderr = new PassThrough()
+    const err: string[] = []
+    stderr.on('data', (d) => err.push(String(d)))
+    const running = main(['import', '-', '--db', db.url, '--batch', '100'], {
+      stdin,
+      stdout: new PassThrough(),
+      stderr,
+      env: {},
+    })
+    const lines = Array.from({ length: 1_000 }, (_, i) =>
+      JSON.stringify({ type: 'track', name: 'Imported', userId: `u${i}`, messageId: `sig-${i}` }),
+    )
+    await new Promise<void>((resolve) => stdin.write(`${lines.join('\n')}\n`, () => resolve()))
+    await new Promise((r) => setTimeout(r, 300)) // let it read some; the input stays open, as a pipe would
+    process.emit('SIGINT', 'SIGINT')
+    expect(await running).toBe(130)
+    const text = err.join('')
+    const read = Number(/tally import: (\d+) events/.exec(text)?.[1])
+    expect(text).toMatch(
+      /stopped by SIGINT after \d+ events, all of them written; run the same command again/,
+    )
+    const store = await createStore(db.url)
+    try {
+      expect((await store.queryEvents('default', { names: ['Imported'], limit: 1000 })).events).toHaveLength(
+        read,
+      )
+    } finally {
+      await store.close()
+    }
+  })
+
   it('should report duplicates, not new rows, when the same file is imported again', async () => {
     const file = join(db.dir, 'events.ndjson')
     writeFileSync(file, ndjson(...good))

@@ -1,5 +1,5 @@
 import type { WriteStream } from 'node:fs'
-import type { Readable } from 'node:stream'
+import { addAbortSignal, type Readable } from 'node:stream'
 import { sql } from 'kysely'
 import { AppError } from '../../errors/app-error.js'
 import { fromSegmentMessage } from '../../http/routes/segment-mapping.js'
@@ -242,6 +242,17 @@ async function runImport(run: ImportRun): Promise<number> {
   const counter = { bytes: 0 }
   const started = Date.now()
   let lastProgress = 0
+  // Ctrl-C / SIGTERM: stop reading, store what was read, write the summary (the process died without one).
+  // A second signal ends the process at once. Re-running the same command resumes: messageIds dedupe.
+  let interrupted: NodeJS.Signals | undefined
+  const stopReading = new AbortController()
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted !== undefined) process.exit(signal === 'SIGINT' ? 130 : 143)
+    interrupted = signal
+    stopReading.abort() // also ends a read that waits for input (stdin)
+  }
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
+  for (const signal of signals) process.on(signal, onSignal)
   // Each batch carries its unreadable items (and the stored events refused before the write) too, so the
   // errors file comes out in input order.
   const inFlight: {
@@ -314,8 +325,8 @@ async function runImport(run: ImportRun): Promise<number> {
     if (inFlight.length >= IN_FLIGHT) await settleOldest()
   }
 
-  try {
-    const source = counted(run.input.stream as AsyncIterable<Buffer>, counter)
+  /** Reads every item of the input into batches (stopped early by an interrupting signal). */
+  async function readAll(source: AsyncIterable<Buffer>): Promise<void> {
     for await (const item of readJsonItems(source, maxItemBytes)) {
       if (events.length + unreadableItems.length + restoredEvents.length >= batchSize) await flush()
       totals.read++
@@ -357,6 +368,18 @@ async function runImport(run: ImportRun): Promise<number> {
       events.push(importedEvent(event, item.text as string, run.deriveIds))
       items.push(pending)
     }
+  }
+
+  try {
+    const source = counted(
+      addAbortSignal(stopReading.signal, run.input.stream) as AsyncIterable<Buffer>,
+      counter,
+    )
+    try {
+      await readAll(source)
+    } catch (err) {
+      if (interrupted === undefined) throw err
+    }
     await flush()
     while (inFlight.length > 0) await settleOldest()
   } catch (err) {
@@ -369,9 +392,17 @@ async function runImport(run: ImportRun): Promise<number> {
       throw new Error(`stopped: cannot read the input: ${e.code}`)
     }
     throw err
+  } finally {
+    for (const signal of signals) process.off(signal, onSignal)
   }
   if (run.showProgress) io.stderr.write('\r\x1b[K')
   io.stderr.write(summaryLine(totals, run.failed.keptAlready, (Date.now() - started) / 1000))
+  if (interrupted !== undefined) {
+    io.stderr.write(
+      `tally import: stopped by ${interrupted} after ${totals.read} events, all of them written; run the same command again to go on (events already stored count as duplicates)\n`,
+    )
+    return interrupted === 'SIGINT' ? 130 : 143
+  }
   return totals.rejected + totals.unreadable > 0 ? 1 : 0
 
   function unreadable(item: PendingItem, issue: ValidationIssue) {
