@@ -22,9 +22,9 @@ describe('workerCommand', () => {
     expect(run.stderr).toContain('--queue')
   })
 
-  it('should exit 1 with config_invalid when the queue URL is not a NATS URL', async () => {
+  it('should exit 2 with config_invalid when the queue URL is not a NATS URL (a bad setting, as for serve)', async () => {
     const run = await runCli(['worker', '--queue', 'http://h1:4222'])
-    expect(run.code).toBe(1)
+    expect(run.code).toBe(2)
     expect(run.stderr).toContain('config_invalid')
   })
 
