@@ -2,6 +2,7 @@ import { userInfo } from 'node:os'
 import type { Kysely } from 'kysely'
 import { v7 as uuidv7 } from 'uuid'
 import { AppError } from '../errors/app-error.js'
+import { assertOrderedRange } from '../query/event-filters.js'
 import { toStoreError } from '../store/store-errors.js'
 
 /** Every admin action the audit log records. Stable strings: API, like error codes. */
@@ -127,6 +128,7 @@ export class AuditLog {
     }
     const from = query.from === undefined ? undefined : isoOf(query.from, 'from')
     const to = query.to === undefined ? undefined : isoOf(query.to, 'to')
+    assertOrderedRange(from, to)
     try {
       let q = this.#db
         .selectFrom('audit_log')

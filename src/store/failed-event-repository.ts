@@ -1,5 +1,6 @@
 import { type Kysely, type RawBuilder, type SqlBool, sql, type Transaction } from 'kysely'
 import { decodeCursor, encodeCursor, queryFingerprint } from '../query/cursor.js'
+import { assertOrderedRange } from '../query/event-filters.js'
 import { MAX_QUERY_LIMIT } from '../schema/event-query.js'
 import type { ValidationIssue } from '../schema/validation-issue.js'
 import type { Database } from './database.js'
@@ -29,6 +30,7 @@ export class FailedEventRepository {
   async list(projectId: string, query: FailedEventQuery): Promise<FailedEventPage> {
     const limit = Math.min(MAX_QUERY_LIMIT, Math.max(1, Math.trunc(query.limit ?? DEFAULT_FAILED_LIMIT)))
     const fingerprint = queryFingerprint(`failed:${projectId}`, query)
+    assertOrderedRange(query.from, query.to)
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, fingerprint)
     let qb = this.#db.selectFrom('failed_events').selectAll().where('project_id', '=', projectId)
     if (query.from !== undefined) qb = qb.where('received_at', '>=', this.#d.toDbTime(query.from))

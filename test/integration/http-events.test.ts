@@ -441,6 +441,34 @@ describe('changing events', () => {
     expect(ack.json()).toEqual({ updated: 2 })
   })
 
+  it('should refuse an empty types list on claim, and a reversed range on failed events and the audit log', async () => {
+    // `types: []` claimed every type; reversed ranges answered 200 with nothing where /events says 400.
+    const h = bearer(KEYS.admin)
+    const empty = await call({
+      method: 'POST',
+      url: '/api/v1/processing/claim',
+      headers: h,
+      payload: { consumer: 'w', types: [] },
+    })
+    expect([empty.statusCode, empty.json().error.code]).toEqual([400, 'validation_failed'])
+    const range = 'from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z'
+    for (const url of [
+      `/api/v1/failed-events?${range}`,
+      `/api/v1/audit?${range}`,
+      `/api/v1/events?${range}`,
+    ]) {
+      const res = await call({ url, headers: h })
+      expect([res.statusCode, res.json().error?.message], url).toEqual([400, 'to must be after from'])
+    }
+    const replay = await call({
+      method: 'POST',
+      url: '/api/v1/failed-events/replay',
+      headers: h,
+      payload: { from: '2026-11-02T00:00:00Z', to: '2026-11-01T00:00:00Z' },
+    })
+    expect(replay.statusCode).toBe(400)
+  })
+
   it('should take the same consumer names on claim as on ack (claim stopped at 128 characters, ack at 200)', async () => {
     await ingest([trackEvent()])
     const h = bearer(KEYS.admin)

@@ -29,7 +29,12 @@ export function registerProcessingRoutes(app: TallyServer, deps: RouteDeps): voi
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
             leaseMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000 })),
             types: Type.Optional(
-              Type.Array(Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))), { maxItems: 16 }),
+              // At least one: `[]` claimed every type, where an empty `in` list in a filter matches nothing.
+              Type.Array(Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))), {
+                minItems: 1,
+                maxItems: 16,
+                description: 'Only events of these types (omit for all).',
+              }),
             ),
           },
           { additionalProperties: false },
