@@ -22,4 +22,15 @@ describe('toStoreError', () => {
     expect(toStoreError(pgError('SQLITE_BUSY', 'database is locked')).retryAfterSeconds).toBeGreaterThan(0)
     expect(toStoreError(pgError('42P01', 'relation does not exist')).code).toBe('internal')
   })
+
+  it('should say what to check when a retry alone will not help (a CLI user was told to retry a typo)', () => {
+    expect(toStoreError(pgError('3D000', 'database "tally_typo" does not exist')).message).toMatch(
+      /does not exist; check the name in TALLY_DATABASE_URL/,
+    )
+    expect(toStoreError(pgError('28P01', 'password authentication failed')).message).toMatch(/credentials/)
+    expect(toStoreError(pgError('SQLITE_READONLY', 'attempt to write a readonly database')).message).toMatch(
+      /read-only for this user/,
+    )
+    expect(toStoreError(pgError('57P01', 'terminating connection')).message).toMatch(/retry after/)
+  })
 })

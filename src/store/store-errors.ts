@@ -37,6 +37,24 @@ export function isStoreUnavailable(err: unknown): boolean {
 }
 
 /**
+ * For the causes a retry will not cure by itself, what to check instead of the generic "retry after the
+ * indicated delay" (a CLI user was told to retry a database name with a typo). Still `store_unavailable`:
+ * for a running server the database may come back (re-created, permissions fixed).
+ */
+function unusableDatabaseMessage(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code
+  if (code === '3D000') return 'The database does not exist; check the name in TALLY_DATABASE_URL (--db)'
+  if (code === '28000' || code === '28P01')
+    return 'The database refused the credentials; check the user and password in TALLY_DATABASE_URL (--db)'
+  if (typeof code !== 'string') return undefined
+  if (code.startsWith('SQLITE_CANTOPEN'))
+    return 'The SQLite file cannot be opened: its directory is missing or this user may not use it'
+  if (code.startsWith('SQLITE_READONLY'))
+    return 'The SQLite database is read-only for this user (permissions of the file or its directory)'
+  return undefined
+}
+
+/**
  * Turns a driver error into an AppError: `store_unavailable` (503, with Retry-After) when the database is
  * down or busy, `validation_failed` (400) when PostgreSQL refused a value as data, `internal` otherwise.
  * AppErrors pass through unchanged.
@@ -44,7 +62,7 @@ export function isStoreUnavailable(err: unknown): boolean {
 export function toStoreError(err: unknown): AppError {
   if (err instanceof AppError) return err
   if (isStoreUnavailable(err)) {
-    return new AppError('store_unavailable', undefined, {
+    return new AppError('store_unavailable', unusableDatabaseMessage(err), {
       cause: err,
       retryAfterSeconds: RETRY_AFTER_SECONDS,
     })
