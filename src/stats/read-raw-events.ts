@@ -11,8 +11,6 @@ export interface ReadRawOptions {
   types?: readonly string[]
   /** Read `properties` (needed for performance, API and interaction rollups). Default true. */
   withProperties?: boolean
-  /** Only events received at or after this instant (epoch ms): those a retention purge keeps. */
-  receivedSince?: number
 }
 
 /** The events columns a rollup reads, as selected (`ts` is the timestamp in epoch ms). */
@@ -72,8 +70,6 @@ export async function readRollupInputs(
       .where('timestamp', '>=', dialect.toDbTime(from))
       .where('timestamp', '<', dialect.toDbTime(to))
     if (options.types && options.types.length > 0) q = q.where('type', 'in', options.types as string[])
-    if (options.receivedSince !== undefined)
-      q = q.where('received_at', '>=', dialect.toDbTime(options.receivedSince))
     const rows = await (withProperties ? q.select('properties') : q).execute()
     for (const r of rows) {
       const props = withProperties

@@ -29,16 +29,8 @@ export interface DeletionContext {
   beforeDelete: (trx: Transaction<Database>) => Promise<void>
   /** Runs last in each transaction (deferred rollups: move the watermark past what was rebuilt). */
   afterDelete: (trx: Transaction<Database>) => Promise<void>
-  /**
-   * Recomputes a project's rollups for the hours holding these timestamps (epoch ms); with
-   * `receivedSince`, from the events received since then only (what a purge keeps).
-   */
-  rebuild: (
-    trx: Transaction<Database>,
-    projectId: string,
-    timestampsMs: number[],
-    receivedSince?: number,
-  ) => Promise<void>
+  /** Recomputes a project's rollups for the hours holding these timestamps (epoch ms). */
+  rebuild: (trx: Transaction<Database>, projectId: string, timestampsMs: number[]) => Promise<void>
   failed: Pick<FailedEventRepository, 'deleteForPerson' | 'purgeOlderThan'>
 }
 
@@ -235,15 +227,17 @@ export async function purgeInSlices(
       }
       await lockProjectRollups(trx, dialect, byProject.keys())
       for (const [project, projectRows] of byProject) {
-        events += await deleteByIds(trx, dialect, project, projectRows)
-        // From the events the purge keeps: the hours' final rollups, whatever later slices delete in them
-        // (rebuilt from all events still there, purging one busy hour re-read it once per slice).
-        await ctx.rebuild(
+        // Whole hours: every event of the slice's hours that the purge deletes goes in this transaction,
+        // so each hour is rebuilt once, atomically with its deletions. Slice by slice within one hour, each
+        // rebuild re-read the rest of the hour: purging 20,000 events of one hour took 6.9 s.
+        const hours = [...new Set(projectRows.map((r) => Number(r.hour)))]
+        events += await deleteByIds(
           trx,
+          dialect,
           project,
-          projectRows.map((r) => Number(r.hour)),
-          cutoff.getTime(),
+          await purgeableInHours(trx, dialect, project, hours, before),
         )
+        await ctx.rebuild(trx, project, hours)
       }
       await ctx.afterDelete(trx)
       return rows.length
@@ -256,6 +250,36 @@ export async function purgeInSlices(
     .transaction()
     .execute((trx) => ctx.failed.purgeOlderThan(trx, cutoff, projectId))
   return { events, failedEvents }
+}
+
+/**
+ * The events of `projectId` received before `before` whose timestamps fall in `hours` (each an hour's start,
+ * epoch ms), read by the project's time index, one range per run of consecutive hours.
+ */
+async function purgeableInHours(
+  trx: Transaction<Database>,
+  dialect: StoreDialect,
+  projectId: string,
+  hours: readonly number[],
+  before: ReturnType<StoreDialect['toDbTime']>,
+): Promise<{ id: string; message_id: string }[]> {
+  const sorted = [...hours].sort((a, b) => a - b)
+  const out: { id: string; message_id: string }[] = []
+  for (let i = 0; i < sorted.length; ) {
+    let j = i
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + HOUR_MS) j++
+    const rows = await trx
+      .selectFrom('events')
+      .select(['id', 'message_id'])
+      .where('project_id', '=', projectId)
+      .where('timestamp', '>=', dialect.toDbTime(sorted[i]))
+      .where('timestamp', '<', dialect.toDbTime(sorted[j] + HOUR_MS))
+      .where('received_at', '<', before)
+      .execute()
+    for (const r of rows) out.push(r)
+    i = j + 1
+  }
+  return out
 }
 
 /** Deletes these events of `projectId` by id (and, where dedupe has its own table, their keys). */

@@ -428,8 +428,7 @@ export class KyselyEventStore implements EventStore {
       dialect: this.#sd,
       beforeDelete: (trx) => this.#beforeDelete(trx),
       afterDelete: (trx) => this.#afterDelete(trx),
-      rebuild: (trx, projectId, timestampsMs, receivedSince) =>
-        this.#rebuildRollups(trx, projectId, timestampsMs, receivedSince),
+      rebuild: (trx, projectId, timestampsMs) => this.#rebuildRollups(trx, projectId, timestampsMs),
       failed: this.#failed,
     }
   }
@@ -439,11 +438,9 @@ export class KyselyEventStore implements EventStore {
     trx: Transaction<Database>,
     projectId: string,
     timestampsMs: number[],
-    receivedSince?: number,
   ): Promise<void> {
     if (!this.#rollupRebuilder) return
-    for (const range of hourRanges(timestampsMs))
-      await this.#rollupRebuilder(trx, this.#sd, projectId, range, { receivedSince })
+    for (const range of hourRanges(timestampsMs)) await this.#rollupRebuilder(trx, this.#sd, projectId, range)
   }
 
   queryEvents(projectId: string, query: EventQuery): Promise<EventPage> {

@@ -24,8 +24,6 @@ export type RollupRebuilder = (
   dialect: StoreDialect,
   projectId: string,
   range: { from: number; to: number },
-  /** Count only events received at or after this (epoch ms): a retention purge's survivors. */
-  options?: { receivedSince?: number },
 ) => Promise<void>
 
 const HOUR_MS = 3_600_000

@@ -15,13 +15,8 @@ const REBUILD_CHUNK_HOURS = 24
  * Recomputes the rollups of `projectId` for every hour that overlaps [from, to) from the events that are
  * still stored. Rollups only ever add, so after events are deleted (GDPR `deleteWhere`, retention
  * `purgeOlderThan`, `deleteEvent`) they over-count until this runs; the store calls it with the time span
- * of what it deleted. Cost: one scan of the remaining events in that span. Runs in its own transaction, or
- * in the caller's when `db` is one.
- *
- * `receivedSince`: count only events received at or after it — what a retention purge with that cutoff
- * keeps. A purge deletes an hour's events over many slices; rebuilt from every event still there, each
- * slice re-read (and re-aggregated) the rest of the hour, and purging one busy hour was quadratic (20k
- * events in one hour: 6.9 s). Rebuilt from the survivors, the hour's rollups are its final ones at once.
+ * of what it deleted. Cost: one scan of the remaining events in that span (cheap after a purge, which
+ * empties it). Runs in its own transaction, or in the caller's when `db` is one.
  *
  * @example
  * await rebuildRollups(db, dialect, 'p1', { from: oldestDeleted, to: newestDeleted + 1 })
@@ -31,7 +26,6 @@ export async function rebuildRollups(
   dialect: StoreDialect,
   projectId: string,
   range: { from: string | Date | number; to: string | Date | number },
-  options: { receivedSince?: number } = {},
 ): Promise<void> {
   const fromHour = Math.floor(toEpochMs(range.from) / HOUR_MS)
   const toHour = Math.ceil(toEpochMs(range.to) / HOUR_MS)
@@ -48,7 +42,7 @@ export async function rebuildRollups(
     }
     for (let h = fromHour; h < toHour; h += REBUILD_CHUNK_HOURS) {
       const end = Math.min(toHour, h + REBUILD_CHUNK_HOURS)
-      const inputs = await readRollupInputs(trx, dialect, projectId, [[h * HOUR_MS, end * HOUR_MS]], options)
+      const inputs = await readRollupInputs(trx, dialect, projectId, [[h * HOUR_MS, end * HOUR_MS]])
       if (inputs.length > 0) await writeAggregate(trx, dialect, aggregateEvents(inputs))
     }
   }
