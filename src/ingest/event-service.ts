@@ -8,7 +8,7 @@ import type { ValidationIssue } from '../schema/validation-issue.js'
 import type { EventStore, InsertOutcome, NewFailedEvent } from '../store/event-store.js'
 import type { EventValidator } from '../validate/event-validator.js'
 import { storableIssues } from '../validate/storable-text.js'
-import { failedEventId, keepablePayload } from './failed-payload.js'
+import { failedEventId, keepablePayload, withStoredIp } from './failed-payload.js'
 import { GroupCommitQueue } from './group-commit.js'
 import type { IngestContext, Ingestor } from './ingest-types.js'
 import type { ProjectRuntimeCache } from './project-runtime.js'
@@ -119,7 +119,7 @@ export class EventService implements Ingestor {
         id: failedEventId(ctx.projectId, payload),
         projectId: ctx.projectId,
         receivedAt: receivedAtIso,
-        payload: keepablePayload(payload),
+        payload: keepablePayload(withStoredIp(payload, settings.storeRawIp)),
         errors: storable,
         ...keptClient,
       })

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { v7 as uuidv7 } from 'uuid'
+import { ipAsStored } from '../enrich/ip.js'
 import { isStorableText, toStorableText } from '../validate/storable-text.js'
 
 /** Deepest nesting a kept failed payload may have; deeper values are replaced by a marker. */
@@ -77,4 +78,21 @@ export function failedEventId(projectId: string, payload: unknown): string {
   // RFC 9562 layout: version 8 (custom), variant 10.
   const variant = ((Number.parseInt(h[16], 16) & 0x3) | 0x8).toString(16)
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`
+}
+
+/**
+ * The payload with `context.ip` as the event store would keep it (anonymised unless the project stores raw
+ * IPs): a rejected event kept its client's raw address in the failed-event store, against "anonymised
+ * before anything is stored". A copy where it changes; a value that is no IP address stays as sent.
+ */
+export function withStoredIp(payload: unknown, storeRawIp: boolean): unknown {
+  if (storeRawIp || payload === null || typeof payload !== 'object' || Array.isArray(payload)) return payload
+  const context = (payload as { context?: unknown }).context
+  if (context === null || typeof context !== 'object' || Array.isArray(context)) return payload
+  const ip = (context as { ip?: unknown }).ip
+  if (typeof ip !== 'string') return payload
+  const stored = ipAsStored(ip, false)
+  if (stored === null || stored === ip) return payload
+  // Spreads define own properties (never a `__proto__` setter), so hostile keys stay inert.
+  return { ...(payload as object), context: { ...(context as object), ip: stored } }
 }

@@ -593,6 +593,23 @@ describe('replay of a failed event', () => {
     // Kept as events keep it: never the raw address.
     expect(failed).toMatchObject({ clientIp: '203.0.113.0', userAgent: chrome })
 
+    // Nor the one the event carries in its payload (it was kept raw in the failed-event store).
+    await call({
+      method: 'POST',
+      url: '/api/v1/events',
+      headers: bearer(KEYS.write),
+      payload: trackEvent({
+        name: 'Upgraded',
+        messageId: 'with-ip',
+        context: { ip: '198.51.100.23' },
+        properties: { plan: 4 },
+      }),
+    })
+    const kept = (await call({ url: '/api/v1/failed-events', headers: bearer(KEYS.read) })).json()
+      .failedEvents
+    const withIp = kept.find((f: { payload: { messageId?: string } }) => f.payload.messageId === 'with-ip')
+    expect(withIp.payload.context).toEqual({ ip: '198.51.100.0' })
+
     const fix = { type: 'object', required: ['plan'], properties: { plan: { type: ['string', 'integer'] } } }
     await call({ method: 'PUT', url: '/api/v1/schemas/track/Upgraded/1-0-1', headers: h, payload: fix })
     const replay = await call({
@@ -601,9 +618,13 @@ describe('replay of a failed event', () => {
       headers: h,
       payload: {},
     })
-    expect(replay.json()).toMatchObject({ replayed: 1 })
-    const [event] = (await call({ url: '/api/v1/events?names=Upgraded', headers: bearer(KEYS.read) })).json()
+    expect(replay.json()).toMatchObject({ replayed: 2 })
+    const events = (await call({ url: '/api/v1/events?names=Upgraded', headers: bearer(KEYS.read) })).json()
       .events
+    expect(events.find((e: { messageId: string }) => e.messageId === 'with-ip').context.ip).toBe(
+      '198.51.100.0',
+    )
+    const event = events.find((e: { messageId: string }) => e.messageId !== 'with-ip')
     expect(event.context).toMatchObject({
       ip: '203.0.113.0',
       userAgent: chrome,
