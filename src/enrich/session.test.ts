@@ -47,6 +47,22 @@ describe('createSessionDeriver', () => {
     expect(derive('p1', 'a:x', T0 + 2 * MIN)).toBe(now)
   })
 
+  it("should let the previous session's late events join it, and keep several backfilled periods apart", () => {
+    // A trial: after the visitor's next session began, an event of the previous one arriving late got a
+    // session of its own; a backfill of two old periods split one of them.
+    const derive = createSessionDeriver({ salt: 's' })
+    const first = derive('p1', 'a:x', T0)
+    const second = derive('p1', 'a:x', T0 + 60 * MIN)
+    expect(second).not.toBe(first)
+    expect(derive('p1', 'a:x', T0 + 5 * MIN)).toBe(first) // late event of the first session
+    expect(derive('p1', 'a:x', T0 - 10 * MIN)).toBe(first) // within the timeout before it
+    const a = derive('p1', 'a:x', T0 - 180 * MIN)
+    const b = derive('p1', 'a:x', T0 - 300 * MIN)
+    expect(derive('p1', 'a:x', T0 - 178 * MIN)).toBe(a)
+    expect(derive('p1', 'a:x', T0 - 299 * MIN)).toBe(b)
+    expect(derive('p1', 'a:x', T0 + 61 * MIN)).toBe(second)
+  })
+
   it('should accept a late event inside the session window and forget visitors beyond the bound', () => {
     const derive = createSessionDeriver({ salt: 's', maxVisitors: 1 })
     const a = derive('p1', 'a:x', T0)

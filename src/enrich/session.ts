@@ -34,12 +34,17 @@ interface VisitorState extends SessionRun {
   /** Event time at which the entry was last moved to the young end of the map. */
   touched: number
   /**
-   * The run of events older than the current session (an offline queue, a backfill): they share a session
-   * among themselves and never replace the current one. Before, one late event ended the current session,
-   * and the visitor's next event a minute later started a third.
+   * The visitor's earlier runs — sessions the current one replaced, and runs of events older than the
+   * current session (an offline queue, a backfill) — newest use last, at most MAX_EARLIER_RUNS. A late
+   * event joins the run it falls in, or starts one; it never replaces the current session. Before, one late
+   * event ended the current session (the visitor's next event a minute later started a third), and an
+   * event of the previous session arriving after the new one began got a session of its own.
    */
-  late?: SessionRun
+  earlier?: SessionRun[]
 }
+
+/** Earlier runs remembered per visitor: a backfill rarely spans more periods of one day. */
+const MAX_EARLIER_RUNS = 4
 
 /**
  * The key a derived session is tracked by: the anonymous id, else the user id, else the (already anonymised)
@@ -93,18 +98,36 @@ export function createSessionDeriver(options: SessionDeriverOptions = {}) {
       return state.id
     }
     if (state !== undefined && timestampMs < state.first) {
-      // Late: joins the visitor's run of late events, or starts one; the current session goes on.
-      if (state.late !== undefined && joinRun(state.late, day, timestampMs, timeoutMs)) return state.late.id
+      // Late: joins an earlier run it falls in, or starts one; the current session goes on.
+      if (state.earlier === undefined) state.earlier = []
+      const earlier = state.earlier
+      for (let i = 0; i < earlier.length; i++) {
+        const run = earlier[i]
+        if (!joinRun(run, day, timestampMs, timeoutMs)) continue
+        earlier.splice(i, 1)
+        earlier.push(run)
+        return run.id
+      }
       const id = sessionIdOf(salt, day, projectId, visitor, timestampMs)
-      state.late = { id, day, first: timestampMs, last: timestampMs }
+      remember(earlier, { id, day, first: timestampMs, last: timestampMs })
       return id
     }
     const id = sessionIdOf(salt, day, projectId, visitor, timestampMs)
-    if (state !== undefined) visitors.delete(visitor)
-    else if (visitors.size >= maxVisitors) visitors.delete(visitors.keys().next().value as string)
-    visitors.set(visitor, { id, day, first: timestampMs, last: timestampMs, touched: timestampMs })
+    let earlier: SessionRun[] | undefined
+    if (state !== undefined) {
+      // The session this one replaces stays joinable by its own late events.
+      earlier = state.earlier ?? []
+      remember(earlier, { id: state.id, day: state.day, first: state.first, last: state.last })
+      visitors.delete(visitor)
+    } else if (visitors.size >= maxVisitors) visitors.delete(visitors.keys().next().value as string)
+    visitors.set(visitor, { id, day, first: timestampMs, last: timestampMs, touched: timestampMs, earlier })
     return id
   }
+}
+
+function remember(runs: SessionRun[], run: SessionRun): void {
+  runs.push(run)
+  if (runs.length > MAX_EARLIER_RUNS) runs.shift()
 }
 
 function sessionIdOf(salt: string, day: number, projectId: string, visitor: string, startMs: number): string {
