@@ -3,6 +3,7 @@ import type { AnalyticsEvent } from '../schema/analytics-event.js'
 import type { FailedEvent } from '../schema/failed-event.js'
 import type { ValidationIssue } from '../schema/validation-issue.js'
 import type { EventStore, FailedEventQuery } from '../store/event-store.js'
+import { nextTurn } from '../store/next-turn.js'
 import type { EventValidator } from '../validate/event-validator.js'
 import type { ProjectRuntimeCache } from './project-runtime.js'
 
@@ -61,14 +62,14 @@ export async function replayFailedEvents(
     })
     if (page.failedEvents.length === 0) break
     const passing: { failed: FailedEvent; event: AnalyticsEvent }[] = []
+    const stillFailing: { id: string; errors: ValidationIssue[] }[] = []
     for (const failed of page.failedEvents) {
       report.examined++
       const errors = revalidate(failed)
-      if (errors) {
-        await store.markFailedEventStillFailing(projectId, failed.id, errors)
-        report.stillFailing++
-      }
+      if (errors) stillFailing.push({ id: failed.id, errors })
     }
+    await store.markFailedEventsStillFailing(projectId, stillFailing)
+    report.stillFailing += stillFailing.length
     const claimed = await store.claimFailedEventsForReplay(
       projectId,
       passing.map((p) => p.failed.id),
@@ -81,9 +82,12 @@ export async function replayFailedEvents(
         ours.map((p) => p.event),
         [],
       )
+      const stillThere = await store.markFailedEventsReplayed(
+        projectId,
+        ours.map((p) => p.failed.id),
+      )
       for (const [i, { failed }] of ours.entries()) {
-        const stillThere = await store.markFailedEventReplayed(projectId, failed.id, outcomes[i].id)
-        if (!stillThere && outcomes[i].status === 'accepted') {
+        if (!stillThere.has(failed.id) && outcomes[i].status === 'accepted') {
           // Claimed by this replay, so no other replay removed it: a GDPR erasure did while this page was
           // being stored (it deletes failed events first, then the person's events) — the event goes too.
           await store.deleteEvent(projectId, outcomes[i].id)
@@ -95,6 +99,8 @@ export async function replayFailedEvents(
     }
     if (!page.nextCursor) break
     cursor = page.nextCursor
+    // SQLite runs each page on the main thread: let requests through between pages.
+    await nextTurn()
 
     function revalidate(failed: FailedEvent): ValidationIssue[] | null {
       const payload = withReplayMessageId(failed)

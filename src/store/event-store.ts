@@ -55,13 +55,17 @@ export interface EventStore {
 
   // ── failed events ────────────────────────────────────────────────────────────────────────────────
   listFailedEvents(projectId: string, query: FailedEventQuery): Promise<FailedEventPage>
-  /** Records a replay attempt that failed again (new errors). */
-  markFailedEventStillFailing(projectId: string, id: string, errors: ValidationIssue[]): Promise<void>
+  /** Records replay attempts that failed again (new errors), in one transaction. */
+  markFailedEventsStillFailing(
+    projectId: string,
+    items: readonly { id: string; errors: ValidationIssue[] }[],
+  ): Promise<void>
   /**
-   * Removes a failed event that was replayed into `eventId`. False when it was no longer there: a GDPR
-   * erasure removed it while the replay ran, and the caller must not keep the event it stored.
+   * Removes failed events that were replayed, in one transaction; returns the ids that were still there. A
+   * claimed one that was not was removed by a GDPR erasure while the replay ran: the caller must not keep
+   * the event it stored from it.
    */
-  markFailedEventReplayed(projectId: string, id: string, eventId: string): Promise<boolean>
+  markFailedEventsReplayed(projectId: string, ids: readonly string[]): Promise<Set<string>>
   /**
    * Claims failed events for one replay (state `replaying` for `leaseMs`); returns the ids it got. Ids held
    * by another replay whose lease still runs are left out: that replay stores them.

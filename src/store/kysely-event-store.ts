@@ -496,8 +496,11 @@ export class KyselyEventStore implements EventStore {
     return this.#guard(() => this.#failed.list(projectId, query))
   }
 
-  markFailedEventStillFailing(projectId: string, id: string, errors: ValidationIssue[]): Promise<void> {
-    return this.#guard(() => this.#failed.markStillFailing(projectId, id, errors))
+  markFailedEventsStillFailing(
+    projectId: string,
+    items: readonly { id: string; errors: ValidationIssue[] }[],
+  ): Promise<void> {
+    return this.#guard(() => this.#failed.markStillFailing(projectId, items))
   }
 
   claimFailedEventsForReplay(
@@ -508,8 +511,8 @@ export class KyselyEventStore implements EventStore {
     return this.#guard(() => this.#failed.claimForReplay(projectId, ids, leaseMs))
   }
 
-  markFailedEventReplayed(projectId: string, id: string, _eventId: string): Promise<boolean> {
-    return this.#guard(() => this.#failed.remove(projectId, id))
+  markFailedEventsReplayed(projectId: string, ids: readonly string[]): Promise<Set<string>> {
+    return this.#guard(() => this.#failed.remove(projectId, ids))
   }
 
   claim(projectId: string, options: ClaimOptions): Promise<AnalyticsEvent[]> {

@@ -441,11 +441,13 @@ export function runStoreConformance({ name, newStore }: StoreConformanceOptions)
           'invalid_cursor',
         )
         const issues = [{ path: '/x', code: 'type' as const, message: 'still wrong' }]
-        await store.markFailedEventStillFailing('p1', fs[0].id, issues)
+        await store.markFailedEventsStillFailing('p1', [{ id: fs[0].id, errors: issues }])
         const again = (await store.listFailedEvents('p1', {})).failedEvents.find((f) => f.id === fs[0].id)!
         expect(again).toMatchObject({ errors: issues, replayState: 'failed_again', replayAttempts: 1 })
         expect(again.lastReplayAt).toEqual(expect.any(String))
-        await store.markFailedEventReplayed('p1', fs[1].id, uuidv7())
+        expect(await store.markFailedEventsReplayed('p1', [fs[1].id, 'not-there'])).toEqual(
+          new Set([fs[1].id]),
+        )
         expect((await store.listFailedEvents('p1', {})).failedEvents).toHaveLength(4)
       })
     })
