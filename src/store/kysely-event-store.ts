@@ -525,6 +525,10 @@ export class KyselyEventStore implements EventStore {
           .selectFrom('events')
           .select('id')
           .where('project_id', '=', projectId)
+          // Implied by the condition below, but written as the partial index's own WHERE, with literals
+          // (a bound parameter proves nothing at prepare time): SQLite uses `events_claimable_idx` only then.
+          // Without it, it sorted every event of the project (6.4 s at 400k events, the server frozen).
+          .where(sql<boolean>`status in ('received', 'processing')`)
           .where((eb) =>
             eb.or([
               eb('status', '=', 'received'),
