@@ -173,9 +173,14 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       }
       await store.insertBatch(events, [])
       const range = { from: new Date(start).toISOString(), to: new Date(start + 6 * HOUR).toISOString() }
-      // Both counts in one transaction, so no slice commits between them.
+      // Both counts from one snapshot, so no slice commits between them (PostgreSQL's default isolation
+      // gives each statement its own).
+      const snapshot =
+        store.storeDialect.name === 'postgres'
+          ? store.db.transaction().setIsolationLevel('repeatable read')
+          : store.db.transaction()
       const observe = () =>
-        store.db.transaction().execute(async (trx) => {
+        snapshot.execute(async (trx) => {
           const stats = await getOverview(trx, store.storeDialect, 'p1', range)
           const stored = await trx
             .selectFrom('events')
