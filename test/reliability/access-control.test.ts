@@ -89,6 +89,14 @@ const ROUTES: RouteCase[] = [
   segment('alias', { type: 'alias', userId: 'seg-user', previousId: 'anon-1' }),
   segment('batch', { batch: [SEG_MSG] }),
   segment('import', { batch: [SEG_MSG] }),
+  // Analytics.js 2.0's short paths.
+  segment('t', SEG_MSG),
+  segment('p', { type: 'page', name: 'Home', userId: 'seg-user' }),
+  segment('s', { type: 'screen', name: 'Home', userId: 'seg-user' }),
+  segment('i', { type: 'identify', userId: 'seg-user', traits: { plan: 'pro' } }),
+  segment('g', { type: 'group', userId: 'seg-user', groupId: 'g1' }),
+  segment('a', { type: 'alias', userId: 'seg-user', previousId: 'anon-1' }),
+  segment('b', { batch: [SEG_MSG] }),
   {
     method: 'GET',
     path: '/api/v1/events',
