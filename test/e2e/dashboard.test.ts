@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium, skipBrowserTests } from '../helpers/chromium.js'
 import { createTestApp, KEYS, type TestApp } from '../integration/http-helpers.js'
 import { seedEvents, seedFailedEvents } from './dashboard-seed.js'
 
@@ -9,21 +9,9 @@ import { seedEvents, seedFailedEvents } from './dashboard-seed.js'
 declare const document: any
 declare const sessionStorage: any
 
-/** Debian's chromium; in CI (CI=true) its absence fails the suite instead of skipping it. */
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
-const haveChromium = existsSync(CHROMIUM)
 const SEEDED = 600
 
-describe.skipIf(!haveChromium && process.env.CI !== 'true')('dashboard in headless Chromium', () => {
+describe.skipIf(skipBrowserTests)('dashboard in headless Chromium', () => {
   let t: TestApp
   let base: string
   let browser: Browser
@@ -55,8 +43,7 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('dashboard in headle
     expect(await seedEvents(t.app, KEYS.write, { events: SEEDED })).toBe(SEEDED)
     await seedFailedEvents(t.app, KEYS)
     base = await t.app.listen()
-    if (!haveChromium) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`)
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+    browser = await launchChromium()
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
     page.setDefaultTimeout(10_000)
   }, 60_000)

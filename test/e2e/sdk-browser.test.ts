@@ -1,19 +1,17 @@
 import { execFileSync } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium, skipBrowserTests } from '../helpers/chromium.js'
 import { createTestApp, KEYS, type TestApp } from '../integration/http-helpers.js'
 
 // Functions passed to page.evaluate/waitForFunction run in the page, where these exist.
 declare const window: any
 declare const localStorage: any
 
-/** Debian's chromium; in CI (CI=true) its absence fails the suite instead of skipping it. */
-const CHROMIUM = '/usr/bin/chromium'
-const haveChromium = existsSync(CHROMIUM)
 const SCRIPT = new URL('../../sdk/browser/dist/tally.js', import.meta.url)
 
 type StoredEvent = {
@@ -48,7 +46,7 @@ document.getElementById('spa').addEventListener('click', () => history.pushState
 </body></html>`
 }
 
-describe.skipIf(!haveChromium && process.env.CI !== 'true')('browser tracker in headless Chromium', () => {
+describe.skipIf(skipBrowserTests)('browser tracker in headless Chromium', () => {
   let t: TestApp
   let tallyHost: string
   let site: Server
@@ -73,18 +71,7 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('browser tracker in 
     site.listen(0, '127.0.0.1')
     await once(site, 'listening')
     siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    })
+    browser = await launchChromium()
   })
   afterAll(async () => {
     await browser?.close()
