@@ -117,4 +117,10 @@ describe('isReservedPath', () => {
     expect(isReservedPath('/v1x')).toBe(false)
     expect(isReservedPath('/events')).toBe(false)
   })
+
+  it('should reserve them in any case (a mistyped /API/V1/EVENTS got the app page with 200)', () => {
+    expect(isReservedPath('/API/V1/EVENTS')).toBe(true)
+    expect(isReservedPath('/Api/v1/stats/overview')).toBe(true)
+    expect(isReservedPath('/Events')).toBe(false)
+  })
 })

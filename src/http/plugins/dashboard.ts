@@ -57,7 +57,9 @@ export interface DashboardOptions {
 
 /** True when `path` (no query) is `/api`, `/api/...`, `/metrics`, … — a server path, never the dashboard's. */
 export function isReservedPath(path: string): boolean {
-  return RESERVED_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`) || path.startsWith(`${p}?`))
+  // In any case: `/API/V1/EVENTS` (a typo the router does not match) was answered with the app's HTML, 200.
+  const lower = path.toLowerCase()
+  return RESERVED_PREFIXES.some((p) => lower === p || lower.startsWith(`${p}/`) || lower.startsWith(`${p}?`))
 }
 
 async function loadFiles(root: string): Promise<Map<string, StaticFile> | undefined> {
