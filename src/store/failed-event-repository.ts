@@ -109,23 +109,18 @@ export class FailedEventRepository {
   }
 
   /**
-   * Removes failed events (replayed), in one transaction; returns those that were still there — one that
+   * Removes failed events (replayed), in one statement; returns those that were still there — one that
    * was not had been erased meanwhile (or replayed by another run).
    */
   async remove(projectId: string, ids: readonly string[]): Promise<Set<string>> {
-    const removed = new Set<string>()
-    if (ids.length === 0) return removed
-    await this.#db.transaction().execute(async (trx) => {
-      for (const id of ids) {
-        const r = await trx
-          .deleteFrom('failed_events')
-          .where('project_id', '=', projectId)
-          .where('id', '=', id)
-          .executeTakeFirst()
-        if (Number(r.numDeletedRows) > 0) removed.add(id)
-      }
-    })
-    return removed
+    if (ids.length === 0) return new Set()
+    const rows = await this.#db
+      .deleteFrom('failed_events')
+      .where('project_id', '=', projectId)
+      .where('id', 'in', ids)
+      .returning('id')
+      .execute()
+    return new Set(rows.map((r) => r.id))
   }
 
   /** GDPR: failed events whose raw payload names the user (payloads are JSON, ids compared as text). */
