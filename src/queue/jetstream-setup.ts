@@ -129,10 +129,12 @@ export async function withJetStreamRetry<T>(work: () => Promise<T>, timeoutMs = 
     try {
       return await work()
     } catch (err) {
-      // An API error is an answer (bad config, no room) — except "temporarily unavailable" during elections.
+      // An API error is an answer (bad config, no room) — except "temporarily unavailable" during elections
+      // and "no suitable peers for placement" (10005) while a starting cluster's servers still join: CI saw
+      // a replicated stream refused in a 3-node cluster's first seconds.
       const permanent =
         err instanceof AppError ||
-        (err instanceof JetStreamApiError && err.status !== 503 && err.code !== 10008)
+        (err instanceof JetStreamApiError && err.status !== 503 && err.code !== 10008 && err.code !== 10005)
       if (permanent || Date.now() > deadline) throw err
       await new Promise((r) => setTimeout(r, 250))
     }
