@@ -12,10 +12,11 @@
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { createApp } from '../src/app/create-app.js'
 import { loadConfig } from '../src/config/config.js'
 import { seedEvents } from '../test/e2e/dashboard-seed.js'
+import { launchChromium } from '../test/helpers/chromium.js'
 
 const { values } = parseArgs({
   options: {
@@ -36,16 +37,6 @@ const DB = `${DIR}dashboard-${EVENTS}.db`
 // Functions passed to page.evaluate / addInitScript / waitForFunction run in the page, where these exist.
 declare const document: any
 declare const sessionStorage: any
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
 
 const PAGES = [
   { name: 'Overview, 24 h', path: '/', range: '24h', ready: '[data-testid="top-names"] tbody tr td.num' },
@@ -167,7 +158,7 @@ async function main(): Promise<void> {
       console.log(`seeded ${EVENTS} events in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
     }
     const base = await app.listen()
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+    const browser = await launchChromium()
     try {
       await measure(browser, base, '/', PAGES[0].ready, '24h') // warm the server (SQLite page cache, JIT)
       const shell: number[] = []

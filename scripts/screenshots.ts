@@ -4,20 +4,9 @@
  * With TALLY_DASHBOARD_URL and TALLY_DASHBOARD_KEY set it shoots an already running server instead.
  */
 import { mkdirSync } from 'node:fs'
-import { chromium } from 'playwright-core'
 import { seedEvents, seedFailedEvents } from '../test/e2e/dashboard-seed.js'
+import { launchChromium } from '../test/helpers/chromium.js'
 import { createTestApp, KEYS } from '../test/integration/http-helpers.js'
-
-export const CHROMIUM_PATH = '/usr/bin/chromium'
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
 
 const SHOTS = [
   { file: 'overview', path: '/', ready: '[data-testid="overview-stats"] .stat-value >> text=/\\d/' },
@@ -47,7 +36,7 @@ async function main(): Promise<void> {
     key = KEYS.admin
     close = () => t.close()
   }
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
+  const browser = await launchChromium()
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1 })
     await page.goto(`${base}/`)
