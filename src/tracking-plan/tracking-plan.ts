@@ -253,12 +253,11 @@ export class TrackingPlan {
     return index
   }
 
-  /** One version (latest when `version` is omitted), or undefined. */
-  getSchema(eventType: string, eventName: string, version?: string): StoredSchema | undefined {
+  /** One version (latest when `version` is omitted), as `listSchemas` shows it, or undefined. */
+  getSchema(eventType: string, eventName: string, version?: string): ListedSchema | undefined {
     const versions = this.#entries.get(key(eventType, eventName))
-    if (versions === undefined) return undefined
-    if (version === undefined) return versions.at(-1)?.stored
-    return versions.find((v) => v.stored.version === version)?.stored
+    const v = version === undefined ? versions?.at(-1) : versions?.find((x) => x.stored.version === version)
+    return v === undefined ? undefined : listed(v)
   }
 
   /**
@@ -266,9 +265,7 @@ export class TrackingPlan {
    * compiles carries `unusable` (why): its events get a finding, and the listing is where a user sees it.
    */
   listSchemas(): ListedSchema[] {
-    return [...this.#entries.values()].flatMap((versions) =>
-      versions.map((v) => (v.unusable === undefined ? v.stored : { ...v.stored, unusable: v.unusable })),
-    )
+    return [...this.#entries.values()].flatMap((versions) => versions.map(listed))
   }
 
   /**
@@ -387,4 +384,9 @@ function assertObjectSchema(jsonSchema: Record<string, unknown>): void {
       `the schema's type is ${JSON.stringify(type)}, but it validates the event's properties (traits for identify and group), which are always an object`,
     )
   }
+}
+
+/** A version as the listings show it: the stored schema, with `unusable` when it no longer compiles. */
+function listed(v: SchemaVersion): ListedSchema {
+  return v.unusable === undefined ? v.stored : { ...v.stored, unusable: v.unusable }
 }

@@ -142,11 +142,7 @@ export async function schemaCommand(argv: string[], io: CliIo): Promise<number> 
       const [type, name, version] = args
       return withDatabase(values, io, async ({ store, projectId }) => {
         const plan = TrackingPlan.fromStoredSchemas(await store.listSchemas(projectId), projectId)
-        const schema = plan
-          .listSchemas()
-          .findLast(
-            (s) => s.eventType === type && s.eventName === name && (version ?? s.version) === s.version,
-          )
+        const schema = plan.getSchema(type, name, version)
         if (!schema) {
           throw new AppError(
             'not_found',
