@@ -8,6 +8,7 @@
  *
  *   npx tsx bench/ingest-cpu.ts [requests=400]
  *   npx tsx bench/ingest-cpu.ts 400 --profile /tmp/main.cpuprofile   # steady-state main-thread profile
+ *   npx tsx bench/ingest-cpu.ts 20000 --single   # one event per request (a bare event body), 10 in flight
  */
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -22,8 +23,10 @@ import { generateCorpus } from './corpus.js'
 const requests = Number(process.argv[2] ?? 400)
 const profileAt =
   process.argv.indexOf('--profile') > 0 ? process.argv[process.argv.indexOf('--profile') + 1] : null
-const PER_REQUEST = 100
-const IN_FLIGHT = 8
+// --single: what browser trackers send — one bare event per request, 10 clients (bench/http's single run).
+const single = process.argv.includes('--single')
+const PER_REQUEST = single ? 1 : 100
+const IN_FLIGHT = single ? 10 : 8
 const WRITE_KEY = 'tly_w_bench-write-key-000000000000'
 
 /** CPU ms per thread of this process, keyed `<tid> <name>` (utime + stime, clock ticks of 10 ms). */
@@ -38,11 +41,13 @@ function threadCpu(): Map<string, number> {
   return out
 }
 
-const lines = generateCorpus(PER_REQUEST * 50, 42)
+const lines = generateCorpus(Math.max(PER_REQUEST * 50, 500), 42)
 const bodies = Array.from({ length: 50 }, (_, b) => lines.slice(b * PER_REQUEST, (b + 1) * PER_REQUEST))
-/** A batch body with fresh messageIds, as real SDKs send (nothing skipped as a duplicate). */
-const body = (i: number) =>
-  `{"events":[${bodies[i % bodies.length].map((l) => l.replace(/"messageId":"[^"]*"/, `"messageId":"${randomUUID()}"`)).join(',')}]}`
+const freshId = (line: string) => line.replace(/"messageId":"[^"]*"/, `"messageId":"${randomUUID()}"`)
+/** A body with fresh messageIds, as real SDKs send (nothing skipped as a duplicate). */
+const body = single
+  ? (i: number) => freshId(lines[i % lines.length])
+  : (i: number) => `{"events":[${bodies[i % bodies.length].map(freshId).join(',')}]}`
 
 const dir = mkdtempSync(join(tmpdir(), 'tally-ingest-cpu-'))
 const app = await createApp(
@@ -57,9 +62,10 @@ const app = await createApp(
 )
 await app.server.register(async function parseOnly(scope) {
   useIngestBodyParser(scope, 5 * 1024 * 1024)
-  scope.post('/bench/parse', async (request) => ({
-    parsed: (request.body as { events: unknown[] }).events.length,
-  }))
+  scope.post('/bench/parse', async (request) => {
+    const parsed = request.body as { events?: unknown[] }
+    return { parsed: parsed.events?.length ?? 1 }
+  })
 })
 await app.server.ready()
 
@@ -94,8 +100,9 @@ async function measure(url: string, n: number): Promise<[number, number, number]
   return [per1k(main), per1k(other), per1k((total.user + total.system) / 1000)]
 }
 
-await run('/api/v1/events', 60) // warm-up: JIT, caches, the worker started
-await run('/bench/parse', 60)
+const warmUp = single ? 3000 : 60
+await run('/api/v1/events', warmUp) // warm-up: JIT, caches, the worker started
+await run('/bench/parse', warmUp)
 const session = profileAt ? new Session() : null
 if (session) {
   session.connect()
