@@ -18,6 +18,10 @@ export interface CreateStoreOptions {
   readonly migrate?: boolean
   /** PostgreSQL pool size. Default 10. */
   readonly maxConnections?: number
+  /** PostgreSQL: longest wait for a connection, ms (PostgresDialectConfig.connectTimeoutMs). Default 10,000. */
+  readonly connectTimeoutMs?: number
+  /** PostgreSQL: longest wait for a query's answer, ms (PostgresDialectConfig.queryTimeoutMs). Default 35,000. */
+  readonly queryTimeoutMs?: number
   /** SQLite: how long to wait for another process's write lock, ms. Default 5,000. */
   readonly busyTimeoutMs?: number
   /**
@@ -81,7 +85,12 @@ export function createDialect(url: string, options: CreateStoreOptions = {}): St
     if (parsed.hostname === '' && parsed.pathname.length <= 1) {
       throw new AppError('config_invalid', 'The PostgreSQL URL names no host and no database')
     }
-    return new PostgresStoreDialect({ connectionString: url, maxConnections: options.maxConnections })
+    return new PostgresStoreDialect({
+      connectionString: url,
+      maxConnections: options.maxConnections,
+      connectTimeoutMs: options.connectTimeoutMs,
+      queryTimeoutMs: options.queryTimeoutMs,
+    })
   }
   throw new AppError('config_invalid', 'The database URL must start with sqlite: or postgres://', {
     details: { url: url.replace(/\/\/[^@/]*@/, '//***@') },

@@ -31,7 +31,8 @@ export function isStoreUnavailable(err: unknown): boolean {
   const message = err instanceof Error ? err.message : ''
   // `cannot rollback - no transaction is active`: SQLite already rolled the transaction back itself, which
   // it does only for SQLITE_FULL, IOERR, BUSY and NOMEM; Kysely's ROLLBACK then fails and hides that error.
-  return /Connection terminated|connection is not open|Client has encountered a connection error|timeout exceeded when trying to connect|cannot rollback - no transaction is active/i.test(
+  // `Query read timeout`: pg's own query_timeout (the server stopped answering; see postgres-dialect.ts).
+  return /Connection terminated|connection is not open|Client has encountered a connection error|timeout exceeded when trying to connect|Query read timeout|cannot rollback - no transaction is active/i.test(
     message,
   )
 }

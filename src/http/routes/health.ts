@@ -4,6 +4,11 @@ import type { RouteDeps, TallyServer } from '../build-server.js'
 import { errorResponses } from './common-schemas.js'
 
 const NO_LIMIT = { rateLimit: false }
+/**
+ * Longest /readyz waits for the database. Probes give up after a second or a few (Kubernetes: 1 s by
+ * default); a database that stopped answering must read as not ready, not as a probe that timed out.
+ */
+export const READY_TIMEOUT_MS = 2_000
 
 /** `/healthz` (the process answers) and `/readyz` (the database answers and is migrated). */
 export function registerHealthRoutes(app: TallyServer, deps: RouteDeps): void {
@@ -36,13 +41,28 @@ export function registerHealthRoutes(app: TallyServer, deps: RouteDeps): void {
       },
     },
     async function readyz() {
+      let timer: NodeJS.Timeout | undefined
+      const silent = new Promise<'silent'>((resolve) => {
+        timer = setTimeout(() => resolve('silent'), READY_TIMEOUT_MS)
+      })
       try {
-        await deps.store.ping()
+        if ((await Promise.race([deps.store.ping(), silent])) === 'silent') {
+          throw new AppError(
+            'store_unavailable',
+            `The database did not answer within ${READY_TIMEOUT_MS} ms`,
+            {
+              retryAfterSeconds: 5,
+            },
+          )
+        }
       } catch (err) {
+        if (err instanceof AppError) throw err
         throw new AppError('store_unavailable', 'The database is not reachable or not migrated', {
           cause: err,
           retryAfterSeconds: 5,
         })
+      } finally {
+        clearTimeout(timer)
       }
       return { status: 'ready' as const, database: deps.store.dialect }
     },

@@ -57,7 +57,14 @@ export class PostgresStoreDialect extends StoreDialectBase {
 
   constructor(config: PostgresDialectConfig) {
     super()
-    this.#config = Object.freeze({ maxConnections: 10, statementTimeoutMs: 30_000, ...config })
+    const statementTimeoutMs = config.statementTimeoutMs ?? 30_000
+    this.#config = Object.freeze({
+      maxConnections: config.maxConnections ?? 10,
+      statementTimeoutMs,
+      connectTimeoutMs: config.connectTimeoutMs ?? 10_000,
+      queryTimeoutMs: config.queryTimeoutMs ?? statementTimeoutMs + 5_000,
+      connectionString: config.connectionString,
+    })
   }
 
   override get capabilities(): StoreCapabilities {
@@ -66,12 +73,18 @@ export class PostgresStoreDialect extends StoreDialectBase {
 
   /** A pool with Tally's settings; exposed for tools (benchmarks) that need the raw driver. */
   createPool(): pg.Pool {
-    const { connectionString, maxConnections, statementTimeoutMs } = this.#config
+    const { connectionString, maxConnections, statementTimeoutMs, connectTimeoutMs, queryTimeoutMs } =
+      this.#config
     const pool = new pg.Pool({
       connectionString,
       max: maxConnections,
       types: PG_TYPES,
       statement_timeout: statementTimeoutMs,
+      // Bounds on this side, for a server that stops answering without closing the connection: the
+      // connect (and the wait for a pooled client), each query, and TCP keepalive to notice a dead peer.
+      connectionTimeoutMillis: connectTimeoutMs,
+      query_timeout: queryTimeoutMs,
+      keepAlive: true,
       application_name: 'tally',
     })
     // An idle client that loses its server must not crash the process; the next query reports it.
