@@ -4,6 +4,7 @@ import { assertOrderedRange } from '../query/event-filters.js'
 import { MAX_QUERY_LIMIT } from '../schema/event-query.js'
 import type { ValidationIssue } from '../schema/validation-issue.js'
 import type { Database } from './database.js'
+import { databaseNowMs } from './database-clock.js'
 import type { StoreDialect } from './dialect.js'
 import { fromFailedRow } from './event-rows.js'
 import type { DeleteFilter, FailedEventPage, FailedEventQuery } from './event-store.js'
@@ -91,7 +92,7 @@ export class FailedEventRepository {
    */
   async claimForReplay(projectId: string, ids: readonly string[], leaseMs: number): Promise<Set<string>> {
     if (ids.length === 0) return new Set()
-    const now = Date.now()
+    const now = await databaseNowMs(this.#db, this.#d)
     const rows = await this.#db
       .updateTable('failed_events')
       .set({ replay_state: 'replaying', last_replay_at: this.#d.toDbTime(now) })

@@ -9,6 +9,7 @@ import type { ValidationIssue } from '../schema/validation-issue.js'
 import { lockProjectRollups } from '../stats/rollups/write-rollups.js'
 import { type DeletionContext, eraseInSlices, purgeInSlices } from './chunked-delete.js'
 import type { Database } from './database.js'
+import { databaseNowMs } from './database-clock.js'
 import type { StoreDialect } from './dialect.js'
 import { chunkForParams, type EncodedBatch, EVENT_COLUMNS, encodeBatch, fromEventRow } from './event-rows.js'
 import type {
@@ -520,7 +521,7 @@ export class KyselyEventStore implements EventStore {
     const leaseMs = Math.max(1, Math.trunc(options.leaseMs))
     return this.#guard(() =>
       this.#db.transaction().execute(async (trx) => {
-        const now = Date.now()
+        const now = await databaseNowMs(trx, this.#sd)
         let pick = trx
           .selectFrom('events')
           .select('id')
