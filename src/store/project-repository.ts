@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely'
 import { AppError } from '../errors/app-error.js'
+import { compareSchemaVer, parseSchemaVer, type SchemaVer } from '../tracking-plan/schema-ver.js'
 import type { ApiKeysTable, Database, ProjectsTable } from './database.js'
 import type { StoreDialect } from './dialect.js'
 import type { ApiKeyRecord, Project, ProjectSettings, StoredSchema } from './event-store.js'
@@ -38,21 +39,57 @@ export class ProjectRepository {
     }
   }
 
-  async saveSchema(s: StoredSchema): Promise<void> {
-    const inserted = await this.#db
-      .insertInto('schemas')
-      .values({
-        project_id: s.projectId,
-        event_type: s.eventType,
-        event_name: s.eventName,
-        version: s.version,
-        json_schema: this.#d.toDbJson(s.jsonSchema),
-        created_at: this.#d.toDbTime(s.createdAt),
-      })
-      .onConflict((oc) => oc.columns(['project_id', 'event_type', 'event_name', 'version']).doNothing())
-      .returning('version')
-      .executeTakeFirst()
-    if (!inserted) throw new AppError('schema_version_exists', undefined, { details: { version: s.version } })
+  /**
+   * Stores a new version, checking under the project's lock that it is newer than every stored version of
+   * its type and name: the callers check against the plan they read, but two registrations at once (two
+   * servers) each passed that check, and `1-0-1` was stored after `1-0-2`.
+   */
+  saveSchema(s: StoredSchema): Promise<void> {
+    const ver = parseSchemaVer(s.version)
+    if (ver === null)
+      return Promise.reject(new AppError('schema_version_invalid', `${s.version} is not SchemaVer`))
+    return this.#db.transaction().execute(async (trx) => {
+      if (this.#d.capabilities.supportsConcurrentWriters) {
+        await trx.selectFrom('projects').select('id').where('id', '=', s.projectId).forUpdate().execute()
+      }
+      const stored = await trx
+        .selectFrom('schemas')
+        .select('version')
+        .where('project_id', '=', s.projectId)
+        .where('event_type', '=', s.eventType)
+        .where('event_name', '=', s.eventName)
+        .execute()
+      let latest: { text: string; ver: SchemaVer } | null = null
+      for (const row of stored) {
+        const v = parseSchemaVer(row.version)
+        if (v === null) continue
+        if (compareSchemaVer(v, ver) === 0)
+          throw new AppError('schema_version_exists', undefined, { details: { version: s.version } })
+        if (latest === null || compareSchemaVer(v, latest.ver) > 0) latest = { text: row.version, ver: v }
+      }
+      if (latest !== null && compareSchemaVer(ver, latest.ver) < 0) {
+        throw new AppError(
+          'schema_version_not_newer',
+          `${s.version} is not greater than the latest version ${latest.text}`,
+          { details: { latest: latest.text } },
+        )
+      }
+      const inserted = await trx
+        .insertInto('schemas')
+        .values({
+          project_id: s.projectId,
+          event_type: s.eventType,
+          event_name: s.eventName,
+          version: s.version,
+          json_schema: this.#d.toDbJson(s.jsonSchema),
+          created_at: this.#d.toDbTime(s.createdAt),
+        })
+        .onConflict((oc) => oc.columns(['project_id', 'event_type', 'event_name', 'version']).doNothing())
+        .returning('version')
+        .executeTakeFirst()
+      if (!inserted)
+        throw new AppError('schema_version_exists', undefined, { details: { version: s.version } })
+    })
   }
 
   async listSchemas(projectId: string): Promise<StoredSchema[]> {
@@ -111,7 +148,12 @@ export class ProjectRepository {
 
   updateProjectSettings(projectId: string, settings: Partial<ProjectSettings>): Promise<Project | undefined> {
     return this.#db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('projects').selectAll().where('id', '=', projectId).executeTakeFirst()
+      // Read, merge, write under the row's lock: two servers changing different settings at once each
+      // wrote back the other's old value (a trial lost 8 of 30 such pairs, privacy settings included).
+      // SQLite has one writer at a time.
+      let read = trx.selectFrom('projects').selectAll().where('id', '=', projectId)
+      if (this.#d.capabilities.supportsConcurrentWriters) read = read.forUpdate()
+      const row = await read.executeTakeFirst()
       if (!row) return undefined
       const current = this.#project(row)
       const merged = { ...current.settings, ...settings }

@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { AnalyticsEvent } from '../../src/schema/analytics-event.js'
 import type { EventQuery } from '../../src/schema/event-query.js'
 import type { EventStore, NewFailedEvent } from '../../src/store/event-store.js'
@@ -496,6 +496,21 @@ export function runStoreConformance({ name, newStore }: StoreConformanceOptions)
         expect(await store.claim('p1', { consumer: 'C', limit: 5, leaseMs: 60_000 })).toEqual([])
       })
 
+      it("should keep a lease from a consumer whose server's clock runs ahead (leases are in the database's time)", async () => {
+        // A trial: a server 5 s ahead saw another's 3 s lease as expired and handed the events out again.
+        const e = makeEvent()
+        await store.insertBatch([e], [])
+        expect(await store.claim('p1', { consumer: 'A', limit: 5, leaseMs: 60_000 })).toHaveLength(1)
+        const ahead = Date.now() + 3_600_000
+        const clock = vi.spyOn(Date, 'now').mockImplementation(() => ahead)
+        try {
+          expect(await store.claim('p1', { consumer: 'B', limit: 5, leaseMs: 60_000 })).toEqual([])
+        } finally {
+          clock.mockRestore()
+        }
+        expect(await store.ack('p1', { consumer: 'A', ids: [e.id], status: 'processed' })).toBe(1)
+      })
+
       it('should not let a late ack overwrite the outcome of the consumer that claimed the event since', async () => {
         // Found by a user's trial: ack checked only the status, so A's late "failed" replaced B's work.
         const e = makeEvent()
@@ -536,6 +551,28 @@ export function runStoreConformance({ name, newStore }: StoreConformanceOptions)
         expect((await store.listSchemas('p1')).map((x) => x.version)).toEqual(['1-0-0', '1-0-1'])
         expect((await store.listSchemas('p1'))[0]).toEqual(s)
         expect(await store.listSchemas('p2')).toEqual([])
+      })
+
+      it('should refuse a version lower than one stored since the caller read the plan', async () => {
+        // Two registrations at once each checked against the plan they had read; the store re-checks.
+        const s = {
+          projectId: 'p1',
+          eventType: 'track',
+          eventName: 'Order Completed',
+          version: '1-0-0',
+          jsonSchema: { type: 'object' },
+          createdAt: '2026-11-01T00:00:00.000Z',
+        }
+        await store.saveSchema(s)
+        await store.saveSchema({ ...s, version: '1-0-2' })
+        expect(await codeOf(store.saveSchema({ ...s, version: '1-0-1' }))).toBe('schema_version_not_newer')
+        expect(await codeOf(store.saveSchema({ ...s, version: '1-0-2' }))).toBe('schema_version_exists')
+        await store.saveSchema({ ...s, eventName: 'Other', version: '1-0-1' }) // versions are per name
+        expect((await store.listSchemas('p1')).map((x) => `${x.eventName} ${x.version}`)).toEqual([
+          'Order Completed 1-0-0',
+          'Order Completed 1-0-2',
+          'Other 1-0-1',
+        ])
       })
 
       it('should create projects, merge settings and look keys up by hash', async () => {
