@@ -114,3 +114,33 @@ describe('bootstrapDefaultProject with TALLY_*_KEY', () => {
     expect(await s.findApiKeyByHash(hashApiKey(W2))).toBeUndefined()
   })
 })
+
+describe('bootstrapDefaultProject without TALLY_*_KEY', () => {
+  it('should generate one key per role when several nodes start at once on a fresh database', async () => {
+    // A trial: four servers starting together stored 8 keys and printed three different admin secrets.
+    const s = await open()
+    const results = await Promise.all([1, 2, 3, 4].map(() => bootstrapDefaultProject(s, {})))
+    const active = (await s.listApiKeys(DEFAULT_PROJECT_ID)).filter((k) => k.revokedAt === null)
+    expect(active.map((k) => k.role).sort()).toEqual(['admin', 'read', 'write'])
+    for (const role of ['write', 'read', 'admin'] as const) {
+      const reported = results.map((r) => r.keys.find((k) => k.role === role)!)
+      // Exactly one start shows the secret; the others report the same key as existing.
+      expect(reported.filter((k) => k.source === 'generated')).toHaveLength(1)
+      const secret = reported.find((k) => k.source === 'generated')!.secret!
+      expect((await s.findApiKeyByHash(hashApiKey(secret)))?.role).toBe(role)
+      expect(new Set(reported.map((k) => k.prefix)).size).toBe(1)
+    }
+  })
+
+  it('should generate a new key for a role whose generated key was revoked', async () => {
+    const s = await open()
+    const first = await bootstrapDefaultProject(s, {})
+    const admin = (await s.listApiKeys(DEFAULT_PROJECT_ID)).find((k) => k.role === 'admin')!
+    await s.revokeApiKey(DEFAULT_PROJECT_ID, admin.id)
+    const second = await bootstrapDefaultProject(s, {})
+    const again = second.keys.find((k) => k.role === 'admin')!
+    expect(again.source).toBe('generated')
+    expect(again.secret).not.toBe(first.keys.find((k) => k.role === 'admin')!.secret)
+    expect(second.keys.filter((k) => k.source === 'existing').map((k) => k.role)).toEqual(['write', 'read'])
+  })
+})

@@ -138,8 +138,25 @@ export async function bootstrapDefaultProject(
     } else if (active.length > 0) {
       keys.push({ role, prefix: active[0].prefix, source: 'existing' })
     } else {
-      const created = createApiKeyRecord(DEFAULT_PROJECT_ID, role, { name: GENERATED_KEY_NAME(role), now })
-      await store.saveApiKey(created.record)
+      // The id names the role and how many keys start-up generated for it before, so servers starting
+      // together on an empty database agree on it: one stores its key, the others find theirs refused and
+      // report that key. With random ids each stored and printed a key of its own (a trial: 8 keys, three
+      // admin secrets in three logs).
+      const generation = existing.filter((k) => k.role === role && k.name === GENERATED_KEY_NAME(role)).length
+      const created = createApiKeyRecord(DEFAULT_PROJECT_ID, role, {
+        name: GENERATED_KEY_NAME(role),
+        now,
+        id: `${DEFAULT_PROJECT_ID}-${role}-${generation + 1}`,
+      })
+      try {
+        await store.saveApiKey(created.record)
+      } catch (e) {
+        if (!(e instanceof AppError && e.code === 'conflict')) throw e
+        const theirs = (await store.listApiKeys(DEFAULT_PROJECT_ID)).find((k) => k.id === created.record.id)
+        if (!theirs) throw e
+        keys.push({ role, prefix: theirs.prefix, source: 'existing' })
+        continue
+      }
       await record({
         action: 'key.created',
         target: created.record.id,

@@ -35,13 +35,13 @@ export function generateApiKeySecret(role: ApiKeyRole): string {
 export function createApiKeyRecord(
   projectId: string,
   role: ApiKeyRole,
-  options: { secret?: string; name?: string | null; now?: Date } = {},
+  options: { secret?: string; name?: string | null; now?: Date; id?: string } = {},
 ): { secret: string; record: ApiKeyRecord } {
   const secret = options.secret ?? generateApiKeySecret(role)
   return {
     secret,
     record: {
-      id: randomUUID(),
+      id: options.id ?? randomUUID(),
       projectId,
       role,
       hash: hashApiKey(secret),
