@@ -102,3 +102,13 @@ describe('LogHistogram', () => {
     )
   })
 })
+
+describe('LogHistogram near the largest double', () => {
+  it('should keep the accuracy bound for values of 1e308 (the estimate overflowed to the max)', () => {
+    const h = new LogHistogram()
+    for (const v of [1, 2, 3, 1e308, 1e308, 1e308, Number.MAX_VALUE]) h.add(v)
+    const p50 = h.quantile(0.5)! // rank 3 of 7: 1e308
+    expect(Math.abs(p50 - 1e308) / 1e308).toBeLessThanOrEqual(0.01)
+    expect(h.quantile(1)).toBe(Number.MAX_VALUE)
+  })
+})

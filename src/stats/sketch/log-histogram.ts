@@ -59,6 +59,8 @@ export class LogHistogram {
   readonly alpha: number
   readonly #logGamma: number
   readonly #gamma: number
+  /** log(2/(γ+1)): a bucket's representative value is γ^i times this factor. */
+  readonly #logMidpoint: number
   readonly #positive = new DenseStore()
   readonly #negative = new DenseStore()
   #zero = 0
@@ -71,6 +73,7 @@ export class LogHistogram {
     this.alpha = alpha
     this.#gamma = (1 + alpha) / (1 - alpha)
     this.#logGamma = Math.log(this.#gamma)
+    this.#logMidpoint = Math.log(2 / (this.#gamma + 1))
   }
 
   get count(): number {
@@ -140,7 +143,10 @@ export class LogHistogram {
   }
 
   #value(index: number): number {
-    return (2 * this.#gamma ** index) / (this.#gamma + 1)
+    const v = (2 * this.#gamma ** index) / (this.#gamma + 1)
+    // Above ~9e307 the product 2·γ^i overflows to Infinity (clamped to the max: 1e308's p95 came back as
+    // 1.8e308, a trial); there the same value is taken in log space.
+    return Number.isFinite(v) ? v : Math.exp(index * this.#logGamma + this.#logMidpoint)
   }
 
   // min and max are exact, so clamping can only move an estimate closer to the truth.
