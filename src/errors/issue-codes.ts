@@ -32,5 +32,7 @@ export const ISSUE_CODES = [
   'invalid_url', // a page URL or referrer that cannot be parsed (kept as sent)
   'unknown_schema_version', // context.schema.version names a version that is not registered
   'too_many_errors', // the list was cut at the cap; more problems exist
+  // ── failed events ──────────────────────────────────────────────────────────────────────────────────
+  'payload_altered', // a failed event's payload could not be kept as sent (NUL, lone surrogate, nesting); never replayed
 ] as const
 export type IssueCode = (typeof ISSUE_CODES)[number]

@@ -8,7 +8,7 @@ import type { ValidationIssue } from '../schema/validation-issue.js'
 import type { EventStore, InsertOutcome, NewFailedEvent } from '../store/event-store.js'
 import type { EventValidator } from '../validate/event-validator.js'
 import { storableIssues } from '../validate/storable-text.js'
-import { failedEventId, keepablePayload, withStoredIp } from './failed-payload.js'
+import { failedEventId, keepablePayload, PAYLOAD_ALTERED, withStoredIp } from './failed-payload.js'
 import { GroupCommitQueue } from './group-commit.js'
 import type { IngestContext, Ingestor } from './ingest-types.js'
 import type { ProjectRuntimeCache } from './project-runtime.js'
@@ -115,12 +115,14 @@ export class EventService implements Ingestor {
       // The notes of what the route repaired belong with the refusal too: the kept payload is the repaired
       // event, and without them the record would not say what was dropped or converted.
       const storable = storableIssues([...errors, ...(ctx.notes?.[index] ?? [])])
+      const withIp = withStoredIp(payload, settings.storeRawIp)
+      const kept = keepablePayload(withIp)
       unit.failed.push({
         id: failedEventId(ctx.projectId, payload),
         projectId: ctx.projectId,
         receivedAt: receivedAtIso,
-        payload: keepablePayload(withStoredIp(payload, settings.storeRawIp)),
-        errors: storable,
+        payload: kept,
+        errors: kept === withIp ? storable : [...storable, PAYLOAD_ALTERED],
         ...keptClient,
       })
       results[index] = { index, status: 'rejected', errors: storable }

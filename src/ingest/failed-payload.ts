@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { v7 as uuidv7 } from 'uuid'
 import { ipAsStored } from '../enrich/ip.js'
+import type { ValidationIssue } from '../schema/validation-issue.js'
 import { isStorableText, toStorableText } from '../validate/storable-text.js'
 
 /** Deepest nesting a kept failed payload may have; deeper values are replaced by a marker. */
@@ -21,6 +22,24 @@ export const TRUNCATED_MARKER = '[tally: nested too deep, truncated]'
 export function keepablePayload(payload: unknown): unknown {
   if (!needsCopy(payload, MAX_KEPT_DEPTH)) return payload
   return copyKeepable(payload, MAX_KEPT_DEPTH)
+}
+
+/**
+ * The issue recorded with a failed event whose payload `keepablePayload` had to change. The kept text is no
+ * longer what was sent (`\u0000` as six characters passes validation), so a replay would store altered
+ * data as if it were the event: a replay leaves such an event failing (a trial saw it stored, changed,
+ * with no violation).
+ */
+export const PAYLOAD_ALTERED: ValidationIssue = Object.freeze({
+  path: '',
+  code: 'payload_altered',
+  message:
+    'the payload could not be kept as sent (NUL or lone surrogates written as escape text, or nesting cut); it cannot be replayed',
+})
+
+/** Whether a failed event's payload was changed to be kept (see PAYLOAD_ALTERED). */
+export function wasAltered(errors: readonly ValidationIssue[]): boolean {
+  return errors.some((e) => e.code === 'payload_altered')
 }
 
 function needsCopy(value: unknown, limit: number): boolean {

@@ -5,6 +5,7 @@ import type { ValidationIssue } from '../schema/validation-issue.js'
 import type { EventStore, FailedEventQuery } from '../store/event-store.js'
 import { nextTurn } from '../store/next-turn.js'
 import type { EventValidator } from '../validate/event-validator.js'
+import { wasAltered } from './failed-payload.js'
 import type { ProjectRuntimeCache } from './project-runtime.js'
 
 export interface ReplayDeps {
@@ -103,6 +104,7 @@ export async function replayFailedEvents(
     await nextTurn()
 
     function revalidate(failed: FailedEvent): ValidationIssue[] | null {
+      if (wasAltered(failed.errors)) return failed.errors
       const payload = withReplayMessageId(failed)
       const checked = validator.validate(payload, {
         trackingPlan: plan,

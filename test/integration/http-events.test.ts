@@ -636,6 +636,34 @@ describe('replay of a failed event', () => {
   })
 })
 
+describe('replay of a failed event kept altered', () => {
+  it('should never replay an event whose payload could not be kept as sent (NUL came back as escape text and was stored)', async () => {
+    const sent = await call({
+      method: 'POST',
+      url: '/api/v1/events',
+      headers: { ...bearer(KEYS.write), 'content-type': 'application/json' },
+      payload: `{"type":"track","name":"Noted","userId":"z","messageId":"nul-1","properties":{"note":"a\\u0000b","k\\u0000":2}}`,
+    })
+    expect(sent.json()).toMatchObject({ rejected: 1 })
+    const [failed] = (await call({ url: '/api/v1/failed-events', headers: bearer(KEYS.read) })).json()
+      .failedEvents
+    expect(failed.payload.properties).toEqual({ note: 'a\\u0000b', 'k\\u0000': 2 }) // escape text, not a NUL
+    expect(failed.errors.map((e: { code: string }) => e.code)).toContain('payload_altered')
+    for (let i = 0; i < 2; i++) {
+      const replay = await call({
+        method: 'POST',
+        url: '/api/v1/failed-events/replay',
+        headers: bearer(KEYS.admin),
+        payload: {},
+      })
+      expect(replay.json()).toMatchObject({ replayed: 0, stillFailing: 1 })
+    }
+    expect(
+      (await call({ url: '/api/v1/events?names=Noted', headers: bearer(KEYS.read) })).json().events,
+    ).toEqual([])
+  })
+})
+
 describe('tracking plan: hostile schemas', () => {
   const put = (name: string, payload: Record<string, unknown>) =>
     call({ method: 'PUT', url: `/api/v1/schemas/track/${name}/1-0-0`, headers: bearer(KEYS.admin), payload })
