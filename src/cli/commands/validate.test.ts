@@ -113,6 +113,25 @@ describe('tally validate', () => {
     expect(warned.stderr).toMatch(/2 with warnings/)
   })
 
+  it("should give the server's verdict on timestamps: an error in block mode, a warning otherwise (it passed them)", async () => {
+    const old = { type: 'track', name: 'Old', userId: 'u', timestamp: '2019-01-01T00:00:00Z' }
+    const ahead = { ...old, name: 'Ahead', timestamp: new Date(Date.now() + 30 * 86_400_000).toISOString() }
+    const dir = tempDir()
+    mkdirSync(join(dir, 'track', '*'), { recursive: true })
+    writeFileSync(join(dir, 'track', '*', '1-0-0.json'), JSON.stringify({ type: 'object' }))
+    const block = await run(['validate', '--schemas', dir, '--mode', 'block'], ndjson(old, ahead))
+    expect(block.code).toBe(1)
+    expect(block.lines).toMatchObject([
+      { line: 1, ok: false, errors: [{ path: '/timestamp', code: 'timestamp_too_old' }] },
+      { line: 2, ok: false, errors: [{ path: '/timestamp', code: 'timestamp_in_future' }] },
+    ])
+    const allow = await run(['validate'], ndjson(old))
+    expect(allow.code).toBe(0)
+    expect(allow.lines).toMatchObject([
+      { line: 1, ok: true, warnings: [{ path: '/timestamp', code: 'timestamp_too_old' }] },
+    ])
+  })
+
   it('should exit 2 with a clear message on usage errors', async () => {
     const cases: [string[], RegExp][] = [
       [['validate', '--bogus'], /unknown option --bogus; see/],

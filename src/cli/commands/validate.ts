@@ -26,7 +26,9 @@ import { readJsonItems } from '../json-input.js'
 
 export const VALIDATE_HELP = `Usage: tally validate [FILE|-] [--schemas DIR] [--mode allow|warn|block] [--enrich [--project ID] [--fresh-ids]]
 
-Validates events against Tally's event model (and a tracking plan) without storing anything.
+Validates events against Tally's event model (and a tracking plan) without storing anything, with the
+verdicts the server gives: the enrichment stage's checks count too (a timestamp outside the accepted window
+is an error in block mode and a warning otherwise; an unparseable page URL a warning).
 Reads NDJSON (one event per line) or a JSON array from FILE, or from stdin when FILE is "-" or absent.
 Streams: memory stays flat however large the input.
 
@@ -155,7 +157,9 @@ async function validateEvents(argv: string[], io: CliIo): Promise<number> {
   const validator = new EventValidator()
   const options = { trackingPlan: plan, enforcement: mode }
   const tally: Tally = { total: 0, valid: 0, invalid: 0, withWarnings: 0, codes: new Map() }
-  const formatter = values.enrich ? createEventFormatter() : undefined
+  // Always formatted: time windows, URLs and bots are the enrichment stage's verdicts, and the server's.
+  // Without it `--mode block` passed events the server rejects (a 2019 timestamp; a trial).
+  const formatter = createEventFormatter()
   const settings = { ...DEFAULT_PROJECT_SETTINGS, enforcement: mode }
   const started = process.hrtime.bigint()
   let pending: string[] = []
@@ -184,12 +188,12 @@ async function validateEvents(argv: string[], io: CliIo): Promise<number> {
         }
       }
       let enriched: FormatResult | undefined
-      if (formatter !== undefined && result.ok && item.text !== null) {
+      if (values.enrich && result.ok && item.text !== null) {
         // What `tally import` hands the pipeline — the parsed event with the messageId import gives it —
         // validated in that form as the pipeline does, then formatted for the project import would use.
         result = validator.validate(importedEvent(JSON.parse(item.text), item.text, deriveIds), options)
       }
-      if (formatter !== undefined && result.ok) {
+      if (result.ok) {
         const ctx = {
           projectId,
           receivedAt: new Date(),
@@ -199,6 +203,8 @@ async function validateEvents(argv: string[], io: CliIo): Promise<number> {
         }
         enriched = formatter.format(result.event, ctx)
         if (enriched.kind === 'reject') result = { ok: false, errors: enriched.errors }
+        // The stored event's violations: the validator's warnings and what enrichment found (time, URLs).
+        else if (enriched.kind === 'ok') result = { ...result, warnings: enriched.event.violations }
       }
       tally.total++
       if (result.ok) {
@@ -209,7 +215,7 @@ async function validateEvents(argv: string[], io: CliIo): Promise<number> {
         tally.invalid++
         count(tally, result.errors)
       }
-      pending.push(resultLine(item.line, item.index, result, enriched))
+      pending.push(resultLine(item.line, item.index, result, values.enrich ? enriched : undefined))
       if (pending.length >= 256) {
         const text = pending.join('')
         pending = []
