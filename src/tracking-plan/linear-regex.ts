@@ -550,15 +550,12 @@ function engine(fn: (pattern: string) => { test(input: string): boolean }): RegE
 export const linearRegExpEngine: RegExpEngine = engine((pattern) => new LinearRegExp(pattern))
 
 /**
- * Ajv's `code.regExp` for schemas already in the database: the linear-time engine wherever it can run the
- * pattern (whatever its size), JavaScript's own engine for the rest (backreferences, lookarounds), so a
- * plan stored before patterns were checked keeps loading.
+ * Ajv's `code.regExp` for schemas already in the database: the linear-time engine whatever the pattern's
+ * size, so a plan stored before sizes were checked keeps loading. A pattern it cannot run at all
+ * (backreferences, lookarounds) fails the compile, and the version is listed as unusable: it used to run
+ * on JavaScript's backtracking engine, where `^(?=a)(a+)+$` against 36 a's froze the server for minutes
+ * (a trial).
  */
-export const storedRegExpEngine: RegExpEngine = engine((pattern) => {
-  try {
-    return new LinearRegExp(pattern, { maxProgramSize: Number.POSITIVE_INFINITY })
-  } catch (err) {
-    if (err instanceof UnsupportedPatternError) return new RegExp(pattern, 'u')
-    throw err
-  }
-})
+export const storedRegExpEngine: RegExpEngine = engine(
+  (pattern) => new LinearRegExp(pattern, { maxProgramSize: Number.POSITIVE_INFINITY }),
+)

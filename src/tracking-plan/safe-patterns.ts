@@ -60,8 +60,9 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
  * Also refuses, as Ajv's strict mode does, a property name under `properties` that a sibling
  * `patternProperties` regex matches; Ajv's own check would run the regex on JavaScript's engine.
  *
- * Checked when a schema is registered, not when stored schemas are loaded: a plan that is already in the
- * database keeps working (its unsupported patterns fall back to JavaScript's engine).
+ * Checked when a schema is registered. A schema stored before this check compiles with the stored engine
+ * (`storedRegExpEngine`): any size, but never JavaScript's engine — a version whose patterns need it is
+ * unusable.
  */
 export function assertSafePatterns(schema: unknown): void {
   const found: FoundPattern[] = []
