@@ -1000,4 +1000,25 @@ describe('TrackingPlan: two registered names stored as one', () => {
       if (!r.ok) expect(r.errors[0].path).toBe('/properties/a')
     }
   })
+
+  it('should not let a later schema registered under exactly the stored name take over (a trial)', () => {
+    const first = {
+      projectId: 'p1',
+      eventType: 'track',
+      eventName: 'Order Completed',
+      version: '1-1-0',
+      jsonSchema: { type: 'object', properties: { total: { type: 'number' } } },
+      createdAt: '2026-11-01T00:00:00.000Z',
+    }
+    const later = { ...first, eventName: 'order_completed', version: '1-0-0', jsonSchema: { type: 'object' } }
+    const plan = TrackingPlan.fromStoredSchemas([first, { ...later, createdAt: '2026-11-02T00:00:00.000Z' }])
+    for (const name of ['Order Completed', 'order_completed']) {
+      const r = validator.validate(
+        { type: 'track', name, userId: 'u', properties: { total: 'bad' } },
+        { trackingPlan: plan, enforcement: 'block', nameCase: 'snake_case' },
+      )
+      expect(r.ok).toBe(false)
+      if (!r.ok) expect(r.errors[0].path).toBe('/properties/total')
+    }
+  })
 })

@@ -282,15 +282,19 @@ export class TrackingPlan {
     // one registered for what the user will see stored.
     const name = storedEventName(event, nameCase) ?? undefined
     let entryName = name ?? ANY_EVENT_NAME
-    let versions = this.#entries.get(key(event.type, entryName))
-    if (versions === undefined && name !== undefined && nameCase !== 'as-is') {
+    let versions: SchemaVersion[] | undefined
+    if (name !== undefined && nameCase !== 'as-is') {
       // Registered as `Order Completed` in a snake_case project: events are stored as `order_completed`.
+      // Asked first, also when a schema is registered under exactly `order_completed`: of the names that
+      // become one, the first registered wins (a later `order_completed` silently took over from the
+      // `Order Completed` schema it collides with; a trial).
       const registered = this.#casedNames(nameCase).get(key(event.type, name))
       if (registered !== undefined) {
         entryName = registered
         versions = this.#entries.get(key(event.type, registered))
       }
     }
+    versions ??= this.#entries.get(key(event.type, entryName))
     if (versions === undefined && entryName !== ANY_EVENT_NAME) {
       entryName = ANY_EVENT_NAME
       versions = this.#entries.get(key(event.type, ANY_EVENT_NAME))
