@@ -23,6 +23,7 @@ export const FILTER_OPTIONS = {
   user: { type: 'string' },
   'anonymous-id': { type: 'string' },
   session: { type: 'string' },
+  'message-id': { type: 'string' },
   status: { type: 'string', multiple: true },
   from: { type: 'string' },
   to: { type: 'string' },
@@ -35,6 +36,7 @@ export const FILTER_HELP = `Filters (AND-ed; a repeated list flag matches any of
   --user ID             userId
   --anonymous-id ID     anonymousId
   --session ID          sessionId
+  --message-id ID       messageId (the client's idempotency key)
   --status STATUS       received | processing | processed | failed; repeatable
   --from TIME           timestamp >= TIME (ISO 8601 with zone, or YYYY-MM-DD = midnight UTC)
   --to TIME             timestamp <  TIME
@@ -52,6 +54,7 @@ export interface FilterValues {
   user?: string
   'anonymous-id'?: string
   session?: string
+  'message-id'?: string
   status?: string[]
   from?: string
   to?: string
@@ -65,6 +68,7 @@ const FLAG_OF: Record<string, string> = {
   userId: '--user',
   anonymousId: '--anonymous-id',
   sessionId: '--session',
+  messageId: '--message-id',
   status: '--status',
   from: '--from',
   to: '--to',
@@ -178,6 +182,7 @@ export function buildEventQuery(
   set('userId', values.user)
   set('anonymousId', values['anonymous-id'])
   set('sessionId', values.session)
+  set('messageId', values['message-id'])
   set('status', splitList(values.status))
   set('from', normaliseTime(values.from))
   set('to', normaliseTime(values.to))

@@ -36,6 +36,24 @@ export function eventFilterExpression(
   if (filter.userId !== undefined) parts.push(eb('events.user_id', '=', filter.userId))
   if (filter.anonymousId !== undefined) parts.push(eb('events.anonymous_id', '=', filter.anonymousId))
   if (filter.sessionId !== undefined) parts.push(eb('events.session_id', '=', filter.sessionId))
+  if (filter.messageId !== undefined) {
+    // Through the index that dedupes by it: on `events` itself (SQLite) or the narrow `event_dedupe`
+    // table (PostgreSQL), whose row names the stored event.
+    const messageId = filter.messageId
+    parts.push(
+      dialect.capabilities.dedupeOnEvents
+        ? eb('events.message_id', '=', messageId)
+        : eb(
+            'events.id',
+            'in',
+            eb
+              .selectFrom('event_dedupe')
+              .select('event_dedupe.event_id')
+              .where('event_dedupe.project_id', '=', projectId)
+              .where('event_dedupe.message_id', '=', messageId),
+          ),
+    )
+  }
   if (filter.status?.length) parts.push(eb('events.status', 'in', filter.status))
   assertOrderedRange(filter.from, filter.to)
   if (filter.from !== undefined)

@@ -55,6 +55,12 @@ export const EventQuerySchema = Type.Object(
     userId: Type.Optional(Type.String({ maxLength: 255 })),
     anonymousId: Type.Optional(Type.String({ maxLength: 255 })),
     sessionId: Type.Optional(Type.String({ maxLength: 255 })),
+    messageId: Type.Optional(
+      Type.String({
+        maxLength: 255,
+        description: 'The client\'s idempotency key: the one event stored for it ("did my event arrive?").',
+      }),
+    ),
     status: Type.Optional(
       Type.Array(Type.Union(EVENT_STATUSES.map((s) => Type.Literal(s))), { maxItems: 4 }),
     ),

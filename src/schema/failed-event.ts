@@ -18,11 +18,18 @@ export const FailedEventSchema = Type.Object(
     receivedAt: Type.String({ format: 'date-time' }),
     payload: Type.Unknown({ description: 'The event exactly as received (after JSON decoding).' }),
     errors: Type.Array(ValidationIssueSchema),
-    replayState: Type.Union(REPLAY_STATES.map((s) => Type.Literal(s))),
+    replayState: Type.Union(
+      REPLAY_STATES.map((s) => Type.Literal(s)),
+      {
+        description:
+          '`pending` (not replayed yet), `replaying` (a replay holds it, for at most 5 minutes), `failed_again` (a replay found it still failing; `errors` are the new ones). A failed event that a replay stores leaves this list (the stored event keeps its messageId), so `replayed` is not seen here.',
+      },
+    ),
     replayAttempts: Type.Integer({ minimum: 0 }),
     lastReplayAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     replayedEventId: Type.Union([Type.String(), Type.Null()], {
-      description: 'Stored event id once replayed.',
+      description:
+        'Always null: a failed event that replays is removed from this list. Find the stored event by its messageId (`GET /api/v1/events?messageId=…`; a failed event without one was replayed as `replay-<failed event id>`).',
     }),
     clientIp: Type.Union([Type.String(), Type.Null()], {
       description:

@@ -266,6 +266,8 @@ export function runStoreConformance({ name, newStore }: StoreConformanceOptions)
         expect(await ids({ userId: 'u2' })).toEqual([b.id])
         expect(await ids({ anonymousId: 'a2' })).toEqual([b.id])
         expect(await ids({ sessionId: 'sx' })).toEqual([a.id])
+        expect(await ids({ messageId: b.messageId })).toEqual([b.id])
+        expect(await ids({ messageId: d.messageId })).toEqual([]) // another project's
         expect(await ids({ status: ['processed'] })).toEqual([c.id])
         const iso = (s: number) => new Date(T0 + s * 1000).toISOString()
         expect(await ids({ from: iso(20), to: iso(30) })).toEqual([b.id])

@@ -636,6 +636,28 @@ describe('replay of a failed event', () => {
   })
 })
 
+describe('finding an event by its messageId', () => {
+  it("should answer the one stored event for a messageId, over GET and POST, only in the key's project", async () => {
+    await call({
+      method: 'POST',
+      url: '/api/v1/events',
+      headers: bearer(KEYS.write),
+      payload: { events: [trackEvent({ messageId: 'find-me' }), trackEvent({ messageId: 'not-me' })] },
+    })
+    const got = await call({ url: '/api/v1/events?messageId=find-me', headers: bearer(KEYS.read) })
+    expect(got.json().events.map((e: { messageId: string }) => e.messageId)).toEqual(['find-me'])
+    const posted = await call({
+      method: 'POST',
+      url: '/api/v1/events/query',
+      headers: bearer(KEYS.read),
+      payload: { messageId: 'find-me' },
+    })
+    expect(posted.json().events).toHaveLength(1)
+    const other = await call({ url: '/api/v1/events?messageId=find-me', headers: bearer(t.otherKeys.read) })
+    expect(other.json().events).toEqual([])
+  })
+})
+
 describe('replay of a failed event kept altered', () => {
   it('should never replay an event whose payload could not be kept as sent (NUL came back as escape text and was stored)', async () => {
     const sent = await call({
