@@ -2,7 +2,6 @@ import type { FastifyBaseLogger } from 'fastify'
 import { AuditLog, cliActor } from '../audit/audit-log.js'
 import type { Config } from '../config/config.js'
 import { createEventFormatter } from '../enrich/event-formatter.js'
-import { AppError } from '../errors/app-error.js'
 import { buildServer, type TallyServer } from '../http/build-server.js'
 import { EventService, type EventServiceOptions } from '../ingest/event-service.js'
 import { ProjectRuntimeCache } from '../ingest/project-runtime.js'
@@ -11,6 +10,7 @@ import { registerIngestOnly, registerQueueReadiness } from '../queue/ingest-only
 import { openQueuePublisher, type QueuePublisher } from '../queue/jetstream-sink.js'
 import type { QueueSettings } from '../queue/queue-settings.js'
 import { queueSettingsOf } from '../queue/queue-settings.js'
+import { assertMigrated } from '../store/assert-migrated.js'
 import { createStore } from '../store/create-store.js'
 import type { EventStore } from '../store/event-store.js'
 import type { KyselyEventStore } from '../store/kysely-event-store.js'
@@ -141,14 +141,3 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
  * With TALLY_MIGRATE_ON_START=false the schema is someone else's job (a deploy step): refuse to start on a
  * database that lacks migrations, naming them, instead of failing later with "no such table".
  */
-async function assertMigrated(store: EventStore): Promise<void> {
-  const status = (store as Partial<KyselyEventStore>).migrationStatus
-  if (status === undefined) return
-  const { pending } = await status.call(store)
-  if (pending.length > 0) {
-    throw new AppError(
-      'store_unavailable',
-      `the database needs migrations (${pending.join(', ')}) and TALLY_MIGRATE_ON_START is false — run "tally migrate"`,
-    )
-  }
-}

@@ -28,6 +28,25 @@ describe('workerCommand', () => {
     expect(run.stderr).toContain('config_invalid')
   })
 
+  it('should exit 2 without a database: it wrote acknowledged events to the default SQLite file (a trial)', async () => {
+    const port = await freePort()
+    const run = await runCli(['worker', '--queue', `nats://127.0.0.1:${port}`])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain('--db (or TALLY_DATABASE_URL) is required')
+  })
+
+  it('should exit 1 naming the migrations when the database is not migrated and TALLY_MIGRATE_ON_START is false', async () => {
+    // It consumed anyway and failed every write, its messages redelivered for as long as it ran (a trial).
+    const db = tempDatabase()
+    dbs.push(db)
+    const port = await freePort()
+    const run = await runCli(['worker', '--queue', `nats://127.0.0.1:${port}`, '--db', db.url], {
+      env: { TALLY_MIGRATE_ON_START: 'false' },
+    })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/needs migrations \(0001-initial/)
+  })
+
   it('should exit 1 with store_unavailable when no NATS server answers', async () => {
     const db = tempDatabase()
     dbs.push(db)

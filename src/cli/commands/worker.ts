@@ -3,6 +3,7 @@ import { AppError, isAppError } from '../../errors/app-error.js'
 import { queueSettingsOf } from '../../queue/queue-settings.js'
 import { createWorkerMetrics, serveWorkerMetrics } from '../../queue/worker-metrics.js'
 import { WriterWorker } from '../../queue/writer-worker.js'
+import { assertMigrated } from '../../store/assert-migrated.js'
 import { createStore } from '../../store/create-store.js'
 import type { CliCommand, CliIo } from '../cli-io.js'
 import { usageMessage } from '../cli-io.js'
@@ -52,11 +53,16 @@ export async function workerCommand(
   const metricsPort = portNumber(values['metrics-port'] ?? io.env.TALLY_WORKER_METRICS_PORT)
   const config = loadConfig(io.env, { db: values.db, queue: values.queue })
   if (config.queueUrl === undefined) throw usageError('--queue (or TALLY_QUEUE_URL) is required')
+  // No default database: a worker on the default SQLite file stored acknowledged events where no query
+  // node reads them (a trial: 98 events into ./data/tally.db).
+  if (values.db === undefined && (io.env.TALLY_DATABASE_URL ?? '') === '')
+    throw usageError('--db (or TALLY_DATABASE_URL) is required: the database the query nodes read')
   const settings = queueSettingsOf(config, { batchSize })
   const store = await createStore(config.databaseUrl)
   let worker: WriterWorker
   try {
     if (config.migrateOnStart) await store.migrate()
+    else await assertMigrated(store)
     worker = await WriterWorker.start({
       settings,
       store,
