@@ -106,7 +106,16 @@ export interface RollupWatermarkTable {
   last_rowid: number
 }
 
+/** A GDPR erasure (migration 0009): events of this person accepted before `erased_at` are never written. */
+export interface ErasuresTable {
+  project_id: string
+  user_id: string | null
+  anonymous_id: string | null
+  erased_at: TimeColumn
+}
+
 export interface Database {
+  erasures: ErasuresTable
   events: EventsTable
   event_dedupe: EventDedupeTable
   failed_events: FailedEventsTable

@@ -31,10 +31,12 @@ export async function insertBatchInTransaction(
   afterInsert?: (acceptedIndexes: number[]) => Promise<void>,
 ): Promise<InsertOutcome[]> {
   const rows = batch.events
+  const erased = await erasedInBatch(trx, dialect, batch)
   const keys = rows.map(keyOf)
   const firstIndex = new Map<string, number>()
   const candidates: number[] = []
   for (let i = 0; i < rows.length; i++) {
+    if (erased?.events.has(i)) continue
     if (!firstIndex.has(keys[i])) {
       firstIndex.set(keys[i], i)
       candidates.push(i)
@@ -52,6 +54,11 @@ export async function insertBatchInTransaction(
 
   const outcomes: InsertOutcome[] = new Array(rows.length)
   for (let i = 0; i < rows.length; i++) {
+    if (erased?.events.has(i)) {
+      // Accepted when it arrived, erased since: answered as accepted, never written.
+      outcomes[i] = { status: 'accepted', id: rows[i][ROW_ID] as string }
+      continue
+    }
     const key = keys[i]
     const first = firstIndex.get(key)!
     if (won.has(key))
@@ -60,11 +67,97 @@ export async function insertBatchInTransaction(
   }
 
   // A failed event already kept under its id (a retried batch: ids come from the messageId) is kept once.
-  if (batch.failed.length > 0)
-    await dialect.insertIgnoringConflicts(trx, 'failed_events', FAILED_COLUMNS, ['id'], batch.failed)
+  const failed = erased ? batch.failed.filter((_, i) => !erased.failed.has(i)) : batch.failed
+  if (failed.length > 0)
+    await dialect.insertIgnoringConflicts(trx, 'failed_events', FAILED_COLUMNS, ['id'], failed)
 
   if (afterInsert && accepted.length > 0) await afterInsert(accepted)
   return outcomes
+}
+
+const ROW_USER_ID = EVENT_COLUMNS.indexOf('user_id')
+const ROW_ANONYMOUS_ID = EVENT_COLUMNS.indexOf('anonymous_id')
+const ROW_RECEIVED_AT = EVENT_COLUMNS.indexOf('received_at')
+const FAILED_PROJECT_ID = FAILED_COLUMNS.indexOf('project_id')
+const FAILED_RECEIVED_AT = FAILED_COLUMNS.indexOf('received_at')
+const FAILED_PAYLOAD = FAILED_COLUMNS.indexOf('payload')
+
+interface Erasure {
+  projectId: string
+  userId: string | null
+  anonymousId: string | null
+  erasedAtMs: number
+}
+
+/**
+ * The rows of `batch` (by position) whose person was erased after the row was received: accepted before a
+ * GDPR erasure, written after it (a scale-out worker's backlog, a group commit in flight). Null when no
+ * erasure is that recent — one index probe per commit (migration 0009).
+ */
+async function erasedInBatch(
+  trx: Tx,
+  dialect: StoreDialect,
+  batch: EncodedBatch,
+): Promise<{ events: Set<number>; failed: Set<number> } | null> {
+  // Epoch ms of a time value as encoded (SQLite: a number; PostgreSQL: a Date), cheaply: this runs for
+  // every row of every commit.
+  const msOf = (v: unknown) =>
+    typeof v === 'number' ? v : v instanceof Date ? v.getTime() : Date.parse(dialect.fromDbTime(v))
+  let oldest = Number.POSITIVE_INFINITY
+  const projects = new Set<string>()
+  for (const row of batch.events) {
+    oldest = Math.min(oldest, msOf(row[ROW_RECEIVED_AT]))
+    projects.add(row[ROW_PROJECT_ID] as string)
+  }
+  for (const row of batch.failed) {
+    oldest = Math.min(oldest, msOf(row[FAILED_RECEIVED_AT]))
+    projects.add(row[FAILED_PROJECT_ID] as string)
+  }
+  if (projects.size === 0 || !Number.isFinite(oldest)) return null
+  const found = await trx
+    .selectFrom('erasures')
+    .select(['project_id', 'user_id', 'anonymous_id', 'erased_at'])
+    .where('project_id', 'in', [...projects])
+    .where('erased_at', '>=', dialect.toDbTime(oldest))
+    .execute()
+  if (found.length === 0) return null
+  const erasures: Erasure[] = found.map((e) => ({
+    projectId: e.project_id,
+    userId: e.user_id,
+    anonymousId: e.anonymous_id,
+    erasedAtMs: msOf(e.erased_at),
+  }))
+  const erasedPerson = (projectId: string, userId: unknown, anonymousId: unknown, receivedMs: number) =>
+    erasures.some(
+      (e) =>
+        e.projectId === projectId &&
+        receivedMs <= e.erasedAtMs &&
+        ((e.userId !== null && userId != null && String(userId) === e.userId) ||
+          (e.anonymousId !== null && anonymousId != null && String(anonymousId) === e.anonymousId)),
+    )
+  const events = new Set<number>()
+  batch.events.forEach((row, i) => {
+    const receivedMs = msOf(row[ROW_RECEIVED_AT])
+    if (erasedPerson(row[ROW_PROJECT_ID] as string, row[ROW_USER_ID], row[ROW_ANONYMOUS_ID], receivedMs))
+      events.add(i)
+  })
+  const failed = new Set<number>()
+  batch.failed.forEach((row, i) => {
+    const raw = row[FAILED_PAYLOAD]
+    let payload: unknown = raw
+    if (typeof raw === 'string') {
+      try {
+        payload = JSON.parse(raw)
+      } catch {
+        return
+      }
+    }
+    if (payload === null || typeof payload !== 'object') return
+    const { userId, anonymousId } = payload as { userId?: unknown; anonymousId?: unknown }
+    if (erasedPerson(row[FAILED_PROJECT_ID] as string, userId, anonymousId, msOf(row[FAILED_RECEIVED_AT])))
+      failed.add(i)
+  })
+  return { events, failed }
 }
 
 /**

@@ -415,7 +415,20 @@ export class KyselyEventStore implements EventStore {
     if (ids.length === 0) {
       return Promise.reject(new AppError('validation_failed', 'deleteWhere needs a userId or an anonymousId'))
     }
-    return this.#guard(() => eraseInSlices(this.#deletion, projectId, filter))
+    return this.#guard(async () => {
+      // Remembered first: events of the person accepted before now but not yet written (a scale-out
+      // worker's backlog, a group commit in flight) are dropped when they are written (insert-batch.ts).
+      await this.#db
+        .insertInto('erasures')
+        .values({
+          project_id: projectId,
+          user_id: filter.userId || null,
+          anonymous_id: filter.anonymousId || null,
+          erased_at: this.#sd.now(),
+        })
+        .execute()
+      return eraseInSlices(this.#deletion, projectId, filter)
+    })
   }
 
   /** Retention, in short transactions (chunked-delete.ts). */

@@ -225,7 +225,11 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           return r
         })
         // Arrives after the erasure started: with one transaction it waited for the whole erasure.
-        const late = makeEvent({ userId: 'carol', timestamp: new Date(T0 + 5 * HOUR).toISOString() })
+        const late = makeEvent({
+          userId: 'carol',
+          timestamp: new Date(T0 + 5 * HOUR).toISOString(),
+          receivedAt: new Date(Date.now() + 1000).toISOString(),
+        })
         const writing = store.insertBatch([late], []).then((r) => {
           done.push('write')
           return r
@@ -238,6 +242,36 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect((await store.queryEvents('p1', { userId: 'carol' })).events).toEqual([])
         expect(await overview()).toMatchObject({ total: 30, uniqueUsers: { value: 1 } })
       })
+
+    it('should never write an event of an erased person that was received before the erasure (a scale-out backlog)', async () => {
+      // A trial: the erasure answered "deleted 0" while the person's events waited in the stream, and the
+      // worker stored them afterwards, traits and all.
+      const receivedBefore = new Date(Date.now() - 60_000).toISOString()
+      const backlog = [
+        makeEvent({ userId: 'gdpr1', receivedAt: receivedBefore }),
+        makeEvent({ userId: null, anonymousId: 'anon-gdpr', receivedAt: receivedBefore }),
+        makeEvent({ userId: 'someone-else', receivedAt: receivedBefore }),
+      ]
+      const failedBefore = {
+        id: 'f-gdpr1',
+        projectId: 'p1',
+        receivedAt: receivedBefore,
+        payload: { type: 'track', userId: 'gdpr1', messageId: 'g-3' },
+        errors: [{ path: '/name', code: 'required' as const, message: 'required' }],
+      }
+      await store.deleteWhere('p1', { userId: 'gdpr1' })
+      await store.deleteWhere('p1', { anonymousId: 'anon-gdpr' })
+      const outcomes = await store.insertBatch(backlog, [failedBefore])
+      expect(outcomes.map((o) => o.status)).toEqual(['accepted', 'accepted', 'accepted'])
+      expect((await store.queryEvents('p1', { userId: 'gdpr1' })).events).toEqual([])
+      expect((await store.queryEvents('p1', { anonymousId: 'anon-gdpr' })).events).toEqual([])
+      expect((await store.queryEvents('p1', { userId: 'someone-else' })).events).toHaveLength(1)
+      expect((await store.listFailedEvents('p1', {})).failedEvents).toEqual([])
+      // Sent again after the erasure (new consent, a new session): kept.
+      const after = makeEvent({ userId: 'gdpr1', receivedAt: new Date(Date.now() + 1000).toISOString() })
+      await store.insertBatch([after], [])
+      expect((await store.queryEvents('p1', { userId: 'gdpr1' })).events.map((e) => e.id)).toEqual([after.id])
+    })
 
     if (dialect === 'sqlite')
       it('should let writes through while a purge runs', async () => {
