@@ -121,5 +121,9 @@ if (isEntryPoint()) {
     env: process.env,
   }).then((code) => {
     process.exitCode = code
+    // A command that failed has nothing left to write, but a library may still hold a socket open: the
+    // NATS client kept one to a port that was not NATS, and `tally worker`/`serve` then never exited
+    // after reporting the failure (a trial). A success exits naturally, so piped output is never cut.
+    if (code !== 0) setTimeout(() => process.exit(code), 1000).unref()
   })
 }

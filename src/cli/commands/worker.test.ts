@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { freePort } from '../../../test/helpers/nats-cluster.js'
 import { runCli, tempDatabase } from '../../../test/helpers/run-cli.js'
@@ -55,6 +58,45 @@ describe('workerCommand', () => {
     expect(run.code).toBe(1)
     expect(run.stderr).toContain('store_unavailable')
   })
+})
+
+describe('tally worker as a process', () => {
+  it('should exit 1 when the queue URL names a port that accepts but is not NATS (it hung after reporting)', async () => {
+    // A listener that accepts connections and never speaks, as a wrong port (a database, a proxy) may.
+    const sockets: import('node:net').Socket[] = []
+    const silent = createServer((socket) => sockets.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const port = (silent.address() as { port: number }).port
+    const db = tempDatabase()
+    try {
+      const cli = fileURLToPath(new URL('../index.ts', import.meta.url))
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', cli, 'worker', '--queue', `nats://127.0.0.1:${port}`, '--db', db.url],
+        { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      )
+      let err = ''
+      child.stderr.on('data', (d) => {
+        err += String(d)
+      })
+      const code = await new Promise<number | null>((resolve) => {
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL')
+          resolve(null)
+        }, 45_000)
+        child.once('exit', (c) => {
+          clearTimeout(timer)
+          resolve(c)
+        })
+      })
+      expect(err).toContain('Cannot connect to the queue')
+      expect(code).toBe(1)
+    } finally {
+      for (const s of sockets) s.destroy()
+      silent.close()
+      db.remove()
+    }
+  }, 60_000)
 })
 
 describe('serveCommand --queue', () => {
