@@ -8,7 +8,13 @@ import type { ValidationIssue } from '../schema/validation-issue.js'
 import type { EventStore, InsertOutcome, NewFailedEvent } from '../store/event-store.js'
 import type { EventValidator } from '../validate/event-validator.js'
 import { storableIssues } from '../validate/storable-text.js'
-import { failedEventId, keepablePayload, PAYLOAD_ALTERED, withStoredIp } from './failed-payload.js'
+import {
+  failedEventId,
+  keepablePayload,
+  oversizedPayloadStub,
+  PAYLOAD_ALTERED,
+  withStoredIp,
+} from './failed-payload.js'
 import { GroupCommitQueue } from './group-commit.js'
 import type { IngestContext, Ingestor } from './ingest-types.js'
 import type { ProjectRuntimeCache } from './project-runtime.js'
@@ -116,7 +122,8 @@ export class EventService implements Ingestor {
       // event, and without them the record would not say what was dropped or converted.
       const storable = storableIssues([...errors, ...(ctx.notes?.[index] ?? [])])
       const withIp = withStoredIp(payload, settings.storeRawIp)
-      const kept = keepablePayload(withIp)
+      const oversized = errors.some((e) => e.code === 'too_large' && e.path === '')
+      const kept = oversized ? oversizedPayloadStub(withIp) : keepablePayload(withIp)
       unit.failed.push({
         id: failedEventId(ctx.projectId, payload),
         projectId: ctx.projectId,

@@ -37,6 +37,38 @@ export const PAYLOAD_ALTERED: ValidationIssue = Object.freeze({
     'the payload could not be kept as sent (NUL or lone surrogates written as escape text, or nesting cut); it cannot be replayed',
 })
 
+/** Top-level fields an oversized payload keeps: who and what, so it can still be found and erased. */
+const OVERSIZED_KEPT_FIELDS = [
+  'type',
+  'name',
+  'event',
+  'messageId',
+  'userId',
+  'anonymousId',
+  'timestamp',
+  'sentAt',
+]
+const OVERSIZED_MARKER = '[tally: not kept]'
+
+/**
+ * What is kept of an event refused as larger than the per-event limit: its top-level ids and names
+ * (strings cut at 256 characters), and a note — not the payload itself. Kept whole, a 1.5 MB event
+ * exceeded the scale-out stream's message limit and the whole request answered 503 to every retry (a
+ * trial); it also filled the failed-event store with data no replay can accept.
+ */
+export function oversizedPayloadStub(payload: unknown): Record<string, unknown> {
+  const stub: Record<string, unknown> = {
+    [OVERSIZED_MARKER]: 'larger than the per-event limit; only its top-level ids and names are kept',
+  }
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return stub
+  for (const field of OVERSIZED_KEPT_FIELDS) {
+    const value = (payload as Record<string, unknown>)[field]
+    if (typeof value === 'string') stub[field] = toStorableText(value.slice(0, 256))
+    else if (typeof value === 'number' && Number.isFinite(value)) stub[field] = value
+  }
+  return stub
+}
+
 /** Whether a failed event's payload was changed to be kept (see PAYLOAD_ALTERED). */
 export function wasAltered(errors: readonly ValidationIssue[]): boolean {
   return errors.some((e) => e.code === 'payload_altered')

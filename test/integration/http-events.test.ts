@@ -636,6 +636,33 @@ describe('replay of a failed event', () => {
   })
 })
 
+describe('an event over the size limit', () => {
+  it('should keep only its ids as the failed event (kept whole, 1.5 MB broke the scale-out stream) and never replay it', async () => {
+    const big = trackEvent({ messageId: 'big-1', userId: 'u-big', properties: { blob: 'x'.repeat(100_000) } })
+    const sent = await call({
+      method: 'POST',
+      url: '/api/v1/events',
+      headers: bearer(KEYS.write),
+      payload: { events: [big, trackEvent({ messageId: 'small-1' })] },
+    })
+    expect(sent.json()).toMatchObject({ accepted: 1, rejected: 1 })
+    const [failed] = (await call({ url: '/api/v1/failed-events', headers: bearer(KEYS.read) })).json()
+      .failedEvents
+    expect(failed.payload).toMatchObject({ type: 'track', messageId: 'big-1', userId: 'u-big' })
+    expect(JSON.stringify(failed.payload).length).toBeLessThan(1000)
+    expect(failed.errors.map((e: { code: string }) => e.code)).toEqual(
+      expect.arrayContaining(['too_large', 'payload_altered']),
+    )
+    const replay = await call({
+      method: 'POST',
+      url: '/api/v1/failed-events/replay',
+      headers: bearer(KEYS.admin),
+      payload: {},
+    })
+    expect(replay.json()).toMatchObject({ replayed: 0, stillFailing: 1 })
+  })
+})
+
 describe('finding an event by its messageId', () => {
   it("should answer the one stored event for a messageId, over GET and POST, only in the key's project", async () => {
     await call({
