@@ -117,7 +117,9 @@ export function diffSchemas(before: unknown, after: unknown, path = ''): SchemaC
     if (lost.length > 0) add('type_narrowed', true, `type no longer accepts ${lost.join(', ')}`)
   }
   if (oldTypes !== null) {
-    const gained = newTypes === null ? ['any type'] : [...newTypes].filter((t) => !oldTypes.has(t))
+    // `integer` is no gain where `number` was accepted (number → integer said "now also accepts integer").
+    const had = (t: string) => oldTypes.has(t) || (t === 'integer' && oldTypes.has('number'))
+    const gained = newTypes === null ? ['any type'] : [...newTypes].filter((t) => !had(t))
     if (gained.length > 0) add('type_widened', false, `type now also accepts ${gained.join(', ')}`)
   }
 
@@ -180,9 +182,20 @@ export function diffSchemas(before: unknown, after: unknown, path = ''): SchemaC
 
   const oldProps = isSchema(before.properties) ? before.properties : {}
   const newProps = isSchema(after.properties) ? after.properties : {}
+  // A property's definition removed: its values are then checked as any unlisted property — refused when
+  // unlisted ones are (`false`) or constrained (a schema); otherwise anything goes, which breaks nothing.
+  const unlisted = after.additionalProperties
+  const removalBreaks = unlisted === false || isSchema(unlisted)
   for (const key of Object.keys(oldProps)) {
     if (!Object.hasOwn(newProps, key))
-      add('property_removed', true, `property "${key}" was removed`, join(path, key))
+      add(
+        'property_removed',
+        removalBreaks,
+        removalBreaks
+          ? `property "${key}" was removed; its values now fall under additionalProperties`
+          : `property "${key}" was removed; any value is accepted for it now`,
+        join(path, key),
+      )
     else changes.push(...diffSchemas(oldProps[key], newProps[key], join(path, key)))
   }
   for (const key of Object.keys(newProps)) {
@@ -231,8 +244,9 @@ export function checkCompatibility(
     bump,
     changes,
   }
-  if (!compatible && bump !== 'model') {
-    report.bumpAdvice = `breaking changes usually raise MODEL (e.g. ${next.ver.model + 1}-0-0), not ${bump.toUpperCase()}`
+  // SchemaVer: ADDITION is compatible with all earlier data, REVISION may break some of it, MODEL any.
+  if (!compatible && bump === 'addition') {
+    report.bumpAdvice = `breaking changes raise REVISION (e.g. ${next.ver.model}-${next.ver.revision + 1}-0) or MODEL (${next.ver.model + 1}-0-0), not ADDITION`
   }
   return report
 }

@@ -8,6 +8,7 @@ import type { StoredSchema } from '../store/schema-types.js'
 import { EventValidator } from '../validate/event-validator.js'
 import { IssueList } from '../validate/issue-list.js'
 import { validEvents } from '../validate/test-events.js'
+import { diffSchemas } from './compatibility.js'
 import { loadSchemaDir } from './load-schema-dir.js'
 import { compareSchemaVer, parseSchemaVer } from './schema-ver.js'
 import { TrackingPlan } from './tracking-plan.js'
@@ -518,8 +519,8 @@ describe('TrackingPlan compatibility report', () => {
 
   const breaking: [string, Record<string, unknown>, string, string][] = [
     [
-      'a removed property',
-      { ...SIGNED_UP_V1, properties: { plan: SIGNED_UP_V1.properties.plan } },
+      'a removed property where unlisted ones are refused',
+      { ...SIGNED_UP_V1, properties: { plan: SIGNED_UP_V1.properties.plan }, additionalProperties: false },
       '/seats',
       'property_removed',
     ],
@@ -563,6 +564,20 @@ describe('TrackingPlan compatibility report', () => {
       expect(report.bumpAdvice).toMatch(/MODEL/)
     })
   }
+
+  it('should call a removed property compatible where unlisted ones are accepted, and number → integer no widening (a trial)', () => {
+    const removed = next({ ...SIGNED_UP_V1, properties: { plan: SIGNED_UP_V1.properties.plan } })
+    expect(removed.compatible).toBe(true)
+    expect(removed.changes).toEqual([expect.objectContaining({ kind: 'property_removed', breaking: false })])
+    const narrowed = diffSchemas({ type: 'number' }, { type: 'integer' })
+    expect(narrowed.map((c) => c.kind)).toEqual(['type_narrowed'])
+  })
+
+  it('should advise REVISION or MODEL for a breaking ADDITION, and nothing for a breaking REVISION (SchemaVer)', () => {
+    const breakingChange = { ...SIGNED_UP_V1, required: ['plan', 'seats'] }
+    expect(next(breakingChange, '1-0-1').bumpAdvice).toMatch(/REVISION \(e\.g\. 1-1-0\) or MODEL \(2-0-0\)/)
+    expect(next(breakingChange, '1-1-0').bumpAdvice).toBeUndefined()
+  })
 
   it('should not advise a bump when a breaking change raises MODEL, and call widening compatible', () => {
     expect(next({ ...SIGNED_UP_V1, required: ['plan', 'seats'] }, '2-0-0')).toMatchObject({
