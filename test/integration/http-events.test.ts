@@ -12,6 +12,9 @@ afterEach(async () => {
 })
 
 const call = (opts: InjectOptions) => t.app.server.inject(opts)
+/** POST /api/v1/failed-events/replay of everything, as the admin. */
+const replayFailed = () =>
+  call({ method: 'POST', url: '/api/v1/failed-events/replay', headers: bearer(KEYS.admin), payload: {} })
 
 async function ingest(events: unknown[], key: string = KEYS.write): Promise<string[]> {
   const res = await call({ method: 'POST', url: '/api/v1/events', headers: bearer(key), payload: { events } })
@@ -653,13 +656,7 @@ describe('an event over the size limit', () => {
     expect(failed.errors.map((e: { code: string }) => e.code)).toEqual(
       expect.arrayContaining(['too_large', 'payload_altered']),
     )
-    const replay = await call({
-      method: 'POST',
-      url: '/api/v1/failed-events/replay',
-      headers: bearer(KEYS.admin),
-      payload: {},
-    })
-    expect(replay.json()).toMatchObject({ replayed: 0, stillFailing: 1 })
+    expect((await replayFailed()).json()).toMatchObject({ replayed: 0, stillFailing: 1 })
   })
 })
 
@@ -699,13 +696,7 @@ describe('replay of a failed event kept altered', () => {
     expect(failed.payload.properties).toEqual({ note: 'a\\u0000b', 'k\\u0000': 2 }) // escape text, not a NUL
     expect(failed.errors.map((e: { code: string }) => e.code)).toContain('payload_altered')
     for (let i = 0; i < 2; i++) {
-      const replay = await call({
-        method: 'POST',
-        url: '/api/v1/failed-events/replay',
-        headers: bearer(KEYS.admin),
-        payload: {},
-      })
-      expect(replay.json()).toMatchObject({ replayed: 0, stillFailing: 1 })
+      expect((await replayFailed()).json()).toMatchObject({ replayed: 0, stillFailing: 1 })
     }
     expect(
       (await call({ url: '/api/v1/events?names=Noted', headers: bearer(KEYS.read) })).json().events,
