@@ -36,6 +36,9 @@ export async function createTestApp(
     TALLY_READ_KEY: KEYS.read,
     TALLY_ADMIN_KEY: KEYS.admin,
     TALLY_PORT: '0',
+    // A loaded CI machine (parallel test files) can stall the event loop past the 1 s default and shed
+    // a test's request with 503; the shedding has tests of its own (test/reliability/overload.test.ts).
+    TALLY_MAX_EVENT_LOOP_DELAY_MS: '0',
     ...env,
   })
   const app = await createApp(config, options.logger ? { logger: options.logger } : {})
