@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Transaction } from 'kysely'
 import type { Database } from './database.js'
 import type { StoreDialect } from './dialect.js'
@@ -75,6 +76,14 @@ export async function insertBatchInTransaction(
   return outcomes
 }
 
+/**
+ * How an erased person's id is remembered (`erasures`, migration 0009): SHA-256 of the project and the id,
+ * hex. The list of erasures must not itself keep who was erased.
+ */
+export function erasureDigest(projectId: string, id: string): string {
+  return createHash('sha256').update(`erasure\u0000${projectId}\u0000${id}`).digest('hex')
+}
+
 const ROW_USER_ID = EVENT_COLUMNS.indexOf('user_id')
 const ROW_ANONYMOUS_ID = EVENT_COLUMNS.indexOf('anonymous_id')
 const ROW_RECEIVED_AT = EVENT_COLUMNS.indexOf('received_at')
@@ -127,14 +136,18 @@ async function erasedInBatch(
     anonymousId: e.anonymous_id,
     erasedAtMs: msOf(e.erased_at),
   }))
-  const erasedPerson = (projectId: string, userId: unknown, anonymousId: unknown, receivedMs: number) =>
-    erasures.some(
+  const digest = (projectId: string, id: unknown) =>
+    id == null ? null : erasureDigest(projectId, String(id))
+  const erasedPerson = (projectId: string, userId: unknown, anonymousId: unknown, receivedMs: number) => {
+    const candidates = erasures.filter((e) => e.projectId === projectId && receivedMs <= e.erasedAtMs)
+    if (candidates.length === 0) return false
+    const user = digest(projectId, userId)
+    const anonymous = digest(projectId, anonymousId)
+    return candidates.some(
       (e) =>
-        e.projectId === projectId &&
-        receivedMs <= e.erasedAtMs &&
-        ((e.userId !== null && userId != null && String(userId) === e.userId) ||
-          (e.anonymousId !== null && anonymousId != null && String(anonymousId) === e.anonymousId)),
+        (e.userId !== null && e.userId === user) || (e.anonymousId !== null && e.anonymousId === anonymous),
     )
+  }
   const events = new Set<number>()
   batch.events.forEach((row, i) => {
     const receivedMs = msOf(row[ROW_RECEIVED_AT])

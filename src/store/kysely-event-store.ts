@@ -28,7 +28,7 @@ import type {
   StoredSchema,
 } from './event-store.js'
 import { FailedEventRepository } from './failed-event-repository.js'
-import { insertBatchInTransaction } from './insert-batch.js'
+import { erasureDigest, insertBatchInTransaction } from './insert-batch.js'
 import { createMigrator } from './migrations/create-migrator.js'
 import { nextTurn } from './next-turn.js'
 import { ProjectRepository } from './project-repository.js'
@@ -422,8 +422,8 @@ export class KyselyEventStore implements EventStore {
         .insertInto('erasures')
         .values({
           project_id: projectId,
-          user_id: filter.userId || null,
-          anonymous_id: filter.anonymousId || null,
+          user_id: filter.userId ? erasureDigest(projectId, filter.userId) : null,
+          anonymous_id: filter.anonymousId ? erasureDigest(projectId, filter.anonymousId) : null,
           erased_at: this.#sd.now(),
         })
         .execute()
@@ -433,7 +433,15 @@ export class KyselyEventStore implements EventStore {
 
   /** Retention, in short transactions (chunked-delete.ts). */
   purgeOlderThan(cutoff: Date, projectId?: string): Promise<{ events: number; failedEvents: number }> {
-    return this.#guard(() => purgeInSlices(this.#deletion, cutoff, projectId))
+    return this.#guard(async () => {
+      const purged = await purgeInSlices(this.#deletion, cutoff, projectId)
+      // Erasures are needed only while events received before them may still be written: gone with the
+      // retention window like everything else.
+      let old = this.#db.deleteFrom('erasures').where('erased_at', '<', this.#sd.toDbTime(cutoff))
+      if (projectId !== undefined) old = old.where('project_id', '=', projectId)
+      await old.execute()
+      return purged
+    })
   }
 
   get #deletion(): DeletionContext {

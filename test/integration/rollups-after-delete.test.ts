@@ -271,6 +271,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const after = makeEvent({ userId: 'gdpr1', receivedAt: new Date(Date.now() + 1000).toISOString() })
       await store.insertBatch([after], [])
       expect((await store.queryEvents('p1', { userId: 'gdpr1' })).events.map((e) => e.id)).toEqual([after.id])
+      // The list of erasures keeps no identifier, and goes with the retention window.
+      const remembered = await store.db.selectFrom('erasures').selectAll().execute()
+      expect(remembered).toHaveLength(2)
+      expect(JSON.stringify(remembered)).not.toMatch(/gdpr1|anon-gdpr/)
+      await store.purgeOlderThan(new Date(Date.now() + 60_000))
+      expect(await store.db.selectFrom('erasures').selectAll().execute()).toEqual([])
     })
 
     if (dialect === 'sqlite')

@@ -3,7 +3,8 @@ import type { StoreDialect } from '../dialect.js'
 import type { StoreMigration } from './store-migration.js'
 
 /**
- * GDPR erasures, remembered: who (`user_id` and/or `anonymous_id`) and when. An event accepted before an
+ * GDPR erasures, remembered: who (`user_id` and/or `anonymous_id`, each kept only as a salted SHA-256,
+ * `erasureDigest`, so the list of erased people holds no identifier) and when. An event accepted before an
  * erasure but written after it — still in the scale-out stream, or in a group commit not yet written —
  * is dropped when it is written (insert-batch.ts), so the person's data never comes back. Before, an
  * erasure while a worker had a backlog answered "deleted 0" and the events were stored minutes later.
