@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Transaction } from 'kysely'
 import type { Database } from './database.js'
 import type { StoreDialect } from './dialect.js'
+import { enterWriteFence } from './erasure-fence.js'
 import {
   chunkForParams,
   type EncodedBatch,
@@ -32,6 +33,7 @@ export async function insertBatchInTransaction(
   afterInsert?: (acceptedIndexes: number[]) => Promise<void>,
 ): Promise<InsertOutcome[]> {
   const rows = batch.events
+  await enterWriteFence(trx, dialect, projectsOf(batch))
   const erased = await erasedInBatch(trx, dialect, batch)
   const keys = rows.map(keyOf)
   const firstIndex = new Map<string, number>()
@@ -91,6 +93,21 @@ const FAILED_PROJECT_ID = FAILED_COLUMNS.indexOf('project_id')
 const FAILED_RECEIVED_AT = FAILED_COLUMNS.indexOf('received_at')
 const FAILED_PAYLOAD = FAILED_COLUMNS.indexOf('payload')
 
+function projectsOf(batch: EncodedBatch): Set<string> {
+  const projects = new Set<string>()
+  for (const row of batch.events) projects.add(row[ROW_PROJECT_ID] as string)
+  for (const row of batch.failed) projects.add(row[FAILED_PROJECT_ID] as string)
+  return projects
+}
+
+/**
+ * How far an event's receive time may run after an erasure and still count as before it: `received_at`
+ * is the ingest node's clock, `erased_at` the database's, and servers' clocks disagree (a trial: a node 2
+ * minutes fast kept an event sent before the erasure). So events of an erased person received up to this
+ * long after the erasure are dropped too.
+ */
+export const ERASURE_CLOCK_MARGIN_MS = 10 * 60_000
+
 interface Erasure {
   projectId: string
   userId: string | null
@@ -127,7 +144,7 @@ async function erasedInBatch(
     .selectFrom('erasures')
     .select(['project_id', 'user_id', 'anonymous_id', 'erased_at'])
     .where('project_id', 'in', [...projects])
-    .where('erased_at', '>=', dialect.toDbTime(oldest))
+    .where('erased_at', '>=', dialect.toDbTime(oldest - ERASURE_CLOCK_MARGIN_MS))
     .execute()
   if (found.length === 0) return null
   const erasures: Erasure[] = found.map((e) => ({
@@ -139,7 +156,9 @@ async function erasedInBatch(
   const digest = (projectId: string, id: unknown) =>
     id == null ? null : erasureDigest(projectId, String(id))
   const erasedPerson = (projectId: string, userId: unknown, anonymousId: unknown, receivedMs: number) => {
-    const candidates = erasures.filter((e) => e.projectId === projectId && receivedMs <= e.erasedAtMs)
+    const candidates = erasures.filter(
+      (e) => e.projectId === projectId && receivedMs <= e.erasedAtMs + ERASURE_CLOCK_MARGIN_MS,
+    )
     if (candidates.length === 0) return false
     const user = digest(projectId, userId)
     const anonymous = digest(projectId, anonymousId)

@@ -11,6 +11,7 @@ import { type DeletionContext, eraseInSlices, purgeInSlices } from './chunked-de
 import type { Database } from './database.js'
 import { databaseNowMs } from './database-clock.js'
 import type { StoreDialect } from './dialect.js'
+import { awaitWritesInFlight } from './erasure-fence.js'
 import { chunkForParams, type EncodedBatch, EVENT_COLUMNS, encodeBatch, fromEventRow } from './event-rows.js'
 import type {
   AckOptions,
@@ -427,6 +428,7 @@ export class KyselyEventStore implements EventStore {
           erased_at: this.#sd.now(),
         })
         .execute()
+      await awaitWritesInFlight(this.#db, this.#sd, projectId)
       return eraseInSlices(this.#deletion, projectId, filter)
     })
   }

@@ -228,7 +228,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const late = makeEvent({
           userId: 'carol',
           timestamp: new Date(T0 + 5 * HOUR).toISOString(),
-          receivedAt: new Date(Date.now() + 1000).toISOString(),
+          receivedAt: new Date(Date.now() + 11 * 60_000).toISOString(),
         })
         const writing = store.insertBatch([late], []).then((r) => {
           done.push('write')
@@ -251,6 +251,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         makeEvent({ userId: 'gdpr1', receivedAt: receivedBefore }),
         makeEvent({ userId: null, anonymousId: 'anon-gdpr', receivedAt: receivedBefore }),
         makeEvent({ userId: 'someone-else', receivedAt: receivedBefore }),
+        // From an ingest node whose clock runs 2 minutes fast: sent before the erasure all the same.
+        makeEvent({ userId: 'gdpr1', receivedAt: new Date(Date.now() + 120_000).toISOString() }),
       ]
       const failedBefore = {
         id: 'f-gdpr1',
@@ -262,13 +264,17 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await store.deleteWhere('p1', { userId: 'gdpr1' })
       await store.deleteWhere('p1', { anonymousId: 'anon-gdpr' })
       const outcomes = await store.insertBatch(backlog, [failedBefore])
-      expect(outcomes.map((o) => o.status)).toEqual(['accepted', 'accepted', 'accepted'])
+      expect(outcomes.map((o) => o.status)).toEqual(['accepted', 'accepted', 'accepted', 'accepted'])
       expect((await store.queryEvents('p1', { userId: 'gdpr1' })).events).toEqual([])
       expect((await store.queryEvents('p1', { anonymousId: 'anon-gdpr' })).events).toEqual([])
       expect((await store.queryEvents('p1', { userId: 'someone-else' })).events).toHaveLength(1)
       expect((await store.listFailedEvents('p1', {})).failedEvents).toEqual([])
       // Sent again after the erasure (new consent, a new session): kept.
-      const after = makeEvent({ userId: 'gdpr1', receivedAt: new Date(Date.now() + 1000).toISOString() })
+      // (beyond the clock margin: within it, a later receive time may be a fast clock's)
+      const after = makeEvent({
+        userId: 'gdpr1',
+        receivedAt: new Date(Date.now() + 11 * 60_000).toISOString(),
+      })
       await store.insertBatch([after], [])
       expect((await store.queryEvents('p1', { userId: 'gdpr1' })).events.map((e) => e.id)).toEqual([after.id])
       // The list of erasures keeps no identifier, and goes with the retention window.
@@ -345,6 +351,43 @@ describe.runIf(pgReachable || IN_CI)('postgres: erasure racing an insert', () =>
       const overview = await getOverview(store.db, store.storeDialect, 'p1', range)
       expect(overview.total).toBe(2) // bob and carol
       expect(overview.topNames.find((n) => n.name === 'Brand New')?.count).toBe(1)
+    } finally {
+      await other.close()
+      await store.close()
+      await fresh.drop()
+    }
+  })
+})
+
+describe.runIf(pgReachable || IN_CI)('postgres: erasure racing a write that checked before it', () => {
+  it('should erase an event whose write checked for erasures before the erasure and committed after its search', async () => {
+    // A trial held such a write open: the erasure answered 0 and the event stayed.
+    const fresh = await createFreshPostgresDatabase()
+    const store = await createStore(fresh.url, { migrate: true })
+    const other = await createStore(fresh.url) // another server's connection, ingesting
+    try {
+      await createProjectP1(store)
+      let release = () => {}
+      const gate = new Promise<void>((r) => {
+        release = r
+      })
+      let holding = () => {}
+      const held = new Promise<void>((r) => {
+        holding = r
+      })
+      const win = makeEvent({ userId: 'winU', receivedAt: new Date(Date.now() - 1000).toISOString() })
+      const ingest = other.db.transaction().execute(async (trx) => {
+        await insertBatchInTransaction(trx, other.storeDialect, encodeBatch(other.storeDialect, [win], []))
+        holding() // checked (no erasure yet) and inserted; not committed
+        await gate
+      })
+      await held
+      const erasing = store.deleteWhere('p1', { userId: 'winU' })
+      await new Promise((r) => setTimeout(r, 300)) // recorded, and waiting for the write in flight
+      release()
+      const [, erased] = await Promise.all([ingest, erasing])
+      expect(erased.events).toBe(1)
+      expect((await store.queryEvents('p1', { userId: 'winU' })).events).toEqual([])
     } finally {
       await other.close()
       await store.close()
