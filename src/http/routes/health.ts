@@ -45,24 +45,23 @@ export function registerHealthRoutes(app: TallyServer, deps: RouteDeps): void {
       const silent = new Promise<'silent'>((resolve) => {
         timer = setTimeout(() => resolve('silent'), READY_TIMEOUT_MS)
       })
+      let answer: unknown
       try {
-        if ((await Promise.race([deps.store.ping(), silent])) === 'silent') {
-          throw new AppError(
-            'store_unavailable',
-            `The database did not answer within ${READY_TIMEOUT_MS} ms`,
-            {
-              retryAfterSeconds: 5,
-            },
-          )
-        }
+        answer = await Promise.race([deps.store.ping(), silent])
       } catch (err) {
-        if (err instanceof AppError) throw err
+        // Whatever the store says (unreachable, not migrated, closed): not ready. An AppError it throws
+        // (a closed store's `internal`) is no reason for a 500 here.
         throw new AppError('store_unavailable', 'The database is not reachable or not migrated', {
           cause: err,
           retryAfterSeconds: 5,
         })
       } finally {
         clearTimeout(timer)
+      }
+      if (answer === 'silent') {
+        throw new AppError('store_unavailable', `The database did not answer within ${READY_TIMEOUT_MS} ms`, {
+          retryAfterSeconds: 5,
+        })
       }
       return { status: 'ready' as const, database: deps.store.dialect }
     },
