@@ -10,6 +10,7 @@ import type { ErrorCode } from '../errors/codes.js'
 import { ProjectRuntimeCache } from '../ingest/project-runtime.js'
 import type { ReplayDeps } from '../ingest/replay-failed-events.js'
 import { MAX_ID_LENGTH } from '../schema/primitives.js'
+import { pendingMigrationsError } from '../store/assert-migrated.js'
 import { createDialect, createStore } from '../store/create-store.js'
 import type { KyselyEventStore } from '../store/kysely-event-store.js'
 import { DEFAULT_PROJECT_SETTINGS } from '../store/project-types.js'
@@ -286,7 +287,7 @@ export async function withDatabase<T>(
  * Throws AppError('store_unavailable') when `url` names a SQLite file that does not exist, without
  * creating anything. PostgreSQL never creates a database on connect, so it needs no check.
  */
-function assertDatabaseExists(url: string): void {
+export function assertDatabaseExists(url: string): void {
   const dialect = createDialect(url)
   if (!(dialect instanceof SqliteStoreDialect)) return
   const file = dialect.filename
@@ -316,12 +317,7 @@ export async function prepareSchema(
       `${maskDatabasePassword(databaseUrl)} holds no Tally database — run "tally migrate" (or "tally serve") first, or check --db`,
     )
   }
-  if (!options.migrate) {
-    throw new AppError(
-      'store_unavailable',
-      `the database needs migrations (${pending.join(', ')}) and TALLY_MIGRATE_ON_START is false — run "tally migrate"`,
-    )
-  }
+  if (!options.migrate) throw pendingMigrationsError(pending)
   await store.migrate()
 }
 

@@ -11,10 +11,13 @@ export async function assertMigrated(store: EventStore): Promise<void> {
   const status = (store as Partial<KyselyEventStore>).migrationStatus
   if (status === undefined) return
   const { pending } = await status.call(store)
-  if (pending.length > 0) {
-    throw new AppError(
-      'store_unavailable',
-      `the database needs migrations (${pending.join(', ')}) and TALLY_MIGRATE_ON_START is false — run "tally migrate"`,
-    )
-  }
+  if (pending.length > 0) throw pendingMigrationsError(pending)
+}
+
+/** The refusal of a database with `pending` migrations when TALLY_MIGRATE_ON_START is false. */
+export function pendingMigrationsError(pending: readonly string[]): AppError {
+  return new AppError(
+    'store_unavailable',
+    `the database needs migrations (${pending.join(', ')}) and TALLY_MIGRATE_ON_START is false — run "tally migrate"`,
+  )
 }

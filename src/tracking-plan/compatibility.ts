@@ -185,14 +185,19 @@ export function diffSchemas(before: unknown, after: unknown, path = ''): SchemaC
   // A property's definition removed: its values are then checked as any unlisted property — refused when
   // unlisted ones are (`false`) or constrained (a schema); otherwise anything goes, which breaks nothing.
   const unlisted = after.additionalProperties
-  const removalBreaks = unlisted === false || isSchema(unlisted)
+  // `propertyNames` and `patternProperties` may refuse or constrain the name too: not analysed, so breaking.
+  const removalBreaks =
+    unlisted === false ||
+    isSchema(unlisted) ||
+    after.propertyNames !== undefined ||
+    after.patternProperties !== undefined
   for (const key of Object.keys(oldProps)) {
     if (!Object.hasOwn(newProps, key))
       add(
         'property_removed',
         removalBreaks,
         removalBreaks
-          ? `property "${key}" was removed; its values now fall under additionalProperties`
+          ? `property "${key}" was removed; it now falls under additionalProperties, propertyNames or patternProperties`
           : `property "${key}" was removed; any value is accepted for it now`,
         join(path, key),
       )

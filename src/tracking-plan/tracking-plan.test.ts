@@ -569,6 +569,13 @@ describe('TrackingPlan compatibility report', () => {
     const removed = next({ ...SIGNED_UP_V1, properties: { plan: SIGNED_UP_V1.properties.plan } })
     expect(removed.compatible).toBe(true)
     expect(removed.changes).toEqual([expect.objectContaining({ kind: 'property_removed', breaking: false })])
+    // …but not where property names are constrained (a re-check trial: "any value is accepted" for a name
+    // propertyNames now refuses).
+    const named = diffSchemas(
+      { properties: { a: { type: 'number' }, b: { type: 'string' } } },
+      { properties: { a: { type: 'number' } }, propertyNames: { enum: ['a'] } },
+    )
+    expect(named).toContainEqual(expect.objectContaining({ kind: 'property_removed', breaking: true }))
     const narrowed = diffSchemas({ type: 'number' }, { type: 'integer' })
     expect(narrowed.map((c) => c.kind)).toEqual(['type_narrowed'])
   })

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process'
+import { existsSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { freePort } from '../../../test/helpers/nats-cluster.js'
@@ -42,12 +44,26 @@ describe('workerCommand', () => {
     // It consumed anyway and failed every write, its messages redelivered for as long as it ran (a trial).
     const db = tempDatabase()
     dbs.push(db)
+    writeFileSync(join(db.dir, 'tally.db'), '') // an empty SQLite database: there, but never migrated
     const port = await freePort()
     const run = await runCli(['worker', '--queue', `nats://127.0.0.1:${port}`, '--db', db.url], {
       env: { TALLY_MIGRATE_ON_START: 'false' },
     })
     expect(run.code).toBe(1)
     expect(run.stderr).toMatch(/needs migrations \(0001-initial/)
+  })
+
+  it('should not create a mistyped SQLite file when it does not migrate on start', async () => {
+    const db = tempDatabase()
+    dbs.push(db)
+    const missing = join(db.dir, 'typo.db')
+    const port = await freePort()
+    const run = await runCli(['worker', '--queue', `nats://127.0.0.1:${port}`, '--db', `sqlite:${missing}`], {
+      env: { TALLY_MIGRATE_ON_START: 'false' },
+    })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('database not found')
+    expect(existsSync(missing)).toBe(false)
   })
 
   it('should exit 1 with store_unavailable when no NATS server answers', async () => {

@@ -7,7 +7,13 @@ import { assertMigrated } from '../../store/assert-migrated.js'
 import { createStore } from '../../store/create-store.js'
 import type { CliCommand, CliIo } from '../cli-io.js'
 import { usageMessage } from '../cli-io.js'
-import { errorLine, parseCommandArgs, runCommand, usageError } from '../command-context.js'
+import {
+  assertDatabaseExists,
+  errorLine,
+  parseCommandArgs,
+  runCommand,
+  usageError,
+} from '../command-context.js'
 
 export const WORKER_HELP = `Usage: tally worker --queue nats://h1:4222,h2:4222 --db postgres://… [options]
 
@@ -58,6 +64,8 @@ export async function workerCommand(
   if (values.db === undefined && (io.env.TALLY_DATABASE_URL ?? '') === '')
     throw usageError('--db (or TALLY_DATABASE_URL) is required: the database the query nodes read')
   const settings = queueSettingsOf(config, { batchSize })
+  // Without migrating on start there is nothing to create: a mistyped SQLite path must not become a file.
+  if (!config.migrateOnStart) assertDatabaseExists(config.databaseUrl)
   const store = await createStore(config.databaseUrl)
   let worker: WriterWorker
   try {
