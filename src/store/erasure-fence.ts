@@ -30,11 +30,12 @@ export async function enterWriteFence(
   projectIds: Iterable<string>,
 ): Promise<void> {
   if (!dialect.capabilities.supportsConcurrentWriters) return
-  const keys = [...new Set([...projectIds].map(projectKey))]
-  if (keys.length === 0) return
-  await sql`select pg_advisory_xact_lock_shared(${FENCE_LOCK_CLASS}, k) from unnest(${keys}::int[]) as k`.execute(
-    trx,
-  )
+  // One key at a time, in one order for every writer: a writer holding one project's fence while it
+  // waits for another's, behind an erasure, must never meet one that takes them the other way round.
+  const keys = [...new Set([...projectIds].map(projectKey))].sort((a, b) => a - b)
+  for (const key of keys) {
+    await sql`select pg_advisory_xact_lock_shared(${FENCE_LOCK_CLASS}, ${key})`.execute(trx)
+  }
 }
 
 /** Waits until every write transaction of `projectId` that began before now has finished (see above). */
