@@ -12,6 +12,7 @@ import type { Database } from './database.js'
 import { databaseNowMs } from './database-clock.js'
 import type { StoreDialect } from './dialect.js'
 import { awaitWritesInFlight } from './erasure-fence.js'
+import { erasureDigest } from './erasures.js'
 import { chunkForParams, type EncodedBatch, EVENT_COLUMNS, encodeBatch, fromEventRow } from './event-rows.js'
 import type {
   AckOptions,
@@ -29,7 +30,7 @@ import type {
   StoredSchema,
 } from './event-store.js'
 import { FailedEventRepository } from './failed-event-repository.js'
-import { erasureDigest, insertBatchInTransaction } from './insert-batch.js'
+import { insertBatchInTransaction } from './insert-batch.js'
 import { createMigrator } from './migrations/create-migrator.js'
 import { nextTurn } from './next-turn.js'
 import { ProjectRepository } from './project-repository.js'
