@@ -121,9 +121,12 @@ if (isEntryPoint()) {
     env: process.env,
   }).then((code) => {
     process.exitCode = code
-    // A command that failed has nothing left to write, but a library may still hold a socket open: the
-    // NATS client kept one to a port that was not NATS, and `tally worker`/`serve` then never exited
-    // after reporting the failure (a trial). A success exits naturally, so piped output is never cut.
-    if (code !== 0) setTimeout(() => process.exit(code), 1000).unref()
+    // A server that failed to start may leave a library's socket open: the NATS client kept one to a port
+    // that was not NATS, and `tally worker`/`serve` then never exited after reporting the failure (a
+    // trial). Only those two, which print little: other commands exit naturally, so piped output (a
+    // `tally validate` that found invalid events exits 1) is never cut.
+    const command = process.argv[2]
+    if (code !== 0 && (command === 'serve' || command === 'worker'))
+      setTimeout(() => process.exit(code), 1000).unref()
   })
 }
