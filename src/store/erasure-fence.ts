@@ -1,19 +1,13 @@
 import { type Kysely, sql, type Transaction } from 'kysely'
+import { hash53 } from '../stats/sketch/hyper-log-log.js'
 import type { Database } from './database.js'
 import type { StoreDialect } from './dialect.js'
 
 /** Advisory-lock class of the fence (PostgreSQL); the rollup lock uses 0x7a11. */
 const FENCE_LOCK_CLASS = 0x7a12
 
-/**
- * A small 32-bit hash of a project id, for the lock key: the fence only needs the same key for the same
- * project (a collision makes an erasure wait for another project's writes too, nothing worse).
- */
-function projectKey(projectId: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < projectId.length; i++) h = Math.imul(h ^ projectId.charCodeAt(i), 0x01000193)
-  return h | 0
-}
+/** The lock key of a project: the hash the rollup lock uses (a collision only makes an erasure wait longer). */
+const projectKey = (projectId: string) => hash53(projectId) | 0
 
 /**
  * Why a fence: a group commit checks for recent erasures at its start, so on PostgreSQL one that checked
