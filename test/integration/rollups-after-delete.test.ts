@@ -310,26 +310,50 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
 // PostgreSQL: an erasure's rebuild deleted the hour's rollup rows and only then took the project's rollup
 // lock, so an insert committed in between was counted twice (and the opposite lock orders deadlocked).
+/**
+ * Two servers on one fresh PostgreSQL database (`store` erases, `other` ingests), project p1 created, and a
+ * gate: `other`'s transaction calls `holding()` then waits for `release()`, so an erasure can be started
+ * while that transaction is open.
+ */
+async function withTwoServers(
+  run: (t: {
+    store: KyselyEventStore
+    other: KyselyEventStore
+    gate: Promise<void>
+    holding: () => void
+    held: Promise<void>
+    release: () => void
+  }) => Promise<void>,
+): Promise<void> {
+  const fresh = await createFreshPostgresDatabase()
+  const store = await createStore(fresh.url, { migrate: true })
+  const other = await createStore(fresh.url) // another server's connection, ingesting
+  try {
+    await createProjectP1(store)
+    let release = () => {}
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    let holding = () => {}
+    const held = new Promise<void>((r) => {
+      holding = r
+    })
+    await run({ store, other, gate, holding, held, release })
+  } finally {
+    await other.close()
+    await store.close()
+    await fresh.drop()
+  }
+}
+
 describe.runIf(pgReachable || IN_CI)('postgres: erasure racing an insert', () => {
   it('should count an event inserted while an erasure waits, once', async () => {
-    const fresh = await createFreshPostgresDatabase()
-    const store = await createStore(fresh.url, { migrate: true })
-    const other = await createStore(fresh.url) // another server's connection, ingesting
-    try {
-      await createProjectP1(store)
+    await withTwoServers(async ({ store, other, gate, holding, held, release }) => {
       const at = new Date(T0 + 10 * 60_000).toISOString()
       await store.insertBatch(
         [makeEvent({ userId: 'alice', timestamp: at }), makeEvent({ userId: 'bob', timestamp: at })],
         [],
       )
-      let release = () => {}
-      const gate = new Promise<void>((r) => {
-        release = r
-      })
-      let holding = () => {}
-      const held = new Promise<void>((r) => {
-        holding = r
-      })
       // An insert transaction that holds the project's rollup lock (as ingest does) until released.
       const late = makeEvent({ userId: 'carol', name: 'Brand New', timestamp: at })
       const ingest = other.db.transaction().execute(async (trx) => {
@@ -351,30 +375,14 @@ describe.runIf(pgReachable || IN_CI)('postgres: erasure racing an insert', () =>
       const overview = await getOverview(store.db, store.storeDialect, 'p1', range)
       expect(overview.total).toBe(2) // bob and carol
       expect(overview.topNames.find((n) => n.name === 'Brand New')?.count).toBe(1)
-    } finally {
-      await other.close()
-      await store.close()
-      await fresh.drop()
-    }
+    })
   })
 })
 
 describe.runIf(pgReachable || IN_CI)('postgres: erasure racing a write that checked before it', () => {
   it('should erase an event whose write checked for erasures before the erasure and committed after its search', async () => {
     // A trial held such a write open: the erasure answered 0 and the event stayed.
-    const fresh = await createFreshPostgresDatabase()
-    const store = await createStore(fresh.url, { migrate: true })
-    const other = await createStore(fresh.url) // another server's connection, ingesting
-    try {
-      await createProjectP1(store)
-      let release = () => {}
-      const gate = new Promise<void>((r) => {
-        release = r
-      })
-      let holding = () => {}
-      const held = new Promise<void>((r) => {
-        holding = r
-      })
+    await withTwoServers(async ({ store, other, gate, holding, held, release }) => {
       const win = makeEvent({ userId: 'winU', receivedAt: new Date(Date.now() - 1000).toISOString() })
       const ingest = other.db.transaction().execute(async (trx) => {
         await insertBatchInTransaction(trx, other.storeDialect, encodeBatch(other.storeDialect, [win], []))
@@ -388,11 +396,7 @@ describe.runIf(pgReachable || IN_CI)('postgres: erasure racing a write that chec
       const [, erased] = await Promise.all([ingest, erasing])
       expect(erased.events).toBe(1)
       expect((await store.queryEvents('p1', { userId: 'winU' })).events).toEqual([])
-    } finally {
-      await other.close()
-      await store.close()
-      await fresh.drop()
-    }
+    })
   })
 })
 
