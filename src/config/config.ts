@@ -130,7 +130,7 @@ export const ConfigSchema = Type.Object(
       maximum: 100_000,
       default: 64,
       description:
-        'API requests handled at once; beyond it new ones get 503 overloaded + Retry-After before their body is read (TALLY_MAX_IN_FLIGHT).',
+        'API requests handled at once, counted from the end of their body; beyond it new ones get 503 overloaded + Retry-After. Ingest requests stop counting once their events wait for their commit, which TALLY_INGEST_QUEUE_MAX bounds (TALLY_MAX_IN_FLIGHT).',
     }),
     maxEventLoopDelayMs: Type.Integer({
       minimum: 0,

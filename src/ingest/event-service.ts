@@ -170,7 +170,9 @@ export class EventService implements Ingestor {
     let accepted = 0
     let duplicates = 0
     if (unit.events.length + unit.failed.length > 0) {
-      const outcomes = await this.#queue.submit(unit)
+      const committed = this.#queue.submit(unit)
+      ctx.onQueued?.()
+      const outcomes = await committed
       for (let k = 0; k < acceptedIndexes.length; k++) {
         const index = acceptedIndexes[k]
         const outcome = outcomes[k]

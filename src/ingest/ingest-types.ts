@@ -17,6 +17,11 @@ export interface IngestContext {
    * stored with an accepted event as violations, so a repair is never silent.
    */
   notes?: readonly (readonly ValidationIssue[] | undefined)[]
+  /**
+   * Called once the batch is validated and formatted and its rows are queued for their commit, before the
+   * wait for it: the transport's cue that the request now costs only the memory of its rows.
+   */
+  onQueued?: () => void
 }
 
 /**

@@ -10,6 +10,7 @@ import type { RouteDeps, TallyServer } from '../build-server.js'
 import { toAppError } from '../error-handler.js'
 import { authOf, requireBearer, requireSegmentKey } from '../plugins/auth.js'
 import { acceptAnyContentTypeAsJson, useIngestBodyParser } from '../plugins/ingest-body.js'
+import { releaseInFlightSlot } from '../plugins/load-shedding.js'
 import { BEARER, errorResponses, inline } from './common-schemas.js'
 import { fromSegmentBatch, fromSegmentCall, SEGMENT_CALLS, type SegmentBatch } from './segment-mapping.js'
 
@@ -46,6 +47,7 @@ function contextOf(request: FastifyRequest, batch: SegmentBatch): IngestContext 
     sentAt: batch.sentAt,
     receivedAt: new Date(),
     notes: batch.notes,
+    onQueued: () => releaseInFlightSlot(request),
   }
 }
 
