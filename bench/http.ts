@@ -44,6 +44,10 @@ interface AutocannonRequest {
 interface AutocannonResult {
   requests: { average: number; total: number }
   latency: { p50: number; p99: number }
+  /** Seconds the run lasted. */
+  duration: number
+  /** Responses by status class. */
+  '2xx': number
   non2xx: number
   errors: number
 }
