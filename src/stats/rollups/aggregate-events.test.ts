@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import {
   aggregateEvents,
+  boundedRollupKey,
   interactionTargetKey,
+  MAX_ROLLUP_KEY_BYTES,
   performanceValue,
   type RollupInput,
 } from './aggregate-events.js'
@@ -115,5 +117,18 @@ describe('interactionTargetKey', () => {
     expect(interactionTargetKey({ target: { tag: 'button', id: 'buy' } })).toBe('button#buy')
     expect(interactionTargetKey({ target: { tag: 'button' } })).toBe('button')
     expect(interactionTargetKey({})).toBe('')
+  })
+})
+
+describe('boundedRollupKey', () => {
+  it('should keep keys up to 1,024 bytes and shorten longer ones on a character boundary with a digest', () => {
+    const fits = 'é'.repeat(512) // 1,024 bytes
+    expect(boundedRollupKey(fits)).toBe(fits)
+    const astral = '😀'.repeat(300) // 1,200 bytes, 4 per character
+    const short = boundedRollupKey(astral)
+    expect(Buffer.byteLength(short)).toBeLessThanOrEqual(MAX_ROLLUP_KEY_BYTES)
+    expect(short).toMatch(/^(😀)+…[0-9a-f]{16}$/u) // no character cut in half
+    expect(boundedRollupKey(`${astral}a`)).not.toBe(short) // texts sharing the prefix stay apart
+    expect(boundedRollupKey(astral)).toBe(short)
   })
 })

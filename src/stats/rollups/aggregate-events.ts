@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { toDefaultUnit } from '../../enrich/performance.js'
 import { PERFORMANCE_UNITS, type PerformanceUnit } from '../../schema/event-types.js'
 import { HyperLogLog } from '../sketch/hyper-log-log.js'
@@ -83,14 +84,48 @@ export function userKey(e: Pick<RollupInput, 'userId' | 'anonymousId'>): string 
   return e.userId ?? e.anonymousId ?? null
 }
 
-/** How an interaction target is named in the rollups: its selector, else `tag#id`, else `tag`, else `''`. */
+/**
+ * Most UTF-8 bytes of a route or an interaction target in a rollup key. PostgreSQL refuses an index entry
+ * over 2,704 bytes: a 2,041-character route of CJK text (6 KB, within the 2,048 characters an event may
+ * send) failed its whole group commit with 500, and the SDKs retried it forever.
+ */
+export const MAX_ROLLUP_KEY_BYTES = 1024
+/** What a shortened key ends with: `…` and 16 hex digits of the whole text's SHA-256 (3 + 16 bytes). */
+const SHORTENED_SUFFIX_BYTES = 19
+
+/**
+ * `text` as a rollup key: unchanged up to MAX_ROLLUP_KEY_BYTES, else its longest prefix that fits (whole
+ * characters) + `…` + a digest of the whole, so two long routes that share a prefix stay apart. The same on
+ * every store and for the raw edge hours, which go through this too.
+ */
+export function boundedRollupKey(text: string): string {
+  // A UTF-16 unit is at most 3 bytes of UTF-8 (a surrogate pair, two units, is 4).
+  if (text.length * 3 <= MAX_ROLLUP_KEY_BYTES) return text
+  if (Buffer.byteLength(text) <= MAX_ROLLUP_KEY_BYTES) return text
+  const budget = MAX_ROLLUP_KEY_BYTES - SHORTENED_SUFFIX_BYTES
+  let bytes = 0
+  let end = 0
+  for (const ch of text) {
+    const size = Buffer.byteLength(ch)
+    if (bytes + size > budget) break
+    bytes += size
+    end += ch.length
+  }
+  const digest = createHash('sha256').update(text).digest('hex').slice(0, 16)
+  return `${text.slice(0, end)}…${digest}`
+}
+
+/**
+ * How an interaction target is named in the rollups: its selector, else `tag#id`, else `tag`, else `''`
+ * (bounded: boundedRollupKey).
+ */
 export function interactionTargetKey(properties: Record<string, unknown> | null): string {
   const t = properties?.target
   if (!t || typeof t !== 'object') return ''
   const { selector, tag, id } = t as Record<string, unknown>
-  if (typeof selector === 'string' && selector !== '') return selector
+  if (typeof selector === 'string' && selector !== '') return boundedRollupKey(selector)
   const tagName = typeof tag === 'string' ? tag : ''
-  return typeof id === 'string' && id !== '' ? `${tagName}#${id}` : tagName
+  return boundedRollupKey(typeof id === 'string' && id !== '' ? `${tagName}#${id}` : tagName)
 }
 
 const SEP = '\u0000'
@@ -178,8 +213,9 @@ function addApi(
   ph: string,
   props: Record<string, unknown>,
 ) {
-  const { method, route, statusCode, durationMs } = props
-  if (typeof method !== 'string' || typeof route !== 'string') return
+  const { method, statusCode, durationMs } = props
+  if (typeof method !== 'string' || typeof props.route !== 'string') return
+  const route = boundedRollupKey(props.route)
   const key = `${ph}${SEP}${method}${SEP}${route}`
   let a = agg.api.get(key)
   if (!a) {
