@@ -1,7 +1,7 @@
 import type { EventFormatter } from '../enrich/event-formatter.js'
 import { ipAsStored } from '../enrich/ip.js'
 import type { FormatResult } from '../enrich/types.js'
-import { AppError, isAppError } from '../errors/app-error.js'
+import { AppError } from '../errors/app-error.js'
 import type { AnalyticsEvent } from '../schema/analytics-event.js'
 import type { BatchResult, EventResult } from '../schema/batch.js'
 import type { ValidationIssue } from '../schema/validation-issue.js'
@@ -67,8 +67,9 @@ export class EventService implements Ingestor {
   readonly #validator: EventValidator
   readonly #formatter: EventFormatter
   readonly #projects: ProjectRuntimeCache
-  readonly #queue: GroupCommitQueue<WriteUnit, InsertOutcome[]>
+  readonly #queue: GroupCommitQueue<WriteUnit, InsertOutcome[] | AppError>
   readonly #onIngested?: (result: BatchResult, projectId: string) => void
+  readonly #onWriteError?: (err: unknown) => void
 
   constructor(options: EventServiceOptions) {
     this.#store = options.store
@@ -77,7 +78,8 @@ export class EventService implements Ingestor {
     this.#formatter = options.formatter
     this.#projects = options.projects
     this.#onIngested = options.onIngested
-    this.#queue = new GroupCommitQueue<WriteUnit, InsertOutcome[]>({
+    this.#onWriteError = options.onWriteError
+    this.#queue = new GroupCommitQueue<WriteUnit, InsertOutcome[] | AppError>({
       sizeOf: (u) => u.events.length + u.failed.length,
       maxGroupItems: options.maxGroupEvents ?? 1000,
       maxWaitMs: options.maxWaitMs ?? 0,
@@ -88,8 +90,7 @@ export class EventService implements Ingestor {
       write: (units) => this.#writeUnits(units),
       mapError: (err) => {
         options.onWriteError?.(err)
-        if (isAppError(err)) return err
-        return new AppError('store_unavailable', undefined, { cause: err, retryAfterSeconds: 2 })
+        return asWriteError(err)
       },
     })
   }
@@ -173,6 +174,7 @@ export class EventService implements Ingestor {
       const committed = this.#queue.submit(unit)
       ctx.onQueued?.()
       const outcomes = await committed
+      if (outcomes instanceof AppError) throw outcomes
       for (let k = 0; k < acceptedIndexes.length; k++) {
         const index = acceptedIndexes[k]
         const outcome = outcomes[k]
@@ -196,7 +198,32 @@ export class EventService implements Ingestor {
     return this.#queue.close()
   }
 
-  async #writeUnits(units: WriteUnit[]): Promise<InsertOutcome[][]> {
+  /**
+   * One transaction for the group. If the database refused it for a reason of its own (not that it is
+   * unreachable or busy), each request is written alone, so that one request the database refuses fails
+   * only its own sender: a single event PostgreSQL could not index answered 500 to every client whose
+   * events shared its group commit. A refused transaction wrote nothing, so writing again is safe.
+   */
+  async #writeUnits(units: WriteUnit[]): Promise<(InsertOutcome[] | AppError)[]> {
+    try {
+      return await this.#writeTogether(units)
+    } catch (err) {
+      if (units.length === 1 || isUnavailable(err)) throw err
+      this.#onWriteError?.(err)
+      const perUnit: (InsertOutcome[] | AppError)[] = []
+      for (const unit of units) {
+        try {
+          perUnit.push((await this.#writeTogether([unit]))[0] as InsertOutcome[])
+        } catch (alone) {
+          this.#onWriteError?.(alone)
+          perUnit.push(asWriteError(alone))
+        }
+      }
+      return perUnit
+    }
+  }
+
+  async #writeTogether(units: WriteUnit[]): Promise<InsertOutcome[][]> {
     const events = units.flatMap((u) => u.events)
     const failed = units.flatMap((u) => u.failed)
     const outcomes = await (this.#sink ? this.#sink(events, failed) : this.#store.insertBatch(events, failed))
@@ -208,6 +235,17 @@ export class EventService implements Ingestor {
     }
     return perUnit
   }
+}
+
+/** What a caller whose write failed receives: the store's AppError, else store_unavailable. */
+function asWriteError(err: unknown): AppError {
+  if (err instanceof AppError) return err
+  return new AppError('store_unavailable', undefined, { cause: err, retryAfterSeconds: 2 })
+}
+
+/** The database cannot be written now (down, busy, the queue full): writing alone would fail the same way. */
+function isUnavailable(err: unknown): boolean {
+  return err instanceof AppError && (err.code === 'store_unavailable' || err.code === 'overloaded')
 }
 
 /** The route's repair notes for an event ahead of the validator's warnings. */

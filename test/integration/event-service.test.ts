@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createEventFormatter } from '../../src/enrich/event-formatter.js'
+import { AppError } from '../../src/errors/app-error.js'
 import { EventService } from '../../src/ingest/event-service.js'
 import { ProjectRuntimeCache } from '../../src/ingest/project-runtime.js'
 import { replayFailedEvents } from '../../src/ingest/replay-failed-events.js'
+import type { AnalyticsEvent } from '../../src/schema/analytics-event.js'
 import { createStore } from '../../src/store/create-store.js'
-import type { EventStore } from '../../src/store/event-store.js'
+import type { EventStore, NewFailedEvent } from '../../src/store/event-store.js'
 import { DEFAULT_PROJECT_SETTINGS, type ProjectSettings } from '../../src/store/project-types.js'
 import { TrackingPlan } from '../../src/tracking-plan/tracking-plan.js'
 import { EventValidator } from '../../src/validate/event-validator.js'
@@ -123,6 +125,48 @@ for (const variant of variants) {
       let count = 0
       for await (const _ of store.exportEvents('p1', {})) count++
       expect(count).toBe(1001)
+    })
+
+    // A single event the database refused (PostgreSQL could not index a 6 KB route) answered 500 to every
+    // client whose events shared its group commit; now the group is written again request by request.
+    it('should fail only the request the database refuses, not the others of its group commit', async () => {
+      const refusing = new Proxy(store, {
+        get(target, key) {
+          if (key === 'insertBatch') {
+            return (events: AnalyticsEvent[], failed: NewFailedEvent[]) =>
+              events.some((e) => e.name === 'Poison')
+                ? Promise.reject(new AppError('internal', 'Storage error: index row size exceeds maximum'))
+                : target.insertBatch(events, failed)
+          }
+          const value = Reflect.get(target, key, target)
+          return typeof value === 'function' ? value.bind(target) : value
+        },
+      })
+      const errors: unknown[] = []
+      const isolated = new EventService({
+        store: refusing,
+        validator,
+        formatter,
+        projects,
+        onWriteError: (err) => errors.push(err),
+      })
+      try {
+        // Submitted on one turn: one group commit.
+        const calls = [
+          isolated.ingest([track('ok-1')], { projectId: 'p1' }),
+          isolated.ingest([track('bad-1', { name: 'Poison' })], { projectId: 'p1' }),
+          isolated.ingest([track('ok-2'), track('ok-3')], { projectId: 'p1' }),
+        ]
+        const settled = await Promise.allSettled(calls)
+        expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+        expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'internal' })
+        expect(settled.map((s) => (s.status === 'fulfilled' ? s.value.accepted : 0))).toEqual([1, 0, 2])
+        const stored = (await store.queryEvents('p1', {})).events.map((e) => e.messageId).sort()
+        expect(stored).toEqual(['ok-1', 'ok-2', 'ok-3'])
+        expect(errors).toHaveLength(2) // the group's failure, then the refused request's own
+      } finally {
+        await isolated.close()
+      }
     })
 
     it('should apply the batch sentAt to correct client clock skew', async () => {
