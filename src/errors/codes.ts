@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   malformed_request: { statusCode: 400, message: 'The request is not valid HTTP/1.1' },
   request_timeout: { statusCode: 408, message: 'The request did not arrive in time' },
   headers_too_large: { statusCode: 431, message: 'The request headers are too large' },
+  expectation_failed: { statusCode: 417, message: 'Only "Expect: 100-continue" is supported' },
   // ── auth ─────────────────────────────────────────────────────────────────────────────────────────
   unauthorized: { statusCode: 401, message: 'Missing or unknown API key' },
   forbidden: { statusCode: 403, message: 'This key may not do that' },

@@ -18,7 +18,13 @@ import type { EventStore } from '../store/event-store.js'
 import { prepareSchema } from '../validate/compile.js'
 import { registerFormats } from '../validate/formats.js'
 import { ApiKeyResolver } from './auth/api-keys.js'
-import { handleClientError, registerErrorHandlers, sendError, toAppError } from './error-handler.js'
+import {
+  answerOutsideFastify,
+  handleClientError,
+  registerErrorHandlers,
+  sendError,
+  toAppError,
+} from './error-handler.js'
 import { rateLimitBucketFor, registerAuthFailureLimit } from './plugins/auth.js'
 import { registerDashboard } from './plugins/dashboard.js'
 import { registerDocs } from './plugins/docs.js'
@@ -131,9 +137,13 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
     logController: new LogController({
       disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace',
     }),
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
+    // The router's own limit on a path segment answered before any route or auth ran (a bare 400 without
+    // details); segments are bounded by the routes' schemas instead, after auth. Beyond 8 KB (more than
+    // clients and proxies send in a URL) it answers 404 not_found.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(createRequestValidatorCompiler())
+  answerOutsideFastify(app.server)
 
   // Response schemas document the API (OpenAPI); serialising with JSON.stringify keeps every field the
   // store returns (fast-json-stringify would drop keys the schema does not list, e.g. enrichment extras).

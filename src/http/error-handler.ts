@@ -1,4 +1,9 @@
-import { STATUS_CODES as HTTP_STATUS_TEXT } from 'node:http'
+import {
+  STATUS_CODES as HTTP_STATUS_TEXT,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, isAppError } from '../errors/app-error.js'
@@ -19,6 +24,7 @@ const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_NOT_FOUND: 'not_found',
   FST_ERR_ASYNC_CONSTRAINT: 'not_found',
   FST_ERR_BAD_URL: 'not_found',
+  FST_ERR_MAX_PARAM_LENGTH: 'not_found',
 }
 
 /** Fallback for other 4xx errors (from plugins) by status. */
@@ -192,11 +198,42 @@ export function handleClientError(err: Error & { code?: string }, socket: Socket
       : err.code === 'HPE_HEADER_OVERFLOW'
         ? new AppError('headers_too_large')
         : new AppError('malformed_request')
-  const body = JSON.stringify(error.toJSON())
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${error.statusCode} ${HTTP_STATUS_TEXT[error.statusCode]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    )
-  }
+  answerAndClose(socket, error)
   socket.destroy(err)
+}
+
+/**
+ * What Node's HTTP server answers on its own, before Fastify sees the request, gets the documented body too:
+ * an `Expect` other than `100-continue` (Node: a bare 417) and `CONNECT` (Node: the connection dropped
+ * without an answer — this server is no proxy).
+ */
+export function answerOutsideFastify(server: Server): void {
+  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    const error = new AppError(
+      'expectation_failed',
+      `Expect: ${JSON.stringify(request.headers.expect ?? '')} is not supported; only "100-continue" is`,
+    )
+    const body = JSON.stringify(error.toJSON())
+    response.writeHead(error.statusCode, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    })
+    response.end(body)
+  })
+  server.on('connect', (_request: IncomingMessage, socket: Socket) => {
+    answerAndClose(
+      socket,
+      new AppError('method_not_allowed', 'CONNECT is not allowed: this server is no proxy'),
+    )
+    socket.end()
+  })
+}
+
+function answerAndClose(socket: Socket, error: AppError): void {
+  const body = JSON.stringify(error.toJSON())
+  if (!socket.writable) return
+  socket.write(
+    `HTTP/1.1 ${error.statusCode} ${HTTP_STATUS_TEXT[error.statusCode]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  )
 }

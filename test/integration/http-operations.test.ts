@@ -203,6 +203,54 @@ describe('unknown routes', () => {
   })
 })
 
+describe('long path parameters', () => {
+  // The router refused path segments over 512 characters before any route ran: a schema name of 200 CJK
+  // characters (within the name limit) is 1,800 characters percent-encoded and could not be registered, and
+  // a long id answered 400 validation_failed without `details`, before auth.
+  it('should take a 200-character name in any script, and check long ids after auth with details', async () => {
+    t = await createTestApp()
+    const { server } = t.app
+    const name = '注'.repeat(200)
+    const put = await server.inject({
+      method: 'PUT',
+      url: `/api/v1/schemas/track/${encodeURIComponent(name)}/1-0-0`,
+      headers: bearer(KEYS.admin),
+      payload: { type: 'object' },
+    })
+    expect(put.statusCode, put.body).toBe(201)
+    const listed = await server.inject({ url: '/api/v1/schemas', headers: bearer(KEYS.read) })
+    expect(listed.body).toContain(name)
+
+    const longId = 'a'.repeat(5000)
+    const noKey = await server.inject({
+      method: 'PATCH',
+      url: `/api/v1/events/${longId}`,
+      payload: { status: 'failed' },
+    })
+    expect(noKey.statusCode).toBe(401)
+    const patch = await server.inject({
+      method: 'PATCH',
+      url: `/api/v1/events/${longId}`,
+      headers: bearer(KEYS.admin),
+      payload: { status: 'failed' },
+    })
+    const get = await server.inject({ url: `/api/v1/events/${longId}`, headers: bearer(KEYS.read) })
+    for (const res of [patch, get]) {
+      expect(res.statusCode).toBe(400)
+      expect(res.json().error.code).toBe('validation_failed')
+      expect(res.json().error.details[0]).toMatchObject({ in: 'params', path: '/id', keyword: 'maxLength' })
+    }
+
+    // Beyond any URL a client sends (8 KB): still the documented body, never a bare router error.
+    const huge = await server.inject({
+      url: `/api/v1/events/${'a'.repeat(9000)}`,
+      headers: bearer(KEYS.read),
+    })
+    expect(huge.statusCode).toBe(404)
+    expect(huge.json().error.code).toBe('not_found')
+  })
+})
+
 describe('request metadata', () => {
   it('should echo X-Request-Id and resolve the client IP only through trusted proxies', async () => {
     t = await createTestApp({ TALLY_TRUST_PROXY: '127.0.0.1' })

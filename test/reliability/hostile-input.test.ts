@@ -485,5 +485,14 @@ describe('hostile input regressions', () => {
     )
     expect(bad).toMatch(/^HTTP\/1\.1 400 /)
     expect(JSON.parse(bad.slice(bad.indexOf('\r\n\r\n') + 4)).error.code).toBe('malformed_request')
+    // Node answered these itself: a bare 417 with an empty body, and no answer at all to CONNECT.
+    const expect999 = await ask('GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: 999-bogus\r\n\r\n')
+    expect(expect999).toMatch(/^HTTP\/1\.1 417 /)
+    expect(JSON.parse(expect999.slice(expect999.indexOf('\r\n\r\n') + 4)).error.code).toBe(
+      'expectation_failed',
+    )
+    const tunnel = await ask('CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n')
+    expect(tunnel).toMatch(/^HTTP\/1\.1 405 /)
+    expect(JSON.parse(tunnel.slice(tunnel.indexOf('\r\n\r\n') + 4)).error.code).toBe('method_not_allowed')
   })
 })
