@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../errors/app-error.js'
-import { assertNoRefCycle, findRefCycle, findRefOutsideSchemas } from './ref-cycles.js'
+import {
+  assertBoundedChecks,
+  assertNoRefCycle,
+  findRefCycle,
+  findRefOutsideSchemas,
+  maxChecksPerValue,
+} from './ref-cycles.js'
 
 const TREE = {
   type: 'object',
@@ -194,5 +200,71 @@ describe('findRefOutsideSchemas', () => {
     ).toThrow(
       expect.objectContaining({ code: 'schema_invalid', message: expect.stringContaining('#/default') }),
     )
+  })
+})
+
+describe('maxChecksPerValue', () => {
+  /** Definitions d0…d{n-1}, each applying the next twice to the same value (the 2.5 KB schema that took 34 s). */
+  const fanOut = (n: number) => {
+    const definitions: Record<string, unknown> = {}
+    for (let i = 0; i < n; i++)
+      definitions[`d${i}`] = {
+        allOf: [{ $ref: `#/definitions/d${i + 1}` }, { $ref: `#/definitions/d${i + 1}` }],
+      }
+    definitions[`d${n}`] = { type: 'string' }
+    return { definitions, properties: { a: { $ref: '#/definitions/d0' } } }
+  }
+
+  it('should count what a value gets through $refs and in-place keywords, as if inlined', () => {
+    expect(maxChecksPerValue({ type: 'object' })).toBe(1)
+    // The property's value: its $ref, d0, and per level each allOf entry (a $ref) and the definition it names.
+    expect(maxChecksPerValue(fanOut(3))).toBe(30)
+    expect(maxChecksPerValue(fanOut(32))).toBe(Number.POSITIVE_INFINITY)
+  })
+
+  it('should find checks that multiply from one level of the data to the next', () => {
+    // Each level applies the next twice to the property `a` below it: 2^32 checks at a depth of 32.
+    const definitions: Record<string, unknown> = {}
+    for (let i = 0; i < 32; i++) {
+      const next = { $ref: `#/definitions/d${i + 1}` }
+      definitions[`d${i}`] = { properties: { a: { allOf: [next, next] } } }
+    }
+    definitions.d32 = { type: 'string' }
+    expect(maxChecksPerValue({ definitions, $ref: '#/definitions/d0' })).toBe(Number.POSITIVE_INFINITY)
+    // Recursion that applies the schema twice per level grows the same way.
+    const twice = { properties: { a: { allOf: [{ $ref: '#' }, { $ref: '#' }] } } }
+    expect(maxChecksPerValue(twice)).toBe(Number.POSITIVE_INFINITY)
+  })
+
+  it('should keep recursive trees, wide enums of constants and ordinary plans well under the bound', () => {
+    expect(maxChecksPerValue(TREE)).toBeLessThan(10)
+    const binary = { properties: { left: { $ref: '#' }, right: { $ref: '#' }, value: { type: 'number' } } }
+    expect(maxChecksPerValue(binary)).toBeLessThan(10)
+    const described = {
+      oneOf: Array.from({ length: 300 }, (_, i) => ({ const: `v${i}`, description: `${i}` })),
+    }
+    expect(maxChecksPerValue(described)).toBe(301)
+    const plan = {
+      $defs: {
+        money: { type: 'object', properties: { amount: { type: 'number' }, currency: { type: 'string' } } },
+        item: { allOf: [{ $ref: '#/$defs/money' }, { properties: { sku: { type: 'string' } } }] },
+      },
+      type: 'object',
+      properties: {
+        total: { $ref: '#/$defs/money' },
+        items: { type: 'array', items: { $ref: '#/$defs/item' } },
+      },
+    }
+    expect(maxChecksPerValue(plan)).toBeLessThan(10)
+  })
+
+  it('should refuse through assertBoundedChecks with schema_invalid, and 1,500 patterns in one allOf too', () => {
+    expect(() => assertBoundedChecks(fanOut(32))).toThrow(AppError)
+    expect(() => assertBoundedChecks(fanOut(32))).toThrow(/more than 1000 subschemas/)
+    const patterns = {
+      additionalProperties: { allOf: Array.from({ length: 1500 }, (_, i) => ({ pattern: `a${i}` })) },
+    }
+    expect(() => assertBoundedChecks(patterns)).toThrow(/schema_invalid|subschemas/)
+    expect(() => assertBoundedChecks(TREE)).not.toThrow()
   })
 })

@@ -149,6 +149,43 @@ class SchemaIndex {
     return this.locations.has(pointer) ? pointer : undefined
   }
 
+  /**
+   * The subschemas applied to parts of the value (one level down in the data), by the property name they
+   * apply to (`named`; `#` for array items), and those that may apply under any name (`any`:
+   * `additionalProperties`, `patternProperties`, `propertyNames`…) — an over-approximation where a keyword
+   * applies only to some names.
+   */
+  children(pointer: string): { named: Map<string, string[]>; any: string[] } {
+    const named = new Map<string, string[]>()
+    const any: string[] = []
+    const { schema } = this.locations.get(pointer) as Location
+    if (typeof schema === 'boolean') return { named, any }
+    const key = (k: string) => `${pointer}/${escapePointer(k)}`
+    const add = (label: string, at: string) => {
+      const list = named.get(label)
+      if (list === undefined) named.set(label, [at])
+      else list.push(at)
+    }
+    if (isObject(schema.properties)) {
+      for (const [name, v] of Object.entries(schema.properties))
+        if (isSchema(v)) add(`.${name}`, `${key('properties')}/${escapePointer(name)}`)
+    }
+    if (isObject(schema.patternProperties)) {
+      for (const [name, v] of Object.entries(schema.patternProperties))
+        if (isSchema(v)) any.push(`${key('patternProperties')}/${escapePointer(name)}`)
+    }
+    for (const k of ['additionalProperties', 'unevaluatedProperties', 'propertyNames'])
+      if (isSchema(schema[k])) any.push(key(k))
+    for (const k of ['items', 'additionalItems', 'contains', 'unevaluatedItems'])
+      if (isSchema(schema[k])) add('#', key(k))
+    for (const k of ['items', 'prefixItems']) {
+      const value = schema[k]
+      if (Array.isArray(value))
+        for (let i = 0; i < value.length; i++) if (isSchema(value[i])) add('#', `${key(k)}/${i}`)
+    }
+    return { named, any }
+  }
+
   /** The subschemas applied to the same value as the one at `pointer`. */
   edges(pointer: string): string[] {
     const { schema, base } = this.locations.get(pointer) as Location
@@ -224,6 +261,105 @@ export function findRefOutsideSchemas(schema: unknown): { at: string; ref: strin
     if (index.resolve(node.$ref, base) === undefined) return { at: `#${pointer}`, ref: node.$ref }
   }
   return null
+}
+
+/**
+ * Most schema checks one value of an event may get from a tracking-plan schema (`maxChecksPerValue`).
+ * Ajv applies each subschema a `$ref`, `allOf`, `anyOf`… reaches, and every path counts: 32 definitions
+ * each referring twice to the next (2.5 KB) applied 2^32 checks to one property — one event blocked the
+ * server for 34 s, and with `allErrors` a failing one ran it out of memory; 1,500 patterns in one `allOf`
+ * took 4 s for a 30 KB string. A `oneOf` listing a few hundred constants stays well under the bound.
+ */
+export const MAX_CHECKS_PER_VALUE = 1_000
+/** Data depth the bound is checked to: deeper than events may nest (16 by default). */
+const CHECKED_DEPTH = 64
+
+/**
+ * An upper bound of the subschemas Ajv applies to any one value of the data (the event) when validating
+ * it against `schema`, or `Infinity` when above `cap`. Counted over the document's subschema graph as if
+ * every `$ref` were inlined: a value gets the subschemas its parent's applied subschemas apply to its
+ * name (or to any name), and those they apply in place. Recursion through properties or items is followed
+ * as deep as CHECKED_DEPTH; one that applies a schema more than once per level grows geometrically and
+ * passes `cap` within a few levels. Call after `findRefCycle` found none (the in-place graph is acyclic).
+ */
+export function maxChecksPerValue(schema: unknown, cap = MAX_CHECKS_PER_VALUE): number {
+  const index = new SchemaIndex(schema)
+  const pointers = [...index.locations.keys()]
+  const edges = new Map(pointers.map((p) => [p, index.edges(p)]))
+  const children = new Map(pointers.map((p) => [p, index.children(p)]))
+  // In-place targets before the schemas that apply them (iterative post-order: long $ref chains).
+  const order: string[] = []
+  const visited = new Set<string>()
+  for (const start of pointers) {
+    if (visited.has(start)) continue
+    const stack: { pointer: string; next: number }[] = [{ pointer: start, next: 0 }]
+    visited.add(start)
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]
+      const out = edges.get(top.pointer) as string[]
+      if (top.next < out.length) {
+        const to = out[top.next++]
+        if (!visited.has(to)) {
+          visited.add(to)
+          stack.push({ pointer: to, next: 0 })
+        }
+        continue
+      }
+      order.push(top.pointer)
+      stack.pop()
+    }
+  }
+  const clamp = (n: number) => (n > cap ? Number.POSITIVE_INFINITY : n)
+  // Checks of the value a schema is applied to: itself and what it applies in place.
+  const inPlace = new Map<string, number>()
+  for (const p of order)
+    inPlace.set(p, clamp((edges.get(p) as string[]).reduce((sum, e) => sum + (inPlace.get(e) as number), 1)))
+  // Checks at the end of the worst path of data, at most `depth` levels down, from a schema applied once.
+  let worst = new Map(inPlace)
+  for (let depth = 1; depth <= CHECKED_DEPTH; depth++) {
+    // One level down, per name: what the schema and all it applies in place apply to that name's value.
+    const below = new Map<string, { named: Map<string, number>; any: number }>()
+    const next = new Map<string, number>()
+    let changed = false
+    for (const p of order) {
+      const own = children.get(p) as ReturnType<SchemaIndex['children']>
+      let any = own.any.reduce((sum, c) => sum + (worst.get(c) as number), 0)
+      const named = new Map<string, number>()
+      for (const [label, list] of own.named)
+        named.set(
+          label,
+          list.reduce((sum, c) => sum + (worst.get(c) as number), 0),
+        )
+      for (const e of edges.get(p) as string[]) {
+        const from = below.get(e) as { named: Map<string, number>; any: number }
+        any += from.any
+        for (const [label, n] of from.named) named.set(label, (named.get(label) ?? 0) + n)
+      }
+      below.set(p, { named, any: clamp(any) })
+      let deepest = 0
+      for (const n of named.values()) if (n > deepest) deepest = n
+      const value = clamp(Math.max(inPlace.get(p) as number, any + deepest))
+      if (value !== worst.get(p)) changed = true
+      next.set(p, value)
+    }
+    worst = next
+    if (!changed) break
+  }
+  return worst.get('') ?? 1
+}
+
+/**
+ * Throws `schema_invalid` (details: `checksPerValue`) when one value of an event could get more than
+ * MAX_CHECKS_PER_VALUE checks from `schema`. Call after `assertNoRefCycle`.
+ */
+export function assertBoundedChecks(schema: unknown): void {
+  const checks = maxChecksPerValue(schema)
+  if (checks <= MAX_CHECKS_PER_VALUE) return
+  throw new AppError(
+    'schema_invalid',
+    `one value of an event could be checked against more than ${MAX_CHECKS_PER_VALUE} subschemas of this schema (through $refs, allOf, anyOf, oneOf… that reach the same definitions again and again, or one long list of them): validating an event would take too long. Refer to each definition once per value; list constants with "enum"`,
+    { details: { maxChecksPerValue: MAX_CHECKS_PER_VALUE } },
+  )
 }
 
 /** Throws `schema_invalid` (details: `refCycle`) when `schema` has a cycle that `findRefCycle` finds. */

@@ -447,6 +447,44 @@ describe('TrackingPlan and recursive schemas', () => {
     ).toMatchObject({ ok: false, errors: [finding] })
   })
 
+  it('should refuse a schema that checks one value 2^32 times, and keep a stored one unusable, not run', () => {
+    // 32 definitions each applying the next twice: one event blocked the server for 34 s (and one that
+    // failed them all ran it out of memory); a server restarted on the stored schema crashed again.
+    const definitions: Record<string, unknown> = {}
+    for (let i = 0; i < 32; i++) {
+      const next = { $ref: `#/definitions/d${i + 1}` }
+      definitions[`d${i}`] = { allOf: [next, next] }
+    }
+    definitions.d32 = { type: 'string' }
+    const fanOut = { definitions, properties: { a: { $ref: '#/definitions/d0' } } }
+    expect(() =>
+      new TrackingPlan('default').register({
+        eventType: 'track',
+        eventName: 'Fanout',
+        version: '1-0-0',
+        jsonSchema: fanOut,
+      }),
+    ).toThrow(/more than 1000 subschemas/)
+    const plan = TrackingPlan.fromStoredSchemas([
+      {
+        projectId: 'default',
+        eventType: 'track',
+        eventName: 'Fanout',
+        version: '1-0-0',
+        jsonSchema: fanOut,
+        createdAt: '2026-01-01T00:00:00.000Z',
+      },
+    ])
+    const result = validator.validate(
+      { type: 'track', name: 'Fanout', userId: 'u', properties: { a: 1 } },
+      { trackingPlan: plan, enforcement: 'block' },
+    )
+    expect(result).toMatchObject({
+      ok: false,
+      errors: [{ code: 'schema_violation', message: expect.stringMatching(/Fanout 1-0-0 cannot be used/) }],
+    })
+  })
+
   it('tally validate --schemas: loadSchemaDir should refuse the self-referencing schema, naming its file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tally-schemas-'))
     mkdirSync(join(dir, 'track', 'Tree'), { recursive: true })

@@ -11,7 +11,7 @@ import { formatAjvErrors } from '../validate/format-errors.js'
 import type { IssueList } from '../validate/issue-list.js'
 import { type CompatibilityReport, checkCompatibility } from './compatibility.js'
 import { UserSchemaCompiler } from './compile-user-schema.js'
-import { assertNoRefCycle } from './ref-cycles.js'
+import { assertBoundedChecks, assertNoRefCycle } from './ref-cycles.js'
 import { assertSafePatterns } from './safe-patterns.js'
 import { compareSchemaVer, parseSchemaVer, type SchemaVer } from './schema-ver.js'
 
@@ -200,6 +200,7 @@ export class TrackingPlan {
       // Before compiling: Ajv's compile itself overflows the stack on a cycle made of $refs alone. Stored
       // schemas too: one saved before the check overflowed on every event it matched, in every mode.
       assertNoRefCycle(jsonSchema)
+      assertBoundedChecks(jsonSchema)
       validate = this.#compiler.compile(jsonSchema, options.stored ? 'stored' : 'registered')
     } catch (err) {
       // A stored schema that no longer compiles must not take the project's ingest down: it is kept as
