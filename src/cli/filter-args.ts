@@ -9,7 +9,7 @@ import {
   type PredicateOp,
   type PropertyPredicate,
 } from '../schema/event-query.js'
-import { registerFormats } from '../validate/formats.js'
+import { acceptIsoDateTimes, registerFormats } from '../validate/formats.js'
 
 /**
  * The event filters `export`, `query` and `stats` share, parsed from flags into an `EventQuery` and
@@ -98,6 +98,7 @@ export function createFlagAjv(coerce: boolean): Ajv {
   })
   addFormats(ajv)
   registerFormats(ajv)
+  acceptIsoDateTimes(ajv)
   return ajv
 }
 

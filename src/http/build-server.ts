@@ -16,7 +16,7 @@ import { AppError } from '../errors/app-error.js'
 import type { Ingestor } from '../ingest/ingest-types.js'
 import type { EventStore } from '../store/event-store.js'
 import { prepareSchema } from '../validate/compile.js'
-import { registerFormats } from '../validate/formats.js'
+import { acceptIsoDateTimes, registerFormats } from '../validate/formats.js'
 import { ApiKeyResolver } from './auth/api-keys.js'
 import {
   answerOutsideFastify,
@@ -70,6 +70,7 @@ function createRequestValidatorCompiler(): FastifySchemaCompiler<unknown> {
     })
     addFormats(ajv)
     registerFormats(ajv)
+    acceptIsoDateTimes(ajv)
     return ajv
   }
   const text = create('array')

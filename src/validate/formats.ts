@@ -85,6 +85,16 @@ function plainTextFormat(value: string): boolean {
   return formatContext.textKnownPlain || isPlainText(value)
 }
 
+/**
+ * Makes `date-time` mean `iso-date-time` on an Ajv that checks requests and command-line flags (times of
+ * queries, statistics, exports): a user writing `2026-11-01T10:30+01:00`, as the docs show, was told it
+ * was no date-time because RFC 3339 (ajv-formats) wants the seconds. Not for tracking-plan schemas, whose
+ * `date-time` keeps its standard meaning.
+ */
+export function acceptIsoDateTimes(ajv: Ajv): void {
+  ajv.addFormat('date-time', { type: 'string', validate: isIsoDateTime })
+}
+
 /** Registers `plain-text` and `iso-date-time` on an Ajv instance (draft-07 or 2020-12). */
 export function registerFormats(ajv: Ajv): void {
   ajv.addFormat('plain-text', { type: 'string', validate: plainTextFormat })

@@ -65,6 +65,22 @@ describe('reading events', () => {
     expect(res.json().events.map((e: { userId: string }) => e.userId)).toEqual(['bob'])
   })
 
+  it('should take times to the minute with a zone offset in queries and statistics', async () => {
+    // `2026-11-01T10:30+01:00` (docs/cli.md) was 400 "must match format date-time": RFC 3339 wants seconds.
+    await ingest([trackEvent({ userId: 'minute' })])
+    const from = encodeURIComponent(
+      `${new Date(Date.now() + 3_600_000 - 600_000).toISOString().slice(0, 16)}+01:00`,
+    )
+    const list = await call({ url: `/api/v1/events?from=${from}`, headers: bearer(KEYS.read) })
+    expect(list.statusCode, list.body).toBe(200)
+    expect(list.json().events.map((e: { userId: string }) => e.userId)).toEqual(['minute'])
+    const stats = await call({ url: `/api/v1/stats/overview?from=${from}`, headers: bearer(KEYS.read) })
+    expect(stats.statusCode, stats.body).toBe(200)
+    expect(stats.json().total).toBe(1)
+    const bad = await call({ url: '/api/v1/events?from=2026-11-01T10:30', headers: bearer(KEYS.read) })
+    expect(bad.statusCode).toBe(400) // a time without its zone names no instant
+  })
+
   it('should compare JSON where values with their JSON types (numbers, booleans, null), as the query string does', async () => {
     // Regression: request bodies were validated with type coercion, which turned `40` into "40" (the value
     // schema allows a string first), so every numeric, boolean and null comparison matched nothing.
