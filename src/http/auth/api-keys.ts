@@ -118,13 +118,15 @@ export class ApiKeyResolver {
   }
 
   /**
-   * Whether `secret` is a key the cache holds as valid (confirmed within the TTL), without asking the
-   * database: what the per-IP limit on failed authentication uses to let known keys through.
+   * Whether `secret` is a key this process has confirmed (it is in the cache, at any age), without asking
+   * the database: what the per-IP limit on failed authentication uses to let known keys through. Such a
+   * request then authenticates as any other — through the database once the confirmation is older than
+   * the TTL, so a key revoked meanwhile is refused (and leaves the cache). Only the TTL's 10 s counted
+   * before: a client behind the same address as a key-guessing one was locked out for the whole window.
    */
-  isCachedValid(secret: string): boolean {
+  isConfirmed(secret: string): boolean {
     if (secret.length === 0 || secret.length > 512) return false
-    const cached = this.#cache.get(hashApiKey(secret))
-    return cached !== undefined && Date.now() - cached.confirmed < this.#ttlMs
+    return this.#cache.has(hashApiKey(secret))
   }
 
   /**

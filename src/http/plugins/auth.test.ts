@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   bearer,
   createTestApp,
@@ -79,7 +79,7 @@ describe('rate limit on failed authentication', () => {
   })
 
   it('should still let a key already confirmed through from a limited address (one office, one bad client)', async () => {
-    t = await createTestApp({ TALLY_RATE_LIMIT_MAX: '2' })
+    t = await createTestApp({ TALLY_RATE_LIMIT_MAX: '3' })
     const office = '192.0.2.10'
     const send = (key: string) =>
       t!.app.server.inject({
@@ -90,9 +90,20 @@ describe('rate limit on failed authentication', () => {
         remoteAddress: office,
       })
     expect((await send(KEYS.write)).statusCode).toBe(200) // confirmed, now cached
-    for (let i = 0; i < 2; i++) expect((await send('tly_w_wrong-0123456789')).statusCode).toBe(401)
+    for (let i = 0; i < 3; i++) expect((await send('tly_w_wrong-0123456789')).statusCode).toBe(401)
     expect((await send('tly_w_wrong-0123456789')).statusCode).toBe(429)
     expect((await send(KEYS.write)).statusCode).toBe(200)
+    // Past the key cache's 10 s but within the window: still confirmed (it was 429 "without a valid key").
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 15_000 })
+    try {
+      const later = await send(KEYS.write)
+      expect(later.statusCode, later.body).toBe(200)
+      const wrong = await send('tly_w_wrong-0123456789')
+      expect(wrong.statusCode).toBe(429)
+      expect(wrong.json().error.message).toMatch(/missing or wrong API key from this address/)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('should not limit failed authentication when rate limiting is off', async () => {

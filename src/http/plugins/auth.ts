@@ -116,7 +116,8 @@ export interface AuthFailureLimitOptions {
   maxAddresses?: number
   /**
    * Keys this process already confirmed pass even from a limited IP (a NAT'd office where one client sends
-   * a wrong key must not lock out the others). Only the resolver's cache is asked, never the database.
+   * a wrong key must not lock out the others), however long ago. Only the resolver's cache is asked before
+   * letting the request on to authenticate as usual.
    */
   resolver?: ApiKeyResolver
 }
@@ -174,11 +175,11 @@ export function registerAuthFailureLimit(api: FastifyInstance, options: AuthFail
       return
     }
     const secret = presentedSecret(request.headers.authorization)
-    if (secret !== undefined && options.resolver?.isCachedValid(secret) === true) return
+    if (secret !== undefined && options.resolver?.isConfirmed(secret) === true) return
     const seconds = Math.max(1, Math.ceil((entry.resetAt - now) / 1000))
     throw new AppError(
       'rate_limited',
-      `Too many requests without a valid API key (limit ${max}); retry in ${seconds} s`,
+      `Too many requests with a missing or wrong API key from this address (limit ${max}); retry in ${seconds} s`,
       { retryAfterSeconds: seconds },
     )
   })
