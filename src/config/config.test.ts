@@ -76,7 +76,7 @@ describe('loadConfig', () => {
 
   it('should refuse a database URL of an unknown kind', () => {
     const err = configError(() => loadConfig({}, { db: 'mysql://x' }))
-    expect(err.message).toContain('must start with sqlite: or postgres://')
+    expect(err.message).toContain('must start with sqlite:, postgres:// or postgresql://')
   })
 
   it('should not read process.env when an env object is given', () => {

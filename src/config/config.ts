@@ -272,7 +272,7 @@ export function loadConfig(
   if (!/^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(config.databaseUrl)) {
     throw new AppError(
       'config_invalid',
-      `Invalid configuration: TALLY_DATABASE_URL (--db) must start with sqlite: or postgres://; got "${config.databaseUrl}"`,
+      `Invalid configuration: TALLY_DATABASE_URL (--db) must start with sqlite:, postgres:// or postgresql://; got "${config.databaseUrl}"`,
     )
   }
   return deepFreeze(config)

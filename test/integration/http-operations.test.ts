@@ -191,6 +191,11 @@ describe('unknown routes', () => {
     expect(onEvent.statusCode).toBe(405)
     expect(onEvent.headers.allow).toBe('DELETE, GET, HEAD, PATCH')
 
+    // A path a route names exactly offers that route's methods, not those of `/events/:id` reading it as an id.
+    const onExport = await server.inject({ method: 'POST', url: '/api/v1/events/export' })
+    expect(onExport.statusCode).toBe(405)
+    expect(onExport.headers.allow).toBe('GET, HEAD')
+
     const trailingSlash = await server.inject({ method: 'DELETE', url: '/api/v1/schemas/' })
     expect(trailingSlash.statusCode).toBe(405)
     expect(trailingSlash.headers.allow).toContain('GET')

@@ -37,7 +37,8 @@ Options:
   --output FILE    write to FILE instead of stdout
 ${DATABASE_HELP}
 
-A count goes to stderr at the end. Exit status: 0 ok, 1 the database or the output failed, 2 usage error.`
+A count goes to stderr at the end. Exit status: 0 ok, 1 the database or the output failed while exporting, 2 usage error (an --output
+that cannot be opened included).`
 
 const FORMATS = ['ndjson', 'csv'] as const
 

@@ -44,6 +44,9 @@ describe('tally failed', () => {
     const { failedEvents, nextCursor } = JSON.parse(listed.stdout)
     expect(failedEvents).toHaveLength(3)
     expect(nextCursor).toBeNull()
+    // Newest first, as --help says (it said oldest first).
+    const received = failedEvents.map((f: { receivedAt: string; id: string }) => `${f.receivedAt} ${f.id}`)
+    expect(received).toEqual([...received].sort().reverse())
     expect(failedEvents[0].errors[0]).toMatchObject({ path: '/properties/plan', code: 'schema_violation' })
     expect(
       JSON.parse((await runCli(['failed', 'list', '--code', 'required', '--db', db.url])).stdout)

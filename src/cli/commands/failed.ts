@@ -22,7 +22,7 @@ export const FAILED_HELP = `Usage: tally failed list [--code CODE] [--from TIME]
 
 Rejected events are kept with their payload and errors (the failed-event store). Straight in the
 database (no server needed):
-  list     prints {"failedEvents": [...], "nextCursor"} as JSON, oldest first; --cursor continues
+  list     prints {"failedEvents": [...], "nextCursor"} as JSON, newest first; --cursor continues
   replay   re-validates them against the project's CURRENT tracking plan (e.g. after "tally schema
            add" fixed it): those that pass are stored and leave the failed-event store, the rest stay
            with updated errors. Prints {"examined","replayed","duplicates","stillFailing","inProgress"}.

@@ -27,7 +27,7 @@ describe('tally migrate', () => {
     expect(run.stdout).toMatch(/applied/)
     const bad = await runCli(['migrate', '--db', 'mysql://localhost/x'])
     expect(bad.code).toBe(2)
-    expect(bad.stderr).toMatch(/must start with sqlite: or postgres:\/\//)
+    expect(bad.stderr).toMatch(/must start with sqlite:, postgres:\/\/ or postgresql:\/\//)
     expect((await runCli(['migrate', '--project', 'x', '--db', db.url])).code).toBe(2)
   })
 

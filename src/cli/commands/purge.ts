@@ -16,7 +16,7 @@ export const PURGE_HELP = `Usage: tally purge --older-than DURATION [--all-proje
 
 Retention: deletes the events (and failed events) RECEIVED more than DURATION ago, straight in the
 database (no server needed), in short transactions so a server on the same database keeps answering
-(an error part-way leaves some deleted; run it again). Prints {"cutoff","events","failedEvents"}.
+(an error part-way leaves some deleted; run it again). Prints {"cutoff","project","events","failedEvents"} (project null with --all-projects).
 
   DURATION   a positive whole number and a unit: s, m (minutes), h, d, w — e.g. 90d, 12h, 2w
 

@@ -13,7 +13,7 @@ export type AllowedMethods = (method: string, url: string) => string[]
 
 /** Call before any route is registered: it sees routes through the `onRoute` hook. */
 export function trackAllowedMethods(app: FastifyInstance): AllowedMethods {
-  const router = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 512 })
+  const router = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 8192 })
   const methods = new Set<HTTPMethod>()
   const noop = () => {}
   app.addHook('onRoute', function mirrorRoute(route) {
@@ -25,10 +25,18 @@ export function trackAllowedMethods(app: FastifyInstance): AllowedMethods {
     }
   })
   return (method, url) => {
-    const allowed: string[] = []
+    const allowed: { method: string; exact: boolean }[] = []
     for (const candidate of methods) {
-      if (candidate !== method && router.find(candidate, url) !== null) allowed.push(candidate)
+      if (candidate === method) continue
+      const found = router.find(candidate, url)
+      if (found !== null) allowed.push({ method: candidate, exact: Object.keys(found.params).length === 0 })
     }
-    return allowed.sort()
+    // A path some route names exactly (`/api/v1/events/export`) is that route's: that `/events/:id` would
+    // also take it as an id under DELETE or PATCH ("No event export") is no method to offer.
+    const exact = allowed.some((a) => a.exact)
+    return allowed
+      .filter((a) => a.exact || !exact)
+      .map((a) => a.method)
+      .sort()
   }
 }
