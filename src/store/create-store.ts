@@ -92,9 +92,13 @@ export function createDialect(url: string, options: CreateStoreOptions = {}): St
       queryTimeoutMs: options.queryTimeoutMs,
     })
   }
-  throw new AppError('config_invalid', 'The database URL must start with sqlite:, postgres:// or postgresql://', {
-    details: { url: url.replace(/\/\/[^@/]*@/, '//***@') },
-  })
+  throw new AppError(
+    'config_invalid',
+    'The database URL must start with sqlite:, postgres:// or postgresql://',
+    {
+      details: { url: url.replace(/\/\/[^@/]*@/, '//***@') },
+    },
+  )
 }
 
 /**
