@@ -313,7 +313,11 @@ describe('reading events', () => {
   })
 
   it('should export NDJSON and CSV', async () => {
-    await ingest([trackEvent({ name: '=cmd()' }), trackEvent({ name: 'B, "quoted"' })])
+    await ingest([
+      trackEvent({ name: '=cmd()' }),
+      trackEvent({ name: 'B, "quoted"' }),
+      trackEvent({ name: 'a;=HYPERLINK(1)' }),
+    ])
     const nd = await call({ url: '/api/v1/events/export?format=ndjson', headers: bearer(KEYS.read) })
     expect(nd.statusCode).toBe(200)
     expect(nd.headers['content-type']).toContain('application/x-ndjson')
@@ -321,7 +325,7 @@ describe('reading events', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l))
-    expect(lines).toHaveLength(2)
+    expect(lines).toHaveLength(3)
     const csv = await call({
       url: '/api/v1/events/export?format=csv&types=track',
       headers: bearer(KEYS.read),
@@ -329,9 +333,11 @@ describe('reading events', () => {
     expect(csv.headers['content-type']).toContain('text/csv')
     const rows = csv.body.trim().split('\r\n')
     expect(rows[0]).toMatch(/^id,type,name,/)
-    expect(rows).toHaveLength(3)
+    expect(rows).toHaveLength(4)
     expect(csv.body).toContain(`'=cmd()`)
     expect(csv.body).toContain('"B, ""quoted"""')
+    // Quoted: a spreadsheet splitting on `;` keeps it one cell instead of running `=HYPERLINK(1)`.
+    expect(csv.body).toContain(',"a;=HYPERLINK(1)",')
   })
 })
 

@@ -38,7 +38,8 @@ export async function* eventsToNdjson(events: AsyncIterable<AnalyticsEvent>): As
 
 /**
  * RFC 4180 CSV with a header row. A cell starting with `= + - @` (or a tab/CR) is prefixed with `'` so a
- * spreadsheet never runs an event's text as a formula (CSV injection).
+ * spreadsheet never runs an event's text as a formula (CSV injection); a cell holding `;` or a tab is
+ * quoted, so a spreadsheet splitting on those cannot make a formula's start of the rest.
  */
 export async function* eventsToCsv(events: AsyncIterable<AnalyticsEvent>): AsyncGenerator<string> {
   let chunk = `${CSV_COLUMNS.join(',')}\r\n`
@@ -58,5 +59,7 @@ export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return ''
   let text = typeof value === 'object' ? JSON.stringify(value) : String(value)
   if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
+  // Quoted also when holding `;` or a tab: a spreadsheet whose list separator is `;` (most of Europe) split
+  // `a;=HYPERLINK(…)` at the `;` and ran the second part as a formula. Inside quotes it stays one cell.
+  return /[",;\t\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
 }
