@@ -11,6 +11,9 @@ import { LogHistogram } from './sketch/log-histogram.js'
 import { asBytes, bucketIndex, num } from './stats-range.js'
 import { assertTimeZone, bucketEdges, HOUR_MS } from './time/time-buckets.js'
 
+/** Hours cut by a bucket edge read by one query on PostgreSQL (an OR of their ranges). */
+const SPLIT_HOURS_PER_QUERY = 50
+
 /** Most buckets one series may have (a year of hours is 8,760; of days 365). */
 export const MAX_SERIES_BUCKETS = 9_000
 
@@ -77,24 +80,35 @@ export async function getPerformanceSeries(
       histOf(m, bucket).mergeSerialized(asBytes(r.hist))
     }
   }
-  const rawRanges: MsRange[] = []
-  for (const hour of splitHours) {
-    const cuts = edges.filter((e) => e > hour * HOUR_MS && e < (hour + 1) * HOUR_MS)
-    const points = [hour * HOUR_MS, ...cuts, (hour + 1) * HOUR_MS]
-    for (let i = 0; i + 1 < points.length; i++) rawRanges.push([points[i], points[i + 1]])
-  }
-  for (let i = 0; i < rawRanges.length; i++) {
+  // Each split hour is read whole and its events put in their buckets by timestamp. A day series in a zone
+  // off the hour (Asia/Kathmandu) over 24 years has 9,000 such hours: on PostgreSQL one round trip for
+  // each side of each edge took 7–8 s; ORed 50 hours to a query it is a few hundred ms. SQLite keeps one
+  // indexed range per query (an OR reads every row of the project there).
+  const hours = [...splitHours].sort((a, b) => a - b)
+  const perQuery = dialect.name === 'sqlite' ? 1 : SPLIT_HOURS_PER_QUERY
+  for (let i = 0; i < hours.length; i += perQuery) {
     // Thousands of small reads for a long series in a zone off the hour: let other requests run.
-    if (i > 0 && i % 20 === 0) await nextTurn()
-    const r = rawRanges[i]
-    const bucket = bucketIndex(edges, r[0])
-    if (bucket < 0) continue
-    const inputs = await readRollupInputs(db, dialect, projectId, [r], { types: ['performance'] })
-    for (const p of aggregateEvents(inputs).performance.values()) {
-      if (metrics && !metrics.has(p.metric)) continue
-      const m = bucketsOf(p.metric)
-      m.counts[bucket] += p.count
-      histOf(m, bucket).merge(p.hist)
+    if (i > 0 && i % (perQuery * 20) === 0) await nextTurn()
+    const ranges = hours.slice(i, i + perQuery).map((h): MsRange => [h * HOUR_MS, (h + 1) * HOUR_MS])
+    const inputs = await readRollupInputs(db, dialect, projectId, ranges, {
+      types: ['performance'],
+      rangesPerQuery: perQuery,
+    })
+    const byBucket = new Map<number, typeof inputs>()
+    for (const input of inputs) {
+      const bucket = bucketIndex(edges, Number(input.timestamp))
+      if (bucket < 0) continue
+      const list = byBucket.get(bucket)
+      if (list === undefined) byBucket.set(bucket, [input])
+      else list.push(input)
+    }
+    for (const [bucket, list] of byBucket) {
+      for (const p of aggregateEvents(list).performance.values()) {
+        if (metrics && !metrics.has(p.metric)) continue
+        const m = bucketsOf(p.metric)
+        m.counts[bucket] += p.count
+        histOf(m, bucket).merge(p.hist)
+      }
     }
   }
 
