@@ -178,6 +178,11 @@ export class EventService implements Ingestor {
       for (let k = 0; k < acceptedIndexes.length; k++) {
         const index = acceptedIndexes[k]
         const outcome = outcomes[k]
+        if (outcome.status === 'dropped') {
+          results[index] = { index, status: 'dropped' }
+          dropped++
+          continue
+        }
         results[index] = { index, status: outcome.status, id: outcome.id }
         if (outcome.status === 'accepted') accepted++
         else duplicates++

@@ -95,7 +95,8 @@ export async function replayFailedEvents(
           continue
         }
         if (outcomes[i].status === 'accepted') report.replayed++
-        else report.duplicates++
+        else if (outcomes[i].status === 'duplicate') report.duplicates++
+        // dropped: its person was erased meanwhile, and the erasure took the failed event too
       }
     }
     if (!page.nextCursor) break

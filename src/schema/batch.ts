@@ -3,7 +3,8 @@ import { ValidationIssueSchema } from './validation-issue.js'
 
 /**
  * Per-event outcomes of an ingest call: stored, already stored (same `messageId`), rejected (kept in the
- * failed-event store with its errors), or dropped by a project rule (bot traffic with `dropBots`; counted).
+ * failed-event store with its errors), or dropped: by a project rule (bot traffic with `dropBots`; counted), or
+ * because its person was erased (GDPR) while it waited for its commit.
  */
 export const INGEST_STATUSES = ['accepted', 'duplicate', 'rejected', 'dropped'] as const
 export type IngestStatus = (typeof INGEST_STATUSES)[number]
@@ -39,7 +40,11 @@ export const BatchResultSchema = Type.Object(
     accepted: Type.Integer({ minimum: 0 }),
     duplicates: Type.Integer({ minimum: 0 }),
     rejected: Type.Integer({ minimum: 0 }),
-    dropped: Type.Integer({ minimum: 0, description: 'Dropped by a project rule (bots with dropBots).' }),
+    dropped: Type.Integer({
+      minimum: 0,
+      description:
+        'Not stored: dropped by a project rule (bots with dropBots), or its person erased (GDPR) while it waited for its commit.',
+    }),
     results: Type.Array(EventResultSchema),
   },
   { $id: 'tally/BatchResult', additionalProperties: false },

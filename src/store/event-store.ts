@@ -117,8 +117,12 @@ export interface NewFailedEvent {
 }
 
 export interface InsertOutcome {
-  status: 'accepted' | 'duplicate'
-  /** The stored id: the new one when accepted, the existing one when duplicate. */
+  /**
+   * `dropped`: not written because its person was erased (GDPR) after the event was received — it had
+   * been accepted by an ingest node, or waited in a group commit, while the erasure ran (docs/api.md).
+   */
+  status: 'accepted' | 'duplicate' | 'dropped'
+  /** The stored id: the new one when accepted, the existing one when duplicate (a dropped one's own). */
   id: string
 }
 

@@ -58,8 +58,9 @@ export async function insertBatchInTransaction(
   const outcomes: InsertOutcome[] = new Array(rows.length)
   for (let i = 0; i < rows.length; i++) {
     if (erased?.events.has(i)) {
-      // Accepted when it arrived, erased since: answered as accepted, never written.
-      outcomes[i] = { status: 'accepted', id: rows[i][ROW_ID] as string }
+      // Received before an erasure of its person, written after it: never written, and said so (it was
+      // answered `accepted` with an id that then named nothing).
+      outcomes[i] = { status: 'dropped', id: rows[i][ROW_ID] as string }
       continue
     }
     const key = keys[i]

@@ -48,6 +48,30 @@ describe('POST /api/v1/events', () => {
     expect(retry.results[0].id).toBe(first.results[0].id)
   })
 
+  it('should answer dropped, not accepted, for an event of a person erased just before (the write worker)', async () => {
+    // Within the erasure's clock margin an event of the person is not written: it was answered `accepted`
+    // with an id that named nothing.
+    expect((await post(trackEvent({ userId: 'gdpr-late', messageId: 'before' }))).json().accepted).toBe(1)
+    const erased = await t.app.server.inject({
+      method: 'POST',
+      url: '/api/v1/events/delete',
+      headers: bearer(KEYS.admin),
+      payload: { userId: 'gdpr-late' },
+    })
+    expect(erased.json()).toMatchObject({ events: 1 })
+    const late = (
+      await post({ events: [trackEvent({ userId: 'gdpr-late' }), trackEvent({ userId: 'other' })] })
+    ).json()
+    expect(late).toMatchObject({ accepted: 1, dropped: 1, duplicates: 0, rejected: 0 })
+    expect(late.results[0]).toEqual({ index: 0, status: 'dropped' })
+    expect(late.results[1]).toMatchObject({ index: 1, status: 'accepted', id: expect.any(String) })
+    const stored = await t.app.server.inject({
+      url: '/api/v1/events?userId=gdpr-late',
+      headers: bearer(KEYS.read),
+    })
+    expect(stored.json().events).toEqual([])
+  })
+
   it('should accept a bare array of events', async () => {
     const res = await post([trackEvent(), trackEvent({ name: 'Second' })])
     expect(res.json()).toMatchObject({ accepted: 2 })

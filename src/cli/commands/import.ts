@@ -284,6 +284,7 @@ async function runImport(run: ImportRun): Promise<number> {
     const result = await batch.result
     for (const outcome of await batch.restored) {
       if (outcome.status === 'accepted') totals.accepted++
+      else if (outcome.status === 'dropped') totals.dropped++
       else totals.duplicates++
     }
     totals.accepted += result.accepted

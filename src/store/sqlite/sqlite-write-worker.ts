@@ -45,7 +45,7 @@ try {
       const ids: (string | null)[] = []
       for (let i = 0; i < outcomes.length; i++) {
         const o = outcomes[i]
-        statuses += o.status === 'accepted' ? 'a' : 'd'
+        statuses += o.status === 'accepted' ? 'a' : o.status === 'dropped' ? 'x' : 'd'
         ids.push(o.id === events[i][ROW_ID] ? null : o.id)
       }
       reply({ type: 'result', id: msg.id, statuses, ids })

@@ -124,8 +124,9 @@ export class WorkerBatchWriter implements BatchWriter {
     const { events } = pending
     const outcomes: InsertOutcome[] = new Array(events.length)
     for (let i = 0; i < events.length; i++) {
+      const code = reply.statuses.charCodeAt(i)
       outcomes[i] = {
-        status: reply.statuses.charCodeAt(i) === 97 ? 'accepted' : 'duplicate',
+        status: code === 97 ? 'accepted' : code === 120 ? 'dropped' : 'duplicate',
         id: reply.ids[i] ?? events[i].id,
       }
     }

@@ -29,7 +29,10 @@ export type WorkerReply =
   | { type: 'ready' }
   | { type: 'closed' }
   | { type: 'fatal'; message: string }
-  /** `statuses[i]` is `a` (accepted) or `d` (duplicate); `ids[i]` the stored id when it is not event i's own. */
+  /**
+   * `statuses[i]` is `a` (accepted), `d` (duplicate) or `x` (dropped: its person erased); `ids[i]` the stored
+   * id when it is not event i's own.
+   */
   | { type: 'result'; id: number; statuses: string; ids: (string | null)[] }
   | {
       type: 'error'
