@@ -15,7 +15,7 @@ describe('toStoreError', () => {
     expect(toStoreError(pgError('57P01', 'terminating connection')).code).toBe('store_unavailable')
     // A database not accepting connections, dropped, or refusing the credentials: 503, not 500.
     // …and a statement cancelled by statement_timeout or refused a lock (a table locked by maintenance).
-    for (const code of ['55000', '3D000', '28P01', '28000', '57014', '55P03'])
+    for (const code of ['55000', '3D000', '28P01', '28000', '57014', '55P03', '42501'])
       expect(toStoreError(pgError(code, 'database "d" is not currently accepting connections')).code).toBe(
         'store_unavailable',
       )

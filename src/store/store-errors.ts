@@ -15,7 +15,9 @@ const NETWORK_CODES = new Set([
 // (3D000) or refusing our credentials (28000, 28P01). A user's trial got 500s for these.
 // Also a statement cancelled by statement_timeout (57014) and a lock not available (55P03): a table locked
 // by maintenance answered 500 after the 30 s timeout.
-const PG_RETRIABLE = /^(08...|57P0[1-3]|57014|53[0-9]{3}|40001|40P01|55000|55P03|3D000|28000|28P01)$/
+// And a privilege revoked from Tally's user (42501): 500 without Retry-After it was, for a state an
+// operator fixes with a GRANT while the server keeps running.
+const PG_RETRIABLE = /^(08...|57P0[1-3]|57014|53[0-9]{3}|40001|40P01|55000|55P03|3D000|28000|28P01|42501)$/
 const SQLITE_RETRIABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY|NOMEM|PROTOCOL)/
 // PostgreSQL SQLSTATE class 22, data exception: a value the request carried that the column type refuses
 // (NUL in text, an escape jsonb refuses, a number out of range). The HTTP layer refuses known cases first;
@@ -47,6 +49,8 @@ function unusableDatabaseMessage(err: unknown): string | undefined {
   if (code === '3D000') return 'The database does not exist; check the name in TALLY_DATABASE_URL (--db)'
   if (code === '28000' || code === '28P01')
     return 'The database refused the credentials; check the user and password in TALLY_DATABASE_URL (--db)'
+  if (code === '42501')
+    return "The database user lacks a privilege Tally needs (the database said: permission denied); grant it to TALLY_DATABASE_URL's user"
   if (typeof code !== 'string') return undefined
   if (code.startsWith('SQLITE_CANTOPEN'))
     return 'The SQLite file cannot be opened: its directory is missing or this user may not use it'

@@ -72,7 +72,7 @@ function expectHonestAnswers(ledger: Ledger, server: ServeProcess) {
 
 describe.skipIf(!pgUp && !IN_CI)('database faults: PostgreSQL', () => {
   it(
-    'should answer 503 + Retry-After while connections are killed or refused, turn /readyz red, recover by itself, lose nothing',
+    'should answer 503 + Retry-After while connections are killed or refused or a privilege is revoked, turn /readyz red, recover by itself, lose nothing',
     async () => {
       const db = await createFreshPostgresDatabase()
       // A login role of its own, so refusing its connections touches nobody else on the shared server.
@@ -113,6 +113,18 @@ describe.skipIf(!pgUp && !IN_CI)('database faults: PostgreSQL', () => {
           }
           await admin.query(`alter role ${role} connection limit -1`)
           restoredAt = Date.now()
+          await sleep(500)
+          // Phase 3: a privilege revoked (an operator's mistake, a migration of grants): 500 internal it
+          // was, without Retry-After, while SQLite's read-only file answered 503.
+          const owner = new pg.Client({ connectionString: db.url })
+          await owner.connect()
+          try {
+            await owner.query(`revoke insert on events from ${role}`)
+            await sleep(FAULT_SECONDS * 1000)
+            await owner.query(`grant insert on events to ${role}`)
+          } finally {
+            await owner.end()
+          }
           await sleep(500)
         })
         await ready.stop()
