@@ -151,8 +151,16 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data))
   registerErrorHandlers(app, trackAllowedMethods(app))
   useStrictJsonBodies(app)
+  // Once shutdown has begun, every answer closes its connection: answers went out with `keep-alive`, the
+  // client sent its next request on that socket, and the closing server reset it (32 socket errors for 48
+  // clients at one SIGTERM). A client told `close` opens a new connection — to a server still accepting.
+  let closing = false
+  app.addHook('preClose', async function markClosing() {
+    closing = true
+  })
   app.addHook('onSend', async function requestIdHeader(request, reply, payload) {
     reply.header('x-request-id', request.id)
+    if (closing) reply.header('connection', 'close')
     return payload
   })
 

@@ -1,3 +1,4 @@
+import { Agent, request } from 'node:http'
 import { join } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { afterEach, expect, it } from 'vitest'
@@ -85,5 +86,41 @@ it('should still refuse requests beyond TALLY_MAX_IN_FLIGHT that are not parked 
   } finally {
     if (other.inTransaction) other.exec('rollback')
     other.close()
+  }
+}, 30_000)
+
+// Answers sent after shutdown began said `Connection: keep-alive`: the client's next request on that socket
+// was reset by the closing server (32 socket errors for 48 keep-alive clients at one SIGTERM).
+it('should close the connection of each answer once shutdown has begun', async () => {
+  t = await createTestApp({ TALLY_RATE_LIMIT_MAX: '0' })
+  const url = await t.app.listen()
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  const send = (messageId: string) =>
+    new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+      const req = request(
+        `${url}/api/v1/events`,
+        { method: 'POST', agent, headers: { ...bearer(KEYS.write), 'content-type': 'application/json' } },
+        (res) => {
+          res.resume()
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }))
+        },
+      )
+      req.on('error', reject)
+      req.end(JSON.stringify(trackEvent({ messageId })))
+    })
+  try {
+    expect(await send('before')).toEqual({ status: 200, connection: 'keep-alive' })
+    const other = new BetterSqlite3(join(t.dir, 'tally.db'))
+    other.exec('begin immediate') // the next request waits for its commit while shutdown begins
+    const inFlight = send('during')
+    await new Promise((r) => setTimeout(r, 200))
+    const closed = t.app.close()
+    await new Promise((r) => setTimeout(r, 100))
+    other.exec('commit')
+    other.close()
+    expect(await inFlight).toEqual({ status: 200, connection: 'close' })
+    await closed
+  } finally {
+    agent.destroy()
   }
 }, 30_000)
