@@ -92,6 +92,7 @@ export class EventService implements Ingestor {
         options.onWriteError?.(err)
         return asWriteError(err)
       },
+      failsQueued: isUnavailable,
     })
   }
 
