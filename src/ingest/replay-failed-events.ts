@@ -106,13 +106,16 @@ export async function replayFailedEvents(
 
     function revalidate(failed: FailedEvent): ValidationIssue[] | null {
       if (wasAltered(failed.errors)) return failed.errors
+      // What the Segment route repaired stays with the event, as at ingest: after the new verdict when it
+      // still fails (its notes were replaced by it), among the violations when it is stored.
+      const notes = failed.errors.filter((e) => e.repaired === true)
       const payload = withReplayMessageId(failed)
       const checked = validator.validate(payload, {
         trackingPlan: plan,
         enforcement: project.settings.enforcement,
         nameCase: project.settings.nameCase,
       })
-      if (!checked.ok) return checked.errors
+      if (!checked.ok) return [...checked.errors, ...notes]
       const formatted = formatter.format(checked.event, {
         projectId,
         receivedAt: new Date(failed.receivedAt),
@@ -120,11 +123,14 @@ export async function replayFailedEvents(
         userAgent: failed.userAgent ?? undefined,
         settings: project.settings,
         schema: checked.schema,
-        warnings: checked.warnings,
+        warnings: notes.length === 0 ? checked.warnings : [...notes, ...checked.warnings],
       })
-      if (formatted.kind === 'reject') return formatted.errors
+      if (formatted.kind === 'reject') return [...formatted.errors, ...notes]
       if (formatted.kind === 'drop')
-        return [{ path: '', code: 'not_allowed', message: 'dropped as bot traffic by the project settings' }]
+        return [
+          { path: '', code: 'not_allowed', message: 'dropped as bot traffic by the project settings' },
+          ...notes,
+        ]
       passing.push({ failed, event: formatted.event })
       return null
     }

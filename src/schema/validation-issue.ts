@@ -17,6 +17,12 @@ export const ValidationIssueSchema = Type.Object(
     ),
     message: Type.String({ description: 'Human-readable explanation.' }),
     expected: Type.Optional(Type.String({ description: 'What would have been accepted.' })),
+    repaired: Type.Optional(
+      Type.Literal(true, {
+        description:
+          'A note of what the Segment routes changed before validation (a field dropped, a timestamp read): not a problem of the event as stored, kept through replays.',
+      }),
+    ),
   },
   { $id: 'tally/ValidationIssue', additionalProperties: false },
 )

@@ -77,6 +77,60 @@ describe('Segment tracking API', () => {
     expect(failed.json().failedEvents).toHaveLength(1)
   })
 
+  it('should keep what the route repaired through replays: with the errors while failing, then stored', async () => {
+    // A replay that still failed replaced the notes with its new errors, and a successful one stored the
+    // event without them: what Tally had dropped from the message was no longer said anywhere.
+    const admin = bearer(KEYS.admin)
+    const schema = (required: string[]) => ({
+      type: 'object',
+      properties: { plan: { type: 'string' }, seats: { type: 'integer' } },
+      required,
+    })
+    const put = (version: string, required: string[]) =>
+      t.app.server.inject({
+        method: 'PUT',
+        url: `/api/v1/schemas/track/Upgraded/${version}`,
+        headers: admin,
+        payload: schema(required),
+      })
+    expect((await put('1-0-0', ['plan', 'seats'])).statusCode).toBe(201)
+    const settings = await t.app.server.inject({
+      method: 'PATCH',
+      url: '/api/v1/project/settings',
+      headers: admin,
+      payload: { enforcement: 'block' },
+    })
+    expect(settings.statusCode).toBe(200)
+    await t.app.server.inject({
+      method: 'POST',
+      url: '/v1/track',
+      headers: basic(KEYS.write),
+      payload: { userId: 'u', event: 'Upgraded', properties: { plan: 'pro' }, rudderId: 'r-1' },
+    })
+    const failedErrors = async () =>
+      (await t.app.server.inject({ url: '/api/v1/failed-events', headers: bearer(KEYS.read) })).json()
+        .failedEvents[0]?.errors
+    const note = expect.objectContaining({ path: '/rudderId', code: 'unknown_field', repaired: true })
+    expect(await failedErrors()).toEqual(expect.arrayContaining([note]))
+    // Replayed while the plan still refuses it: the new verdict, and the note.
+    const replay = () =>
+      t.app.server.inject({
+        method: 'POST',
+        url: '/api/v1/failed-events/replay',
+        headers: admin,
+        payload: {},
+      })
+    expect((await replay()).json()).toMatchObject({ stillFailing: 1 })
+    const after = await failedErrors()
+    expect(after).toEqual(expect.arrayContaining([note]))
+    expect(after.some((e: { code: string }) => e.code === 'schema_violation')).toBe(true)
+    // Fixed: stored, the note among its violations as for an event accepted at once.
+    expect((await put('1-0-1', ['plan'])).statusCode).toBe(201)
+    expect((await replay()).json()).toMatchObject({ replayed: 1 })
+    const [event] = await stored()
+    expect(event.violations).toEqual(expect.arrayContaining([note]))
+  })
+
   it('should refuse missing, wrong and read-only keys', async () => {
     const payload = { userId: 'u', event: 'x' }
     const none = await t.app.server.inject({ method: 'POST', url: '/v1/track', payload })

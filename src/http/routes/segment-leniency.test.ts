@@ -67,7 +67,7 @@ describe('repairSegmentMessage', () => {
   it('should read empty-string ids as absent', () => {
     const out: Record<string, unknown> = { type: 'track', name: 'A', userId: '', anonymousId: 'a' }
     expect(repairSegmentMessage(out)).toEqual([
-      { path: '/userId', code: 'format', message: 'empty string read as absent' },
+      { path: '/userId', code: 'format', message: 'empty string read as absent', repaired: true },
     ])
     expect(out).toEqual({ type: 'track', name: 'A', anonymousId: 'a' })
   })

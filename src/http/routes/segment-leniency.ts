@@ -73,8 +73,9 @@ export function readLooseTimestamp(value: unknown): string | null {
   return year < 0 || year > 9999 ? null : date.toISOString()
 }
 
+/** A repair note: marked, so that a replay keeps it apart from what validation says of the event. */
 function note(path: string, code: ValidationIssue['code'], message: string): ValidationIssue {
-  return { path, code, message }
+  return { path, code, message, repaired: true }
 }
 
 /** JSON Pointer escaping of one key. */
