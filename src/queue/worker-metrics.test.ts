@@ -37,6 +37,21 @@ describe('worker metrics', () => {
     expect(second).toMatch(/^tally_worker_batches_in_hand 0$/m)
   })
 
+  it('should report the consumer backlog asked at scrape time, and no sample (never a stale figure) when NATS cannot answer', async () => {
+    let answer: () => Promise<{ pending: number; unacknowledged: number }> = async () => ({
+      pending: 5000,
+      unacknowledged: 200,
+    })
+    const source = { stats: emptyWriterStats(), batchesInHand: 0, backlog: () => answer() }
+    const registry = createWorkerMetrics(source)
+    const first = await registry.metrics()
+    expect(first).toMatch(/^tally_worker_consumer_messages\{state="pending"\} 5000$/m)
+    expect(first).toMatch(/^tally_worker_consumer_messages\{state="unacknowledged"\} 200$/m)
+    answer = () => Promise.reject(new Error('TIMEOUT'))
+    const second = await registry.metrics()
+    expect(second).not.toMatch(/^tally_worker_consumer_messages\{/m)
+  })
+
   it('should answer /healthz and a JSON 404 elsewhere', async () => {
     const stats = emptyWriterStats()
     const server = await serveWorkerMetrics(createWorkerMetrics({ stats, batchesInHand: 0 }), {

@@ -1,11 +1,14 @@
 import Fastify from 'fastify'
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
+import type { ConsumerBacklog } from './jetstream-setup.js'
 import type { WriterStats } from './writer-worker.js'
 
 /** What the metrics read from a running worker at scrape time. */
 export interface WorkerMetricsSource {
   readonly stats: WriterStats
   readonly batchesInHand: number
+  /** The shared consumer's backlog, asked at scrape time (rejects while NATS cannot answer). */
+  backlog?(): Promise<ConsumerBacklog>
 }
 
 const COUNTERS: { name: string; help: string; stat: keyof WriterStats }[] = [
@@ -69,6 +72,23 @@ export function createWorkerMetrics(source: WorkerMetricsSource): Registry {
       this.set(source.batchesInHand)
     },
   })
+  if (source.backlog) {
+    const backlog = () => (source as Required<WorkerMetricsSource>).backlog()
+    new Gauge({
+      name: 'tally_worker_consumer_messages',
+      help: 'The shared consumer, from its leader: messages not handed to any worker yet (state="pending": the deployment lag) and handed out but not acknowledged (state="unacknowledged"). Absent while NATS cannot answer.',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        // One request to the consumer's leader per scrape; no sample, never a stale figure, when it fails.
+        const now = await backlog().catch(() => null)
+        this.reset()
+        if (now === null) return
+        this.set({ state: 'pending' }, now.pending)
+        this.set({ state: 'unacknowledged' }, now.unacknowledged)
+      },
+    })
+  }
   return registry
 }
 

@@ -1,10 +1,22 @@
-import { type Consumer, type ConsumerMessages, type JsMsg, jetstream } from '@nats-io/jetstream'
+import {
+  type Consumer,
+  type ConsumerMessages,
+  type JetStreamManager,
+  type JsMsg,
+  jetstream,
+} from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Kysely } from 'kysely'
 import type { AnalyticsEvent } from '../schema/analytics-event.js'
 import type { Database } from '../store/database.js'
 import type { EventStore, NewFailedEvent } from '../store/event-store.js'
-import { ensureConsumer, openQueue, withJetStreamRetry } from './jetstream-setup.js'
+import {
+  type ConsumerBacklog,
+  consumerBacklog,
+  ensureConsumer,
+  openQueue,
+  withJetStreamRetry,
+} from './jetstream-setup.js'
 import { type QueueSettings, queueSubjects } from './queue-settings.js'
 import { decodeQueuedMessage } from './queued-message.js'
 
@@ -82,6 +94,7 @@ export class WriterWorker {
   readonly stats: WriterStats = emptyWriterStats()
   readonly #options: WriterWorkerOptions
   readonly #nc: NatsConnection
+  readonly #jsm: JetStreamManager
   readonly #existingFailedIds?: (ids: string[]) => Promise<Set<string>>
   #stopping = false
   #loops: Promise<void>[] = []
@@ -97,9 +110,10 @@ export class WriterWorker {
   /** Messages per fetch: `settings.batchSize`, at most the consumer's `max_batch` (max_request_batch). */
   #batchSize: number
 
-  private constructor(options: WriterWorkerOptions, nc: NatsConnection) {
+  private constructor(options: WriterWorkerOptions, nc: NatsConnection, jsm: JetStreamManager) {
     this.#options = options
     this.#nc = nc
+    this.#jsm = jsm
     this.#batchSize = options.settings.batchSize
     const db = (options.store as { db?: Kysely<Database> }).db
     this.#existingFailedIds =
@@ -110,7 +124,7 @@ export class WriterWorker {
   static async start(options: WriterWorkerOptions): Promise<WriterWorker> {
     const { nc, jsm, settings } = await openQueue(options.settings, options.name ?? 'tally-worker')
     await withJetStreamRetry(() => ensureConsumer(jsm, settings))
-    const worker = new WriterWorker({ ...options, settings }, nc)
+    const worker = new WriterWorker({ ...options, settings }, nc, jsm)
     const js = jetstream(nc)
     const consumer = await withJetStreamRetry(() =>
       js.consumers.get(options.settings.stream, options.settings.consumer),
@@ -118,6 +132,11 @@ export class WriterWorker {
     await worker.#fitBatchToConsumer(consumer)
     for (let i = 0; i < (options.concurrency ?? 1); i++) worker.#loops.push(worker.#run(consumer))
     return worker
+  }
+
+  /** The shared consumer's backlog, from its leader: the deployment's lag (for /metrics). */
+  backlog(): Promise<ConsumerBacklog> {
+    return consumerBacklog(this.#jsm, this.#options.settings)
   }
 
   /** Messages asked for per fetch (the batch size, or the consumer's lower `max_batch`). */

@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp, type TallyApp } from '../../src/app/create-app.js'
 import { loadConfig } from '../../src/config/config.js'
 import { AppError } from '../../src/errors/app-error.js'
-import { openQueue } from '../../src/queue/jetstream-setup.js'
+import { consumerBacklog, ensureConsumer, openQueue } from '../../src/queue/jetstream-setup.js'
 import { queueSubjects, resolveQueueSettings } from '../../src/queue/queue-settings.js'
+import { createWorkerMetrics } from '../../src/queue/worker-metrics.js'
 import { WriterWorker } from '../../src/queue/writer-worker.js'
 import { createStore } from '../../src/store/create-store.js'
 import type { EventStore } from '../../src/store/event-store.js'
@@ -164,6 +165,14 @@ describe.runIf(runnable)(
         expect(full.status).toBe(503)
         expect(full.headers.get('retry-after')).toBe('2')
         expect(((await full.json()) as { error: { code: string } }).error.code).toBe('overloaded')
+        // The lag an operator watches, from the consumer's leader: all 30 waiting.
+        const queue = await openQueue(settings, 'test-backlog')
+        try {
+          await ensureConsumer(queue.jsm, queue.settings)
+          expect(await consumerBacklog(queue.jsm, queue.settings)).toEqual({ pending: 30, unacknowledged: 0 })
+        } finally {
+          await queue.nc.close()
+        }
         // A worker drains the backlog (workqueue retention deletes written messages); the retry is accepted.
         worker = await WriterWorker.start({ settings, store })
         const retried = await waitFor(
@@ -172,6 +181,17 @@ describe.runIf(runnable)(
         )
         expect(retried).toBe(true)
         expect(await waitFor(async () => (await countEvents(db.url)).rows === 31, 20_000)).toBe(true)
+        // And the worker's /metrics says so (the gauges ask the worker itself).
+        const drained = worker
+        expect(
+          await waitFor(
+            async () =>
+              /^tally_worker_consumer_messages\{state="pending"\} 0$/m.test(
+                await createWorkerMetrics(drained).metrics(),
+              ),
+            20_000,
+          ),
+        ).toBe(true)
       } finally {
         await app.close()
         await worker?.stop()
