@@ -100,6 +100,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       audit,
     })
 
+    for (const notice of publisher?.notices ?? []) server.log.warn(notice)
     if (config.ingestOnly) registerIngestOnly(server)
     if (publisher) registerQueueReadiness(server, publisher.isConnected)
 

@@ -161,8 +161,23 @@ export async function withJetStreamRetry<T>(work: () => Promise<T>, timeoutMs = 
 }
 
 /**
+ * What an operator should hear about the existing stream: fewer replicas than this node asks for. An
+ * existing stream is used as it is — one first created by a node that listed a single server keeps one
+ * replica, and every acknowledged event then lives on one server whatever later nodes are told.
+ */
+export async function streamNotices(jsm: JetStreamManager, settings: QueueSettings): Promise<string[]> {
+  const info = await jsm.streams.info(settings.stream)
+  const replicas = info.config.num_replicas ?? 1
+  if (replicas >= settings.replicas) return []
+  return [
+    `stream ${settings.stream} keeps ${replicas} replica${replicas === 1 ? '' : 's'} while this node asks for ${settings.replicas} (TALLY_QUEUE_REPLICAS): an existing stream is used as it is; raise it with "nats stream edit ${settings.stream} --replicas ${settings.replicas}" (docs/scale-out.md)`,
+  ]
+}
+
+/**
  * Connection + manager + stream in one step, for ingest nodes and workers. The returned `settings` carry the
- * subject prefix the stream really uses (`streamSubjectPrefix`); publish and consume with those.
+ * subject prefix the stream really uses (`streamSubjectPrefix`); publish and consume with those. `notices`:
+ * what to log at start (`streamNotices`).
  */
 export async function openQueue(settings: QueueSettings, name: string) {
   const nc = await connectQueue(settings, name)
@@ -170,7 +185,8 @@ export async function openQueue(settings: QueueSettings, name: string) {
     const jsm = await withJetStreamRetry(() => jetstreamManager(nc))
     await withJetStreamRetry(() => ensureStream(jsm, settings))
     const subjectPrefix = await withJetStreamRetry(() => streamSubjectPrefix(jsm, settings))
-    return { nc, jsm, settings: { ...settings, subjectPrefix } }
+    const notices = await withJetStreamRetry(() => streamNotices(jsm, settings))
+    return { nc, jsm, settings: { ...settings, subjectPrefix }, notices }
   } catch (err) {
     await nc.close().catch(() => {})
     if (err instanceof AppError && err.code === 'config_invalid') throw err

@@ -97,6 +97,8 @@ export interface QueuePublisher {
   isConnected(): boolean
   /** Flushes and closes the connection (after the EventService drained). */
   close(): Promise<void>
+  /** What to log at start (e.g. the stream has fewer replicas than asked for). */
+  notices: string[]
 }
 
 /** Connects, makes sure the stream exists, and returns the publishing sink. */
@@ -118,6 +120,7 @@ export async function openQueuePublisher(
     sink: createJetStreamSink(js, opened.settings), // the subjects the stream really uses
     connection: nc,
     isConnected: () => connected && !nc.isClosed(),
+    notices: opened.notices,
     async close() {
       await nc.drain().catch(() => nc.close())
     },

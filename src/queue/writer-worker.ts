@@ -122,7 +122,8 @@ export class WriterWorker {
 
   /** Connects, ensures stream and consumer, and starts the loops. */
   static async start(options: WriterWorkerOptions): Promise<WriterWorker> {
-    const { nc, jsm, settings } = await openQueue(options.settings, options.name ?? 'tally-worker')
+    const { nc, jsm, settings, notices } = await openQueue(options.settings, options.name ?? 'tally-worker')
+    for (const notice of notices) options.onNotice?.(notice)
     await withJetStreamRetry(() => ensureConsumer(jsm, settings))
     const worker = new WriterWorker({ ...options, settings }, nc, jsm)
     const js = jetstream(nc)

@@ -584,6 +584,46 @@ describe.runIf(runnable)(
       }
     }, 60_000)
 
+    it('should tell an ingest node and a worker that the stream has fewer replicas than they ask for', async () => {
+      // A stream first created by a node that listed one server keeps one replica: every later node used it
+      // as it was, silently, and each acknowledged event lived on one server.
+      const servers = cluster.clientUrls as string[]
+      const maxBytes = 16 * 1024 * 1024
+      const single = await createTestStream(servers, { replicas: 1 })
+      const asked = resolveQueueSettings({ servers, stream: single.stream, maxBytes })
+      expect(asked.replicas).toBe(3)
+      const node = await openQueue(asked, 'test-replicas')
+      try {
+        expect(node.notices).toEqual([
+          expect.stringMatching(
+            new RegExp(
+              `stream ${single.stream} keeps 1 replica while this node asks for 3 .*nats stream edit`,
+            ),
+          ),
+        ])
+      } finally {
+        await node.nc.close()
+      }
+      const db = await freshDatabase()
+      const store = await createStore(db.url)
+      const notices: string[] = []
+      const worker = await WriterWorker.start({ settings: asked, store, onNotice: (m) => notices.push(m) })
+      try {
+        expect(notices).toEqual([expect.stringContaining('keeps 1 replica')])
+      } finally {
+        await worker.stop()
+        await store.close()
+      }
+      // A stream with the replicas asked for says nothing.
+      const three = await createTestStream(servers, { replicas: 3 })
+      const quiet = await openQueue(
+        resolveQueueSettings({ servers, stream: three.stream, maxBytes }),
+        'test-r3',
+      )
+      await quiet.nc.close()
+      expect(quiet.notices).toEqual([])
+    }, 60_000)
+
     it('should host a second deployment on the same NATS with only its own stream name, and call a subject overlap a configuration conflict', async () => {
       const servers = cluster.clientUrls as string[]
       const name = () => `T_${randomBytes(5).toString('hex')}`
