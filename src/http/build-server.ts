@@ -30,7 +30,7 @@ import { registerDashboard } from './plugins/dashboard.js'
 import { registerDocs } from './plugins/docs.js'
 import { assertUtf8Charset, MAX_BODY_DEPTH, nestsDeeperThan } from './plugins/ingest-body.js'
 import { registerLoadShedding } from './plugins/load-shedding.js'
-import { trackAllowedMethods } from './plugins/method-not-allowed.js'
+import { refuseShadowedMethods, trackAllowedMethods } from './plugins/method-not-allowed.js'
 import { createServerMetrics, registerMetrics, type ServerMetrics } from './plugins/metrics.js'
 import { registerStorableTextCheck } from './plugins/storable-text.js'
 import { registerAuditRoutes } from './routes/audit.js'
@@ -149,7 +149,9 @@ export async function buildServer(deps: ServerDeps): Promise<TallyServer> {
   // Response schemas document the API (OpenAPI); serialising with JSON.stringify keeps every field the
   // store returns (fast-json-stringify would drop keys the schema does not list, e.g. enrichment extras).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data))
-  registerErrorHandlers(app, trackAllowedMethods(app))
+  const allowedMethods = trackAllowedMethods(app)
+  registerErrorHandlers(app, allowedMethods)
+  refuseShadowedMethods(app, allowedMethods)
   useStrictJsonBodies(app)
   // Once shutdown has begun, every answer closes its connection: answers went out with `keep-alive`, the
   // client sent its next request on that socket, and the closing server reset it (32 socket errors for 48

@@ -191,6 +191,29 @@ describe('unknown routes', () => {
     expect(onEvent.statusCode).toBe(405)
     expect(onEvent.headers.allow).toBe('DELETE, GET, HEAD, PATCH')
 
+    // GET on a POST route's path was read by `/events/:id` as the event "query": 404 "No event query".
+    const shadowed = await server.inject({
+      method: 'GET',
+      url: '/api/v1/events/query',
+      headers: bearer(KEYS.read),
+    })
+    expect(shadowed.statusCode).toBe(405)
+    expect(shadowed.headers.allow).toBe('POST')
+    expect(shadowed.json().error.code).toBe('method_not_allowed')
+    const deleteShadowed = await server.inject({
+      method: 'DELETE',
+      url: '/api/v1/events/export',
+      headers: bearer(KEYS.admin),
+    })
+    expect(deleteShadowed.statusCode).toBe(405)
+    expect(deleteShadowed.headers.allow).toBe('GET, HEAD')
+    // A real id still reaches its route.
+    const unknownId = await server.inject({
+      url: '/api/v1/events/0193aaaa-0000-7000-8000-000000000000',
+      headers: bearer(KEYS.read),
+    })
+    expect(unknownId.statusCode).toBe(404)
+
     // A path a route names exactly offers that route's methods, not those of `/events/:id` reading it as an id.
     const onExport = await server.inject({ method: 'POST', url: '/api/v1/events/export' })
     expect(onExport.statusCode).toBe(405)
