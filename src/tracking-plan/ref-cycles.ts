@@ -1,5 +1,6 @@
 import { AppError } from '../errors/app-error.js'
 import { escapePointer } from '../validate/issue-list.js'
+import { linearRegExpEngine } from './linear-regex.js'
 
 /**
  * Finds `$ref` cycles that validation could never leave.
@@ -41,6 +42,17 @@ const ALL_SINGLE = [...IN_PLACE_SINGLE, ...CHILD_SINGLE]
 const ALL_ARRAY = [...IN_PLACE_ARRAY, ...CHILD_ARRAY]
 const ALL_MAP = [...IN_PLACE_MAP, ...CHILD_MAP]
 
+/** What a subschema applies one level down in the data (SchemaIndex.children). */
+interface ChildSchemas {
+  /** Per listed property: its schema, and the `patternProperties` whose regex matches its name. */
+  named: Map<string, string[]>
+  /** Applied to a key this schema does not list: `additionalProperties`, every `patternProperties`. */
+  otherKeys: string[]
+  /** Applied to every key: `propertyNames`. */
+  everyKey: string[]
+  items: string[]
+}
+
 /** A base URI for a document with no `$id` of its own, so that relative references resolve. */
 const DEFAULT_BASE = 'tally:/tracking-plan-schema'
 
@@ -48,6 +60,16 @@ interface Location {
   schema: Record<string, unknown> | boolean
   /** The base URI that `$ref`s in this schema resolve against. */
   base: string
+}
+
+/** Whether a `patternProperties` regex may match `name` (true when it cannot be read here). */
+function nameMatcher(pattern: string): (name: string) => boolean {
+  try {
+    const regex = linearRegExpEngine(pattern, 'u')
+    return (name) => regex.test(name)
+  } catch {
+    return () => true
+  }
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -150,40 +172,46 @@ class SchemaIndex {
   }
 
   /**
-   * The subschemas applied to parts of the value (one level down in the data), by the property name they
-   * apply to (`named`; `#` for array items), and those that may apply under any name (`any`:
-   * `additionalProperties`, `patternProperties`, `propertyNames`…) — an over-approximation where a keyword
-   * applies only to some names.
+   * The subschemas applied to parts of the value (one level down in the data): to the value of a listed
+   * property (`named`, by name, with the `patternProperties` whose regex matches the name), to the value of
+   * a key this schema does not list (`otherKeys`: `additionalProperties`, `unevaluatedProperties` and
+   * every `patternProperties`, whose regexes may match it), to every key (`everyKey`: `propertyNames`) and
+   * to array items (`items`, `prefixItems`, `contains`, …). An over-approximation where a keyword applies
+   * only to some unlisted names or some items.
    */
-  children(pointer: string): { named: Map<string, string[]>; any: string[] } {
-    const named = new Map<string, string[]>()
-    const any: string[] = []
+  children(pointer: string): ChildSchemas {
+    const out: ChildSchemas = { named: new Map(), everyKey: [], otherKeys: [], items: [] }
     const { schema } = this.locations.get(pointer) as Location
-    if (typeof schema === 'boolean') return { named, any }
+    if (typeof schema === 'boolean') return out
     const key = (k: string) => `${pointer}/${escapePointer(k)}`
-    const add = (label: string, at: string) => {
-      const list = named.get(label)
-      if (list === undefined) named.set(label, [at])
-      else list.push(at)
+    const patterns: { at: string; matches: (name: string) => boolean }[] = []
+    if (isObject(schema.patternProperties)) {
+      for (const [pattern, v] of Object.entries(schema.patternProperties)) {
+        if (!isSchema(v)) continue
+        const at = `${key('patternProperties')}/${escapePointer(pattern)}`
+        out.otherKeys.push(at)
+        patterns.push({ at, matches: nameMatcher(pattern) })
+      }
     }
     if (isObject(schema.properties)) {
-      for (const [name, v] of Object.entries(schema.properties))
-        if (isSchema(v)) add(`.${name}`, `${key('properties')}/${escapePointer(name)}`)
+      for (const [name, v] of Object.entries(schema.properties)) {
+        if (!isSchema(v)) continue
+        const list = [`${key('properties')}/${escapePointer(name)}`]
+        for (const p of patterns) if (p.matches(name)) list.push(p.at)
+        out.named.set(name, list)
+      }
     }
-    if (isObject(schema.patternProperties)) {
-      for (const [name, v] of Object.entries(schema.patternProperties))
-        if (isSchema(v)) any.push(`${key('patternProperties')}/${escapePointer(name)}`)
-    }
-    for (const k of ['additionalProperties', 'unevaluatedProperties', 'propertyNames'])
-      if (isSchema(schema[k])) any.push(key(k))
+    if (isSchema(schema.propertyNames)) out.everyKey.push(key('propertyNames'))
+    for (const k of ['additionalProperties', 'unevaluatedProperties'])
+      if (isSchema(schema[k])) out.otherKeys.push(key(k))
     for (const k of ['items', 'additionalItems', 'contains', 'unevaluatedItems'])
-      if (isSchema(schema[k])) add('#', key(k))
+      if (isSchema(schema[k])) out.items.push(key(k))
     for (const k of ['items', 'prefixItems']) {
       const value = schema[k]
       if (Array.isArray(value))
-        for (let i = 0; i < value.length; i++) if (isSchema(value[i])) add('#', `${key(k)}/${i}`)
+        for (let i = 0; i < value.length; i++) if (isSchema(value[i])) out.items.push(`${key(k)}/${i}`)
     }
-    return { named, any }
+    return out
   }
 
   /** The subschemas applied to the same value as the one at `pointer`. */
@@ -264,25 +292,41 @@ export function findRefOutsideSchemas(schema: unknown): { at: string; ref: strin
 }
 
 /**
- * Most schema checks one value of an event may get from a tracking-plan schema (`maxChecksPerValue`).
- * Ajv applies each subschema a `$ref`, `allOf`, `anyOf`… reaches, and every path counts: 32 definitions
- * each referring twice to the next (2.5 KB) applied 2^32 checks to one property — one event blocked the
- * server for 34 s, and with `allErrors` a failing one ran it out of memory; 1,500 patterns in one `allOf`
- * took 4 s for a 30 KB string. A `oneOf` listing a few hundred constants stays well under the bound.
+ * Most schema checks one value of an event may get from a tracking-plan schema (`checkBounds`). Ajv
+ * applies each subschema a `$ref`, `allOf`, `anyOf`… reaches, and every path counts: 32 definitions each
+ * referring twice to the next (2.5 KB) applied 2^32 checks to one property — one event blocked the server
+ * for 34 s, and with `allErrors` a failing one ran it out of memory. A `oneOf` listing a few hundred
+ * constants at one property stays under the bound.
  */
 export const MAX_CHECKS_PER_VALUE = 1_000
-/** Data depth the bound is checked to: deeper than events may nest (16 by default). */
+/**
+ * Most checks one value at a position that repeats (an array's items, the values of keys a schema does
+ * not list) may get: an event holds up to ~16,000 such values (32 KB of `[1,1,…]`), so 64 checks each is
+ * ~1M checks an event at worst. 990 checks per item took 1.6 s for 15,000 items, and a failing `anyOf` of
+ * 100 branches collected 1.5M errors (1.1 GB).
+ */
+export const MAX_CHECKS_PER_REPEATED_VALUE = 64
+/** Data depth the bounds are checked to: deeper than events may nest (16 by default). */
 const CHECKED_DEPTH = 64
 
+export interface CheckBounds {
+  /** Most checks any one value of the data may get. */
+  perValue: number
+  /** Most checks one value at a repeating position (array item, unlisted key's value) may get; 0: none. */
+  perRepeatedValue: number
+}
+
 /**
- * An upper bound of the subschemas Ajv applies to any one value of the data (the event) when validating
- * it against `schema`, or `Infinity` when above `cap`. Counted over the document's subschema graph as if
- * every `$ref` were inlined: a value gets the subschemas its parent's applied subschemas apply to its
- * name (or to any name), and those they apply in place. Recursion through properties or items is followed
- * as deep as CHECKED_DEPTH; one that applies a schema more than once per level grows geometrically and
- * passes `cap` within a few levels. Call after `findRefCycle` found none (the in-place graph is acyclic).
+ * Upper bounds of the subschemas Ajv applies to one value of the data (the event's properties) when
+ * validating it against `schema` (`Infinity` past `cap`). Counted over the document's subschema graph as if
+ * every `$ref` were inlined: a value gets the subschemas its parent's applied subschemas apply to its name
+ * (or to any name, or to items), and those they apply in place. Recursion through properties or items is
+ * followed as deep as CHECKED_DEPTH; one that applies a schema more than once per level grows
+ * geometrically and passes `cap` within a few levels. Positions are told apart as the data can hold them:
+ * a listed property once per object, items and unlisted keys many times (`perRepeatedValue`). Call after
+ * `findRefCycle` found none (the in-place graph is acyclic).
  */
-export function maxChecksPerValue(schema: unknown, cap = MAX_CHECKS_PER_VALUE): number {
+export function checkBounds(schema: unknown, cap = MAX_CHECKS_PER_VALUE): CheckBounds {
   const index = new SchemaIndex(schema)
   const pointers = [...index.locations.keys()]
   const edges = new Map(pointers.map((p) => [p, index.edges(p)]))
@@ -310,56 +354,113 @@ export function maxChecksPerValue(schema: unknown, cap = MAX_CHECKS_PER_VALUE): 
     }
   }
   const clamp = (n: number) => (n > cap ? Number.POSITIVE_INFINITY : n)
+  // Past the cap a count is Infinity: a difference then says "unbounded" or "no more than the rest".
+  const minus = (a: number, b: number) =>
+    a === Number.POSITIVE_INFINITY ? a : b === Number.POSITIVE_INFINITY ? 0 : a - b
   // Checks of the value a schema is applied to: itself and what it applies in place.
   const inPlace = new Map<string, number>()
   for (const p of order)
     inPlace.set(p, clamp((edges.get(p) as string[]).reduce((sum, e) => sum + (inPlace.get(e) as number), 1)))
-  // Checks at the end of the worst path of data, at most `depth` levels down, from a schema applied once.
-  let worst = new Map(inPlace)
+  // Checks at the end of the worst path of data at most `depth` levels down, from a schema applied once:
+  // `once` over paths through listed properties only, `repeated` over paths with an item or unlisted key.
+  let once = new Map(inPlace)
+  let repeated = new Map(pointers.map((p) => [p, 0]))
+  const sum = (list: readonly string[], of: Map<string, number>) =>
+    list.reduce((total, c) => total + (of.get(c) as number), 0)
+  const worst = (list: readonly string[]) =>
+    list.reduce((total, c) => total + Math.max(once.get(c) as number, repeated.get(c) as number), 0)
   for (let depth = 1; depth <= CHECKED_DEPTH; depth++) {
-    // One level down, per name: what the schema and all it applies in place apply to that name's value.
-    const below = new Map<string, { named: Map<string, number>; any: number }>()
-    const next = new Map<string, number>()
+    // One level down: per listed name, what the schema and all it applies in place apply to that name's
+    // value (`byName`, on top of `other`, what applies to a name that this schema does not list).
+    interface Below {
+      other: [once: number, repeated: number]
+      byName: Map<string, [once: number, repeated: number]>
+      anyKey: number
+      item: number
+    }
+    const below = new Map<string, Below>()
+    const nextOnce = new Map<string, number>()
+    const nextRepeated = new Map<string, number>()
     let changed = false
     for (const p of order) {
-      const own = children.get(p) as ReturnType<SchemaIndex['children']>
-      let any = own.any.reduce((sum, c) => sum + (worst.get(c) as number), 0)
-      const named = new Map<string, number>()
-      for (const [label, list] of own.named)
-        named.set(
-          label,
-          list.reduce((sum, c) => sum + (worst.get(c) as number), 0),
-        )
+      const own = children.get(p) as ChildSchemas
+      const every: [number, number] = [sum(own.everyKey, once), sum(own.everyKey, repeated)]
+      const other: [number, number] = [
+        every[0] + sum(own.otherKeys, once),
+        every[1] + sum(own.otherKeys, repeated),
+      ]
+      const byName = new Map<string, [number, number]>()
+      // A listed name gets its own schemas and the every-key ones, not the unlisted-key ones: kept as the
+      // difference from `other`, so that merging schemas that do not list it adds their `other`.
+      for (const [name, list] of own.named)
+        byName.set(name, [
+          minus(every[0] + sum(list, once), other[0]),
+          minus(every[1] + sum(list, repeated), other[1]),
+        ])
+      let anyKey = worst(own.everyKey) + worst(own.otherKeys)
+      let item = worst(own.items)
       for (const e of edges.get(p) as string[]) {
-        const from = below.get(e) as { named: Map<string, number>; any: number }
-        any += from.any
-        for (const [label, n] of from.named) named.set(label, (named.get(label) ?? 0) + n)
+        const from = below.get(e) as Below
+        other[0] += from.other[0]
+        other[1] += from.other[1]
+        anyKey += from.anyKey
+        item += from.item
+        for (const [name, [o, r]] of from.byName) {
+          const held = byName.get(name)
+          if (held === undefined) byName.set(name, [o, r])
+          else byName.set(name, [held[0] + o, held[1] + r])
+        }
       }
-      below.set(p, { named, any: clamp(any) })
-      let deepest = 0
-      for (const n of named.values()) if (n > deepest) deepest = n
-      const value = clamp(Math.max(inPlace.get(p) as number, any + deepest))
-      if (value !== worst.get(p)) changed = true
-      next.set(p, value)
+      below.set(p, { other, byName, anyKey: clamp(anyKey), item: clamp(item) })
+      let viaName: [number, number] = [0, 0]
+      for (const [o, r] of byName.values())
+        viaName = [Math.max(viaName[0], other[0] + o), Math.max(viaName[1], other[1] + r)]
+      const onceValue = clamp(Math.max(inPlace.get(p) as number, viaName[0]))
+      const repeatedValue = clamp(Math.max(viaName[1], anyKey, item))
+      if (onceValue !== once.get(p) || repeatedValue !== repeated.get(p)) changed = true
+      nextOnce.set(p, onceValue)
+      nextRepeated.set(p, repeatedValue)
     }
-    worst = next
+    once = nextOnce
+    repeated = nextRepeated
     if (!changed) break
   }
-  return worst.get('') ?? 1
+  const rootOnce = once.get('') ?? 1
+  const rootRepeated = repeated.get('') ?? 0
+  return { perValue: Math.max(rootOnce, rootRepeated), perRepeatedValue: rootRepeated }
+}
+
+/** The most checks any one value may get (`checkBounds(schema).perValue`). */
+export function maxChecksPerValue(schema: unknown, cap = MAX_CHECKS_PER_VALUE): number {
+  return checkBounds(schema, cap).perValue
 }
 
 /**
- * Throws `schema_invalid` (details: `checksPerValue`) when one value of an event could get more than
- * MAX_CHECKS_PER_VALUE checks from `schema`. Call after `assertNoRefCycle`.
+ * Throws `schema_invalid` (details: `maxChecksPerValue`, `maxChecksPerRepeatedValue`) when one value of an
+ * event could get more than MAX_CHECKS_PER_VALUE checks from `schema`, or one value at a repeating
+ * position (an item, an unlisted key's value) more than MAX_CHECKS_PER_REPEATED_VALUE. Call after
+ * `assertNoRefCycle`.
  */
 export function assertBoundedChecks(schema: unknown): void {
-  const checks = maxChecksPerValue(schema)
-  if (checks <= MAX_CHECKS_PER_VALUE) return
-  throw new AppError(
-    'schema_invalid',
-    `one value of an event could be checked against more than ${MAX_CHECKS_PER_VALUE} subschemas of this schema (through $refs, allOf, anyOf, oneOf… that reach the same definitions again and again, or one long list of them): validating an event would take too long. Refer to each definition once per value; list constants with "enum"`,
-    { details: { maxChecksPerValue: MAX_CHECKS_PER_VALUE } },
-  )
+  const bounds = checkBounds(schema)
+  const details = {
+    maxChecksPerValue: MAX_CHECKS_PER_VALUE,
+    maxChecksPerRepeatedValue: MAX_CHECKS_PER_REPEATED_VALUE,
+  }
+  if (bounds.perValue > MAX_CHECKS_PER_VALUE) {
+    throw new AppError(
+      'schema_invalid',
+      `one value of an event could be checked against more than ${MAX_CHECKS_PER_VALUE} subschemas of this schema (through $refs, allOf, anyOf, oneOf… that reach the same definitions again and again, or one long list of them): validating an event would take too long. Refer to each definition once per value; list constants with "enum"`,
+      { details },
+    )
+  }
+  if (bounds.perRepeatedValue > MAX_CHECKS_PER_REPEATED_VALUE) {
+    throw new AppError(
+      'schema_invalid',
+      `each item of an array (or value of a key the schema does not list) could be checked against ${bounds.perRepeatedValue} subschemas; an event holds up to ~16,000 of them, so at most ${MAX_CHECKS_PER_REPEATED_VALUE} are allowed there. Simplify the item schema: an "enum" instead of a oneOf of constants, fewer allOf/anyOf branches`,
+      { details },
+    )
+  }
 }
 
 /** Throws `schema_invalid` (details: `refCycle`) when `schema` has a cycle that `findRefCycle` finds. */
