@@ -249,9 +249,15 @@ function asWriteError(err: unknown): AppError {
   return new AppError('store_unavailable', undefined, { cause: err, retryAfterSeconds: 2 })
 }
 
-/** The database cannot be written now (down, busy, the queue full): writing alone would fail the same way. */
+/**
+ * The database cannot be written now (down, busy, the queue full): writing alone would fail the same way,
+ * and so would the groups queued behind. Not a privilege missing on one table (PostgreSQL 42501): that
+ * refuses only the requests that write there (a failed event), so the group is written request by request.
+ */
 function isUnavailable(err: unknown): boolean {
-  return err instanceof AppError && (err.code === 'store_unavailable' || err.code === 'overloaded')
+  if (!(err instanceof AppError) || (err.code !== 'store_unavailable' && err.code !== 'overloaded'))
+    return false
+  return (err.cause as { code?: unknown } | undefined)?.code !== '42501'
 }
 
 /** The route's repair notes for an event ahead of the validator's warnings. */

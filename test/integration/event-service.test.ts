@@ -169,6 +169,43 @@ for (const variant of variants) {
       }
     })
 
+    // A privilege revoked on failed_events alone (42501, answered store_unavailable) failed every request of
+    // the group — and all queued behind it — though only the one keeping a failed event writes there.
+    it('should fail only the requests a missing privilege concerns, not their group nor the queue', async () => {
+      const denied = new Proxy(store, {
+        get(target, key) {
+          if (key === 'insertBatch') {
+            return (events: AnalyticsEvent[], failed: NewFailedEvent[]) =>
+              failed.length > 0
+                ? Promise.reject(
+                    new AppError('store_unavailable', 'lacks a privilege', {
+                      cause: Object.assign(new Error('permission denied for table failed_events'), {
+                        code: '42501',
+                      }),
+                      retryAfterSeconds: 5,
+                    }),
+                  )
+                : target.insertBatch(events, failed)
+          }
+          const value = Reflect.get(target, key, target)
+          return typeof value === 'function' ? value.bind(target) : value
+        },
+      })
+      const isolated = new EventService({ store: denied, validator, formatter, projects })
+      try {
+        const calls = [
+          isolated.ingest([track('priv-1')], { projectId: 'p1' }),
+          isolated.ingest([{ type: 'track', userId: 'no-name' }], { projectId: 'p1' }),
+          isolated.ingest([track('priv-2')], { projectId: 'p1' }),
+        ]
+        const settled = await Promise.allSettled(calls)
+        expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+        expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'store_unavailable' })
+      } finally {
+        await isolated.close()
+      }
+    })
+
     it('should apply the batch sentAt to correct client clock skew', async () => {
       const receivedAt = new Date('2026-11-27T12:00:00.000Z')
       // The client clock is 2 hours behind: it thinks it is 10:00 when it sends.
