@@ -3,7 +3,7 @@ import { collapseWhitespace, type NameCase } from '../enrich/names.js'
 import { storedEventName } from '../enrich/stored-name.js'
 import { AppError } from '../errors/app-error.js'
 import type { EventCreate } from '../schema/event-create.js'
-import { EVENT_TYPES, type EventType, HTTP_METHODS } from '../schema/event-types.js'
+import { EVENT_TYPES, type EventType } from '../schema/event-types.js'
 import { MAX_NAME_LENGTH } from '../schema/primitives.js'
 import type { EnforcementMode } from '../store/project-types.js'
 import type { StoredSchema } from '../store/schema-types.js'
@@ -190,7 +190,7 @@ export class TrackingPlan {
     const jsonSchema = JSON.parse(text) as Record<string, unknown>
     // New schemas only: one already in the database (registered before these checks) keeps loading.
     if (!options.stored) {
-      assertMatchableName(eventType, eventName)
+      assertMatchableName(eventName)
       assertObjectSchema(jsonSchema)
       assertSafePatterns(jsonSchema)
     }
@@ -363,7 +363,7 @@ export const EMPTY_TRACKING_PLAN: TrackingPlan = Object.freeze(new TrackingPlan(
  * Event names are stored trimmed with inner whitespace collapsed (the formatter's rule), so a schema
  * registered under " Signed Up" or "Signed  Up" would never meet an event: refused with the reason.
  */
-function assertMatchableName(eventType: string, eventName: string): void {
+function assertMatchableName(eventName: string): void {
   if (eventName === ANY_EVENT_NAME) return
   const normal = collapseWhitespace(eventName)
   if (normal === '') throw new AppError('validation_failed', 'eventName is only whitespace')
@@ -371,22 +371,6 @@ function assertMatchableName(eventType: string, eventName: string): void {
     throw new AppError(
       'validation_failed',
       `eventName ${JSON.stringify(eventName)} would never match: event names are stored trimmed, with inner whitespace collapsed (${JSON.stringify(normal)})`,
-    )
-  }
-  // An api_request is named "METHOD route" from its upper-case method and normalised route: a schema for
-  // "get /users/{id}/" was taken and never met an event.
-  const space = eventName.indexOf(' ')
-  const method = eventName.slice(0, space)
-  if (eventType !== 'api_request' || space < 0 || !HTTP_METHODS.includes(method.toUpperCase() as never))
-    return
-  const derived = storedEventName(
-    { type: 'api_request', properties: { method: method.toUpperCase(), route: eventName.slice(space + 1) } },
-    'as-is',
-  )
-  if (derived !== null && derived !== eventName) {
-    throw new AppError(
-      'validation_failed',
-      `eventName ${JSON.stringify(eventName)} would never match: api_request events are named "METHOD route" with the method in upper case and the route without query or trailing slash (${JSON.stringify(derived)})`,
     )
   }
 }
