@@ -8,6 +8,7 @@ import { type EventQuery, EventQuerySchema, PropertyPredicateSchema } from '../.
 import { EventUpdateSchema } from '../../schema/event-update.js'
 import type { RouteDeps, TallyServer } from '../build-server.js'
 import { authOf, requireBearer } from '../plugins/auth.js'
+import { keepConnectionWhileWorking } from '../plugins/long-work.js'
 import { recordAudit } from './audit.js'
 import { BEARER, errorResponses, inline } from './common-schemas.js'
 import { eventsToCsv, eventsToNdjson } from './export-format.js'
@@ -224,6 +225,7 @@ export function registerEventRoutes(app: TallyServer, deps: RouteDeps): void {
     '/api/v1/events/delete',
     {
       onRequest: admin,
+      preHandler: keepConnectionWhileWorking,
       schema: {
         tags: ['events'],
         summary: 'Erase everything of a user (GDPR): events and failed events by userId and/or anonymousId',

@@ -3,6 +3,7 @@ import { ISSUE_CODES } from '../../errors/issue-codes.js'
 import { FailedEventSchema } from '../../schema/failed-event.js'
 import type { RouteDeps, TallyServer } from '../build-server.js'
 import { authOf, requireBearer } from '../plugins/auth.js'
+import { keepConnectionWhileWorking } from '../plugins/long-work.js'
 import { recordAudit } from './audit.js'
 import { BEARER, errorResponses, inline } from './common-schemas.js'
 
@@ -53,6 +54,7 @@ export function registerFailedEventRoutes(app: TallyServer, deps: RouteDeps): vo
     '/api/v1/failed-events/replay',
     {
       onRequest: requireBearer(deps.keys, 'admin'),
+      preHandler: keepConnectionWhileWorking,
       schema: {
         tags: ['failed-events'],
         summary: 'Re-validate failed events; those that pass now are stored',
