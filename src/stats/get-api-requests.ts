@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../store/database.js'
 import type { StoreDialect } from '../store/dialect.js'
-import { getTimeseries } from './get-timeseries.js'
+import { getTimeseries, MAX_BUCKETS } from './get-timeseries.js'
 import type { ApiRequestsParams } from './params.js'
 import { readRollupInputs } from './read-raw-events.js'
 import type { ApiRequestsResult } from './results.js'
@@ -10,6 +10,15 @@ import { ensureRollupsCurrent } from './rollups/catch-up-rollups.js'
 import type { StatsTables } from './rollups/rollup-tables.js'
 import { DEFAULT_RELATIVE_ACCURACY, LogHistogram } from './sketch/log-histogram.js'
 import { asBytes, num, parseRange, planRange } from './stats-range.js'
+import { HOUR_MS } from './time/time-buckets.js'
+
+/** The finest throughput unit whose buckets over [from, to) stay within the timeseries limit. */
+function defaultThroughputUnit(fromMs: number, toMs: number): 'hour' | 'day' | 'week' {
+  const hours = (toMs - fromMs) / HOUR_MS
+  if (hours <= MAX_BUCKETS - 2) return 'hour'
+  if (hours / 24 <= MAX_BUCKETS - 2) return 'day'
+  return 'week'
+}
 
 interface RouteAcc {
   method: string
@@ -38,6 +47,17 @@ export async function getApiRequests(
 ): Promise<ApiRequestsResult> {
   const { fromMs, toMs } = parseRange(params)
   await ensureRollupsCurrent(db, dialect) // deferred rollups (SQLite): count every acknowledged event
+  // The throughput first: a unit too fine for the range is refused before the routes are read (it was
+  // refused after reading a year of them), and without a unit the finest that fits is used — the default
+  // `hour` refused any range over 5,000 hours.
+  const unit = params.unit ?? defaultThroughputUnit(fromMs, toMs)
+  const series = await getTimeseries(db, dialect, projectId, {
+    from: new Date(fromMs).toISOString(),
+    to: new Date(toMs).toISOString(),
+    unit,
+    timeZone: params.timeZone,
+    types: ['api_request'],
+  })
   const plan = planRange(fromMs, toMs)
   const routes = new Map<string, RouteAcc>()
   const acc = (method: string, route: string): RouteAcc => {
@@ -77,15 +97,6 @@ export async function getApiRequests(
       a.hist.mergeSerialized(asBytes(r.hist))
     }
   }
-
-  const unit = params.unit ?? 'hour'
-  const series = await getTimeseries(db, dialect, projectId, {
-    from: new Date(fromMs).toISOString(),
-    to: new Date(toMs).toISOString(),
-    unit,
-    timeZone: params.timeZone,
-    types: ['api_request'],
-  })
 
   const sorted = [...routes.values()].sort(
     (a, b) => b.count - a.count || a.route.localeCompare(b.route) || a.method.localeCompare(b.method),

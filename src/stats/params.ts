@@ -116,8 +116,8 @@ export const ApiRequestsParamsSchema = Type.Object(
     to: To,
     unit: Type.Optional(
       Type.Union([Type.Literal('hour'), Type.Literal('day'), Type.Literal('week')], {
-        default: 'hour',
-        description: 'Throughput bucket width.',
+        description:
+          'Throughput bucket width. Default: hour when the range holds at most 5,000 hours (~208 days), else day, else week.',
       }),
     ),
     timeZone: Type.Optional(TimeZone),

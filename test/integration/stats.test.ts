@@ -670,6 +670,21 @@ for (const variant of DIALECTS) {
       ).toBe('validation_failed')
     })
 
+    it('should pick the throughput unit of a long API range itself, and refuse a too-fine one before reading', async () => {
+      // A year with the default `hour` was refused (too_many_buckets) — after reading every route of it.
+      const year = { from: '2025-10-24T00:00:00Z', to: '2026-11-28T01:00:00Z' }
+      const out = await getApiRequests(store.db, store.storeDialect, 'p1', year)
+      expect(out.throughput.unit).toBe('day')
+      const byDay = await getApiRequests(store.db, store.storeDialect, 'p1', { ...year, unit: 'day' })
+      expect(out.routes).toEqual(byDay.routes)
+      expect(out.routes.length).toBeGreaterThan(0)
+      const short = await getApiRequests(store.db, store.storeDialect, 'p1', { from: FROM, to: TO })
+      expect(short.throughput.unit).toBe('hour')
+      await expect(
+        getApiRequests(store.db, store.storeDialect, 'p1', { ...year, unit: 'hour' }),
+      ).rejects.toMatchObject({ code: 'validation_failed' })
+    })
+
     // PostgreSQL refuses index entries over 2,704 bytes: a route of 2,041 CJK characters (6 KB, within the
     // event limit of 2,048 characters) failed the whole group commit with 500, retried by SDKs forever.
     it('should store and count API routes and interaction targets of several KB of UTF-8', async () => {
