@@ -87,6 +87,21 @@ function isDiskFull(err: unknown): boolean {
   return false
 }
 
+/**
+ * Whether a query's filters leave SQLite to read the project's events one by one along the time index:
+ * property predicates, anonymousId, sessionId, names without types, statuses. userId, messageId and
+ * types (with or without names) have indexes of their own.
+ */
+function scansUnindexed(query: EventQuery): boolean {
+  return (
+    (query.where?.length ?? 0) > 0 ||
+    query.anonymousId !== undefined ||
+    query.sessionId !== undefined ||
+    query.status !== undefined ||
+    (query.names !== undefined && query.types === undefined)
+  )
+}
+
 const clampLimit = (limit: number | undefined, fallback: number, max: number) =>
   Math.min(max, Math.max(1, Math.trunc(limit ?? fallback)))
 
@@ -474,25 +489,32 @@ export class KyselyEventStore implements EventStore {
       const limit = clampLimit(query.limit, DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT)
       const fingerprint = queryFingerprint(`events:${projectId}`, query)
       const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, fingerprint)
-      let qb = this.#db
-        .selectFrom('events')
-        .select(EVENT_COLUMNS)
-        .where((eb) => eventFilterExpression(eb, this.#sd, projectId, query))
-      if (after) {
-        const at = this.#sd.toDbTime(after.t)
-        qb = qb.where((eb) =>
-          eb(
-            eb.refTuple('events.timestamp', 'events.id'),
-            order === 'desc' ? '<' : '>',
-            eb.tuple(at, after.id),
-          ),
-        )
+      const select = (window?: readonly [fromMs: number, toMs: number], max = limit + 1) => {
+        let qb = this.#db
+          .selectFrom('events')
+          .select(EVENT_COLUMNS)
+          .where((eb) => eventFilterExpression(eb, this.#sd, projectId, query))
+        if (after) {
+          const at = this.#sd.toDbTime(after.t)
+          qb = qb.where((eb) =>
+            eb(
+              eb.refTuple('events.timestamp', 'events.id'),
+              order === 'desc' ? '<' : '>',
+              eb.tuple(at, after.id),
+            ),
+          )
+        }
+        if (window) {
+          qb = qb
+            .where('events.timestamp', '>=', this.#sd.toDbTime(window[0]))
+            .where('events.timestamp', '<', this.#sd.toDbTime(window[1]))
+        }
+        return qb.orderBy('events.timestamp', order).orderBy('events.id', order).limit(max).execute()
       }
-      const rows = await qb
-        .orderBy('events.timestamp', order)
-        .orderBy('events.id', order)
-        .limit(limit + 1)
-        .execute()
+      const rows =
+        this.#sd.name === 'sqlite' && scansUnindexed(query)
+          ? await this.#selectInWindows(projectId, query, order, after?.t, limit + 1, select)
+          : await select()
       const events = rows.slice(0, limit).map((r) => fromEventRow(this.#sd, r))
       const last = events[events.length - 1]
       const nextCursor =
@@ -501,6 +523,56 @@ export class KyselyEventStore implements EventStore {
           : null
       return { events, nextCursor }
     })
+  }
+
+  /**
+   * A SQLite query whose filters no index serves (a property predicate, an anonymousId…), run as a series
+   * of time windows along the project's time index, newest first (oldest first for `asc`), with the event
+   * loop turning between them: better-sqlite3 answers synchronously, and one query that found few matches
+   * among 1M events blocked the whole server — ingest and /healthz — for 2–13 s. Windows start at a day and
+   * grow (×4) while they answer within ~10 ms, shrink (÷2) past ~50 ms; the scan stops once `max` rows are
+   * found or the range is covered. Same rows, same order as one query.
+   */
+  async #selectInWindows<R>(
+    projectId: string,
+    query: EventQuery,
+    order: 'asc' | 'desc',
+    cursorMs: number | undefined,
+    max: number,
+    select: (window: readonly [number, number], max: number) => Promise<R[]>,
+  ): Promise<R[]> {
+    // An empty window first: building the query checks the filters (a bad predicate is validation_failed
+    // even for a project with no events to scan), at the cost of one empty index range.
+    await select([0, 0], 1)
+    const bounds = await this.#db
+      .selectFrom('events')
+      .select((eb) => [eb.fn.min('timestamp').as('lo'), eb.fn.max('timestamp').as('hi')])
+      .where('project_id', '=', projectId)
+      .executeTakeFirst()
+    if (bounds?.lo == null || bounds.hi == null) return []
+    let lo = Number(bounds.lo)
+    let hi = Number(bounds.hi) + 1
+    if (query.from !== undefined) lo = Math.max(lo, Date.parse(query.from))
+    if (query.to !== undefined) hi = Math.min(hi, Date.parse(query.to))
+    if (cursorMs !== undefined) {
+      if (order === 'desc') hi = Math.min(hi, cursorMs + 1)
+      else lo = Math.max(lo, cursorMs)
+    }
+    const rows: R[] = []
+    let width = 86_400_000
+    let edge = order === 'desc' ? hi : lo
+    while (rows.length < max && (order === 'desc' ? edge > lo : edge < hi)) {
+      const window: [number, number] =
+        order === 'desc' ? [Math.max(lo, edge - width), edge] : [edge, Math.min(hi, edge + width)]
+      const started = performance.now()
+      rows.push(...(await select(window, max - rows.length)))
+      const took = performance.now() - started
+      edge = order === 'desc' ? window[0] : window[1]
+      if (took < 10) width *= 4
+      else if (took > 50) width = Math.max(60_000, Math.floor(width / 2))
+      if (rows.length < max) await nextTurn()
+    }
+    return rows
   }
 
   async *exportEvents(projectId: string, query: EventQuery): AsyncIterable<AnalyticsEvent> {
