@@ -222,18 +222,20 @@ export function answerOutsideFastify(server: Server): void {
     response.end(body)
   })
   server.on('connect', (_request: IncomingMessage, socket: Socket) => {
+    // A 405 names what is allowed (RFC 9110): the methods this server's routes take.
     answerAndClose(
       socket,
       new AppError('method_not_allowed', 'CONNECT is not allowed: this server is no proxy'),
+      'Allow: DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT\r\n',
     )
     socket.end()
   })
 }
 
-function answerAndClose(socket: Socket, error: AppError): void {
+function answerAndClose(socket: Socket, error: AppError, headers = ''): void {
   const body = JSON.stringify(error.toJSON())
   if (!socket.writable) return
   socket.write(
-    `HTTP/1.1 ${error.statusCode} ${HTTP_STATUS_TEXT[error.statusCode]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${error.statusCode} ${HTTP_STATUS_TEXT[error.statusCode]}\r\n${headers}Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   )
 }

@@ -493,6 +493,7 @@ describe('hostile input regressions', () => {
     )
     const tunnel = await ask('CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n')
     expect(tunnel).toMatch(/^HTTP\/1\.1 405 /)
+    expect(tunnel).toMatch(/\r\nAllow: DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT\r\n/)
     expect(JSON.parse(tunnel.slice(tunnel.indexOf('\r\n\r\n') + 4)).error.code).toBe('method_not_allowed')
   })
 })
