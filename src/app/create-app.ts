@@ -81,6 +81,7 @@ export async function createApp(config: Config, options: CreateAppOptions = {}):
       formatter,
       projects,
       maxQueuedEvents: config.ingestQueueMax,
+      maxQueuedBytes: config.ingestQueueMaxBytes,
       writeConcurrency: (store as Partial<KyselyEventStore>).writeConcurrency ?? 1,
       // Scale-out: publish to JetStream; publishes of concurrent groups overlap (each waits for its acks).
       ...(publisher ? { sink: publisher.sink, writeConcurrency: 16 } : {}),

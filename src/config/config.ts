@@ -125,6 +125,13 @@ export const ConfigSchema = Type.Object(
       description:
         'Events waiting for a database commit before ingest answers 503 overloaded with Retry-After: bounds memory under overload (TALLY_INGEST_QUEUE_MAX).',
     }),
+    ingestQueueMaxBytes: Type.Integer({
+      minimum: 1_048_576,
+      maximum: 17_179_869_184,
+      default: 67_108_864,
+      description:
+        'Bytes of request bodies (decoded) whose events wait for a database commit before ingest answers 503 overloaded: bounds memory when a slow database holds many large requests (TALLY_INGEST_QUEUE_MAX_BYTES).',
+    }),
     maxInFlight: Type.Integer({
       minimum: 1,
       maximum: 100_000,
@@ -176,6 +183,7 @@ export const ENV_NAMES: Readonly<Record<ConfigKey, string>> = Object.freeze({
   ingestOnly: 'TALLY_INGEST_ONLY',
   requestTimeoutMs: 'TALLY_REQUEST_TIMEOUT_MS',
   ingestQueueMax: 'TALLY_INGEST_QUEUE_MAX',
+  ingestQueueMaxBytes: 'TALLY_INGEST_QUEUE_MAX_BYTES',
   maxInFlight: 'TALLY_MAX_IN_FLIGHT',
   maxEventLoopDelayMs: 'TALLY_MAX_EVENT_LOOP_DELAY_MS',
   sqliteSynchronous: 'TALLY_SQLITE_SYNCHRONOUS',

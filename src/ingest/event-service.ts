@@ -23,6 +23,8 @@ import type { ProjectRuntimeCache } from './project-runtime.js'
 interface WriteUnit {
   events: AnalyticsEvent[]
   failed: NewFailedEvent[]
+  /** The request's body size, for the queue's byte bound (0 when unknown). */
+  bytes: number
 }
 
 export interface EventServiceOptions {
@@ -37,6 +39,8 @@ export interface EventServiceOptions {
   /** Events waiting to be written before ingest answers `overloaded`. Default 50,000. */
   maxQueuedEvents?: number
   /** Concurrent write transactions (1 for SQLite's single writer). Default 1. */
+  /** Bytes of request bodies (IngestContext.bytes) waiting before ingest answers `overloaded`. Default 64 MB. */
+  maxQueuedBytes?: number
   writeConcurrency?: number
   /**
    * With a group commit in flight, start another only when this many events wait. Default half of
@@ -84,6 +88,8 @@ export class EventService implements Ingestor {
       maxGroupItems: options.maxGroupEvents ?? 1000,
       maxWaitMs: options.maxWaitMs ?? 0,
       maxQueuedItems: options.maxQueuedEvents ?? 50_000,
+      bytesOf: (u) => u.bytes,
+      maxQueuedBytes: options.maxQueuedBytes ?? 64 * 1024 * 1024,
       concurrency: options.writeConcurrency ?? 1,
       minConcurrentItems:
         options.minConcurrentGroupEvents ?? Math.floor((options.maxGroupEvents ?? 1000) / 2),
@@ -107,7 +113,7 @@ export class EventService implements Ingestor {
     const receivedAt = ctx.receivedAt ?? new Date()
     const receivedAtIso = receivedAt.toISOString()
     const results = new Array<EventResult>(events.length)
-    const unit: WriteUnit = { events: [], failed: [] }
+    const unit: WriteUnit = { events: [], failed: [], bytes: ctx.bytes ?? 0 }
     const acceptedIndexes: number[] = []
     let rejected = 0
     let dropped = 0

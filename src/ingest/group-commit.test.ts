@@ -72,6 +72,33 @@ describe('GroupCommitQueue', () => {
     await expect(Promise.all([first, ...queued])).resolves.toEqual([2, 2, 2])
   })
 
+  it('should refuse with overloaded once the waiting units weigh more than maxQueuedBytes', async () => {
+    // Counting events alone let 50,000 events of 32 KB wait on a slow database (1.6 GB).
+    const groups: number[][][] = []
+    let release: () => void = () => {}
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    const queue = new GroupCommitQueue<number[], number>({
+      sizeOf: (u) => u.length,
+      bytesOf: (u) => u[0],
+      maxQueuedBytes: 1000,
+      write: async (units) => {
+        groups.push(units)
+        await gate
+        return units.map((u) => u[0])
+      },
+    })
+    const first = queue.submit([600]) // being written: no longer waiting
+    await new Promise((r) => setImmediate(r))
+    const waiting = [queue.submit([600]), queue.submit([300])]
+    await expect(queue.submit([200])).rejects.toMatchObject({ code: 'overloaded', statusCode: 503 })
+    release()
+    await expect(Promise.all([first, ...waiting])).resolves.toEqual([600, 600, 300])
+    // Written: the bytes are free again, and one unit heavier than the bound is still taken alone.
+    await expect(queue.submit([5000])).resolves.toBe(5000)
+  })
+
   it('should reject every caller of a failed write with the mapped error, and keep working after', async () => {
     const q = recordingQueue({ fail: true })
     const outcomes = await Promise.allSettled([q.queue.submit([1]), q.queue.submit([2])])

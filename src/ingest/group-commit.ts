@@ -28,6 +28,13 @@ export interface GroupCommitOptions<U, R> {
   maxWaitMs?: number
   /** Most items waiting (not yet being written) before submit() refuses. Default 50,000. */
   maxQueuedItems?: number
+  /** A unit's weight in bytes, for `maxQueuedBytes`. Default: 0 (unbounded by bytes). */
+  bytesOf?: (unit: U) => number
+  /**
+   * Most bytes waiting before submit() refuses: items alone let 50,000 events of 32 KB wait (1.6 GB) once
+   * requests parked on their commit no longer count against the server's in-flight limit. Default: none.
+   */
+  maxQueuedBytes?: number
   /** Writes in flight at once (1 for SQLite's single writer). Default 1. */
   concurrency?: number
   /**
@@ -50,6 +57,7 @@ export interface GroupCommitOptions<U, R> {
 interface Pending<U, R> {
   unit: U
   size: number
+  bytes: number
   resolve: (r: R) => void
   reject: (e: unknown) => void
 }
@@ -60,6 +68,9 @@ export class GroupCommitQueue<U, R> {
   readonly #maxGroupItems: number
   readonly #maxWaitMs: number
   readonly #maxQueuedItems: number
+  readonly #bytesOf: (unit: U) => number
+  readonly #maxQueuedBytes: number
+  #queuedBytes = 0
   readonly #concurrency: number
   readonly #minConcurrentItems: number
   readonly #mapError: (err: unknown) => unknown
@@ -77,6 +88,8 @@ export class GroupCommitQueue<U, R> {
     this.#maxGroupItems = options.maxGroupItems ?? 1000
     this.#maxWaitMs = options.maxWaitMs ?? 0
     this.#maxQueuedItems = options.maxQueuedItems ?? 50_000
+    this.#bytesOf = options.bytesOf ?? (() => 0)
+    this.#maxQueuedBytes = options.maxQueuedBytes ?? Number.POSITIVE_INFINITY
     this.#concurrency = options.concurrency ?? 1
     this.#minConcurrentItems = options.minConcurrentItems ?? 0
     this.#mapError = options.mapError ?? ((e) => e)
@@ -96,13 +109,17 @@ export class GroupCommitQueue<U, R> {
       )
     }
     const size = this.#sizeOf(unit)
-    if (this.#queuedItems + size > this.#maxQueuedItems && this.#queuedItems > 0) {
+    const bytes = this.#bytesOf(unit)
+    const overItems = this.#queuedItems + size > this.#maxQueuedItems
+    const overBytes = this.#queuedBytes + bytes > this.#maxQueuedBytes
+    if ((overItems || overBytes) && this.#queuedItems > 0) {
       const seconds = Math.max(1, Math.ceil(this.#queuedItems / 20_000))
       return Promise.reject(new AppError('overloaded', undefined, { retryAfterSeconds: seconds }))
     }
     return new Promise<R>((resolve, reject) => {
-      this.#queue.push({ unit, size, resolve, reject })
+      this.#queue.push({ unit, size, bytes, resolve, reject })
       this.#queuedItems += size
+      this.#queuedBytes += bytes
       this.#schedule()
     })
   }
@@ -152,14 +169,17 @@ export class GroupCommitQueue<U, R> {
   #takeGroup(): Pending<U, R>[] {
     const group: Pending<U, R>[] = []
     let items = 0
+    let bytes = 0
     while (this.#queue.length > 0) {
       const next = this.#queue[0]
       if (group.length > 0 && items + next.size > this.#maxGroupItems) break
       group.push(next)
       items += next.size
+      bytes += next.bytes
       this.#queue.shift()
     }
     this.#queuedItems -= items
+    this.#queuedBytes -= bytes
     return group
   }
 
@@ -174,6 +194,7 @@ export class GroupCommitQueue<U, R> {
       if (this.#failsQueued(mapped)) {
         const queued = this.#queue.splice(0)
         this.#queuedItems = 0
+        this.#queuedBytes = 0
         for (const p of queued) p.reject(mapped)
       }
     } finally {

@@ -22,6 +22,8 @@ export interface IngestContext {
    * wait for it: the transport's cue that the request now costs only the memory of its rows.
    */
   onQueued?: () => void
+  /** The request body's decoded size: what its events are counted as in the write queue's byte bound. */
+  bytes?: number
 }
 
 /**

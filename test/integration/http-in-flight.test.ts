@@ -147,3 +147,41 @@ it('should answer an erasure that takes longer than the connection timeout', asy
     other.close()
   }
 }, 30_000)
+
+// With requests parked on their commit no longer counted in flight, only the event count bounded the
+// queue: 50,000 events of 32 KB (1.6 GB) could wait on a slow database.
+it('should answer 503 overloaded once the bodies waiting for a commit pass TALLY_INGEST_QUEUE_MAX_BYTES', async () => {
+  t = await createTestApp({ TALLY_INGEST_QUEUE_MAX_BYTES: String(1024 * 1024), TALLY_RATE_LIMIT_MAX: '0' })
+  const big = (tag: string) => ({
+    events: Array.from({ length: 15 }, (_, i) =>
+      trackEvent({ messageId: `${tag}-${i}`, properties: { pad: 'x'.repeat(26_000) } }),
+    ),
+  })
+  const post = (tag: string) =>
+    t!.app.server.inject({
+      method: 'POST',
+      url: '/api/v1/events',
+      headers: bearer(KEYS.write),
+      payload: big(tag),
+    })
+  expect((await post('warm')).statusCode).toBe(200)
+  const other = new BetterSqlite3(join(t.dir, 'tally.db'))
+  other.exec('begin immediate')
+  let released = false
+  try {
+    const writing = post('a') // taken by the writer, waiting on the lock
+    await new Promise((r) => setTimeout(r, 200))
+    const queued = [post('b'), post('c')] // ~800 KB waiting
+    await new Promise((r) => setTimeout(r, 200))
+    const refused = await post('d')
+    expect(refused.statusCode).toBe(503)
+    expect(refused.json().error.code).toBe('overloaded')
+    expect(refused.headers['retry-after']).toBeDefined()
+    other.exec('commit')
+    released = true
+    expect((await Promise.all([writing, ...queued])).map((r) => r.statusCode)).toEqual([200, 200, 200])
+  } finally {
+    if (!released) other.exec('rollback')
+    other.close()
+  }
+}, 30_000)

@@ -102,6 +102,13 @@ export function assertUtf8Charset(contentType: string | undefined): void {
   }
 }
 
+const bodyBytes = new WeakMap<FastifyRequest, number>()
+
+/** The decoded size of an ingest request's body (what its events weigh while they wait), if parsed here. */
+export function decodedBodyBytes(request: FastifyRequest): number | undefined {
+  return bodyBytes.get(request)
+}
+
 /** The ingest body parser: charset check, Content-Encoding, size limit, UTF-8 check, JSON. */
 function ingestBodyParser(limit: number) {
   return async function parseIngestBody(request: FastifyRequest, body: Buffer): Promise<unknown> {
@@ -109,6 +116,7 @@ function ingestBodyParser(limit: number) {
     const raw = await decodeBody(body, request.headers['content-encoding'], limit)
     if (raw.length > limit)
       throw new AppError('payload_too_large', `The request body is larger than ${limit} bytes`)
+    bodyBytes.set(request, raw.length)
     // Decoding would turn each invalid byte into U+FFFD and store the event altered without a word.
     if (!isUtf8(raw)) throw new AppError('invalid_encoding', 'The request body is not valid UTF-8')
     return parseJsonBody(raw)

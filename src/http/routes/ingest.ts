@@ -9,7 +9,7 @@ import { BatchResultSchema } from '../../schema/batch.js'
 import type { RouteDeps, TallyServer } from '../build-server.js'
 import { toAppError } from '../error-handler.js'
 import { authOf, requireBearer, requireSegmentKey } from '../plugins/auth.js'
-import { acceptAnyContentTypeAsJson, useIngestBodyParser } from '../plugins/ingest-body.js'
+import { acceptAnyContentTypeAsJson, decodedBodyBytes, useIngestBodyParser } from '../plugins/ingest-body.js'
 import { releaseInFlightSlot } from '../plugins/load-shedding.js'
 import { BEARER, errorResponses, inline } from './common-schemas.js'
 import { fromSegmentBatch, fromSegmentCall, SEGMENT_CALLS, type SegmentBatch } from './segment-mapping.js'
@@ -48,6 +48,7 @@ function contextOf(request: FastifyRequest, batch: SegmentBatch): IngestContext 
     receivedAt: new Date(),
     notes: batch.notes,
     onQueued: () => releaseInFlightSlot(request),
+    bytes: decodedBodyBytes(request),
   }
 }
 
