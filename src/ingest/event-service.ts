@@ -38,9 +38,9 @@ export interface EventServiceOptions {
   maxWaitMs?: number
   /** Events waiting to be written before ingest answers `overloaded`. Default 50,000. */
   maxQueuedEvents?: number
-  /** Concurrent write transactions (1 for SQLite's single writer). Default 1. */
   /** Bytes of request bodies (IngestContext.bytes) waiting before ingest answers `overloaded`. Default 64 MB. */
   maxQueuedBytes?: number
+  /** Concurrent write transactions (1 for SQLite's single writer). Default 1. */
   writeConcurrency?: number
   /**
    * With a group commit in flight, start another only when this many events wait. Default half of
