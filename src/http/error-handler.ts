@@ -170,7 +170,9 @@ export function registerErrorHandlers(app: FastifyInstance, allowedMethods: Allo
     return sendError(reply, error)
   })
   app.setNotFoundHandler(function tallyNotFound(request: FastifyRequest, reply: FastifyReply) {
-    const path = request.url.split('?')[0]
+    // Named in the message, cut: a path of 9,000 characters came back whole in the answer (and the log).
+    const fullPath = request.url.split('?')[0]
+    const path = fullPath.length > 200 ? `${fullPath.slice(0, 200)}…` : fullPath
     const allowed = allowedMethods(request.method, request.url)
     if (allowed.length === 0)
       return sendError(reply, new AppError('not_found', `No route ${request.method} ${path}`))
