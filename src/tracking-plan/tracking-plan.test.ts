@@ -15,6 +15,19 @@ import { TrackingPlan } from './tracking-plan.js'
 
 const validator = new EventValidator()
 
+/** A schema as the store returns it: a track event's version 1-0-0 in project p1, unless told otherwise. */
+function storedSchema(
+  over: Partial<StoredSchema> & Pick<StoredSchema, 'eventName' | 'jsonSchema'>,
+): StoredSchema {
+  return {
+    projectId: 'p1',
+    eventType: 'track',
+    version: '1-0-0',
+    createdAt: '2026-11-01T00:00:00.000Z',
+    ...over,
+  }
+}
+
 /**
  * Runs `fn` and returns its result, but ends it with an error if it is still running after 25 s. A
  * backtracking regex blocks the thread, so vitest's own 30 s timeout could never fire: without this guard
@@ -251,14 +264,12 @@ describe('TrackingPlan.register', () => {
   })
 
   it('should still load a stored schema whose patterns are now refused, and run what it can in linear time', () => {
-    const stored = (eventName: string, pattern: string): StoredSchema => ({
-      projectId: 'default',
-      eventType: 'track',
-      eventName,
-      version: '1-0-0',
-      jsonSchema: { type: 'object', properties: { v: { type: 'string', pattern } } },
-      createdAt: '2026-01-01T00:00:00.000Z',
-    })
+    const stored = (eventName: string, pattern: string) =>
+      storedSchema({
+        projectId: 'default',
+        eventName,
+        jsonSchema: { type: 'object', properties: { v: { type: 'string', pattern } } },
+      })
     // Saved before this check: ingest must not break. The ReDoS pattern, which the old check let through,
     // runs on the linear-time engine; the lookahead cannot, and never runs on JavaScript's backtracking one
     // (`^(?=a)(a+)+$` froze a server for minutes): that version is unusable, its events told why.
@@ -417,14 +428,7 @@ describe('TrackingPlan and recursive schemas', () => {
     // Saved before the check: the plan still loads; its events get a finding naming the schema (a warning
     // in allow/warn, a rejection in block) instead of overflowing the stack, ~5 ms each, in every mode.
     const plan = TrackingPlan.fromStoredSchemas([
-      {
-        projectId: 'default',
-        eventType: 'track',
-        eventName: 'Tree',
-        version: '1-0-0',
-        jsonSchema: SELF_REFERENCING,
-        createdAt: '2026-01-01T00:00:00.000Z',
-      },
+      storedSchema({ projectId: 'default', eventName: 'Tree', jsonSchema: SELF_REFERENCING }),
     ])
     const finding = {
       path: '/properties',
@@ -495,14 +499,7 @@ describe('TrackingPlan and recursive schemas', () => {
       }),
     ).toThrow(/more than 1000 subschemas/)
     const plan = TrackingPlan.fromStoredSchemas([
-      {
-        projectId: 'default',
-        eventType: 'track',
-        eventName: 'Fanout',
-        version: '1-0-0',
-        jsonSchema: fanOut,
-        createdAt: '2026-01-01T00:00:00.000Z',
-      },
+      storedSchema({ projectId: 'default', eventName: 'Fanout', jsonSchema: fanOut }),
     ])
     const result = validator.validate(
       { type: 'track', name: 'Fanout', userId: 'u', properties: { a: 1 } },
@@ -931,18 +928,8 @@ describe('schemas that could never apply', () => {
 })
 
 describe('TrackingPlan: schemas that broke a project (trial, 2026-11-27)', () => {
-  const stored = (
-    eventName: string,
-    jsonSchema: Record<string, unknown>,
-    version = '1-0-0',
-  ): StoredSchema => ({
-    projectId: 'p1',
-    eventType: 'track',
-    eventName,
-    version,
-    jsonSchema,
-    createdAt: '2026-11-27T00:00:00.000Z',
-  })
+  const stored = (eventName: string, jsonSchema: Record<string, unknown>, version = '1-0-0') =>
+    storedSchema({ eventName, jsonSchema, version, createdAt: '2026-11-27T00:00:00.000Z' })
   const check = (plan: TrackingPlan, event: Record<string, unknown>, mode: 'allow' | 'block' = 'block') =>
     validator.validate(event, { trackingPlan: plan, enforcement: mode })
 
@@ -1062,14 +1049,7 @@ describe('TrackingPlan: compile cost follows schema size', () => {
 
 describe('TrackingPlan: two registered names stored as one', () => {
   it('should apply the schema registered first, whatever order the store lists them in', () => {
-    const first = {
-      projectId: 'p1',
-      eventType: 'track',
-      eventName: 'OrderDone',
-      version: '1-0-0',
-      jsonSchema: { type: 'object', required: ['a'] },
-      createdAt: '2026-11-01T00:00:00.000Z',
-    }
+    const first = storedSchema({ eventName: 'OrderDone', jsonSchema: { type: 'object', required: ['a'] } })
     const second = {
       ...first,
       eventName: 'Order Done',
@@ -1091,14 +1071,11 @@ describe('TrackingPlan: two registered names stored as one', () => {
   })
 
   it('should not let a later schema registered under exactly the stored name take over (a trial)', () => {
-    const first = {
-      projectId: 'p1',
-      eventType: 'track',
+    const first = storedSchema({
       eventName: 'Order Completed',
       version: '1-1-0',
       jsonSchema: { type: 'object', properties: { total: { type: 'number' } } },
-      createdAt: '2026-11-01T00:00:00.000Z',
-    }
+    })
     const later = { ...first, eventName: 'order_completed', version: '1-0-0', jsonSchema: { type: 'object' } }
     const plan = TrackingPlan.fromStoredSchemas([first, { ...later, createdAt: '2026-11-02T00:00:00.000Z' }])
     for (const name of ['Order Completed', 'order_completed']) {
