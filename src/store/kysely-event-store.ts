@@ -489,7 +489,9 @@ export class KyselyEventStore implements EventStore {
       const limit = clampLimit(query.limit, DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT)
       const fingerprint = queryFingerprint(`events:${projectId}`, query)
       const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, fingerprint)
-      const select = (window?: readonly [fromMs: number, toMs: number], max = limit + 1) => {
+      // Building a query checks its filters (a bad predicate is validation_failed): `whole` is built first, so
+      // a windowed scan of a project with no events still refuses one.
+      const build = (window?: readonly [fromMs: number, toMs: number], max = limit + 1) => {
         let qb = this.#db
           .selectFrom('events')
           .select(EVENT_COLUMNS)
@@ -509,12 +511,15 @@ export class KyselyEventStore implements EventStore {
             .where('events.timestamp', '>=', this.#sd.toDbTime(window[0]))
             .where('events.timestamp', '<', this.#sd.toDbTime(window[1]))
         }
-        return qb.orderBy('events.timestamp', order).orderBy('events.id', order).limit(max).execute()
+        return qb.orderBy('events.timestamp', order).orderBy('events.id', order).limit(max)
       }
+      const whole = build()
       const rows =
         this.#sd.name === 'sqlite' && scansUnindexed(query)
-          ? await this.#selectInWindows(projectId, query, order, after?.t, limit + 1, select)
-          : await select()
+          ? await this.#selectInWindows(projectId, query, order, after?.t, limit + 1, (window, max) =>
+              build(window, max).execute(),
+            )
+          : await whole.execute()
       const events = rows.slice(0, limit).map((r) => fromEventRow(this.#sd, r))
       const last = events[events.length - 1]
       const nextCursor =
@@ -541,9 +546,6 @@ export class KyselyEventStore implements EventStore {
     max: number,
     select: (window: readonly [number, number], max: number) => Promise<R[]>,
   ): Promise<R[]> {
-    // An empty window first: building the query checks the filters (a bad predicate is validation_failed
-    // even for a project with no events to scan), at the cost of one empty index range.
-    await select([0, 0], 1)
     const bounds = await this.#db
       .selectFrom('events')
       .select((eb) => [eb.fn.min('timestamp').as('lo'), eb.fn.max('timestamp').as('hi')])
