@@ -12,6 +12,8 @@ afterEach(async () => {
 
 const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` })
 
+const res0 = (res: { json: () => any }) => res.json().failedEvents as unknown[]
+
 async function stored() {
   const res = await t.app.server.inject({ url: '/api/v1/events?order=asc', headers: bearer(KEYS.read) })
   return res.json().events as Record<string, any>[]
@@ -329,6 +331,46 @@ describe('Segment tracking API', () => {
       expect(event.violations.map((v: { path: string }) => v.path)).toEqual(
         expect.arrayContaining(['/userId', '/context/locale', '/context/page/referrer']),
       )
+    })
+
+    it('should refuse a message over 32 KB with 400, as Segment does, and store nothing of the request', async () => {
+      // Answered 200 {success:true} before, while only the message's ids were kept (as a failed-event stub):
+      // the SDK counted a message delivered whose payload was gone.
+      const small = { type: 'track', event: 'Small', userId: 'u', messageId: 'ok-1' }
+      const big = {
+        type: 'track',
+        event: 'Big',
+        userId: 'u',
+        messageId: 'big-1',
+        properties: { blob: 'x'.repeat(40_000) },
+      }
+      for (const [url, payload] of [
+        ['/v1/batch', { batch: [small, big] }],
+        ['/v1/track', { ...big, type: undefined }],
+      ] as const) {
+        const res = await t.app.server.inject({ method: 'POST', url, headers: basic(KEYS.write), payload })
+        expect(res.statusCode).toBe(400)
+        expect(res.json().error).toMatchObject({ code: 'payload_too_large', statusCode: 400 })
+        expect(res.json().error.message).toMatch(/32 KB/)
+      }
+      expect(
+        res0(await t.app.server.inject({ url: '/api/v1/failed-events', headers: bearer(KEYS.read) })),
+      ).toEqual([])
+      expect(await stored()).toEqual([])
+      // A batch over 32 KB in total whose messages each fit is accepted.
+      const fits = Array.from({ length: 3 }, (_, i) => ({
+        ...small,
+        messageId: `fit-${i}`,
+        properties: { p: 'y'.repeat(20_000) },
+      }))
+      const ok = await t.app.server.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        headers: basic(KEYS.write),
+        payload: { batch: fits },
+      })
+      expect(ok.statusCode).toBe(200)
+      expect(await stored()).toHaveLength(3)
     })
 
     it("should answer an oversized body with Segment's 400 (the native route keeps 413)", async () => {

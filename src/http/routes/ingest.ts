@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
 import { normaliseOrigin, parseCorsOrigins } from '../../config/config.js'
+import { DEFAULT_LIMITS } from '../../config/limits.js'
 import { AppError } from '../../errors/app-error.js'
 import type { IngestContext } from '../../ingest/ingest-types.js'
 import { BatchResultSchema } from '../../schema/batch.js'
@@ -154,6 +155,7 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
           const summary =
             path === `/v1/${call}` ? `Segment ${call} call` : `Segment ${call} call (Analytics.js path)`
           segment.post(path, segmentOptions(summary), async function segmentCall(request) {
+            assertSegmentMessagesFit(request, [request.body])
             await ingest(request, fromSegmentCall(request.body, call))
             return { success: true as const }
           })
@@ -161,12 +163,35 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
       }
       for (const path of ['/v1/batch', '/v1/import', '/v1/b']) {
         segment.post(path, segmentOptions('Segment batch'), async function segmentBatch(request) {
+          const body = request.body as { batch?: unknown } | unknown[]
+          assertSegmentMessagesFit(request, Array.isArray(body) ? body : (body as { batch?: unknown })?.batch)
           await ingest(request, fromSegmentBatch(request.body))
           return { success: true as const }
         })
       }
     })
   })
+}
+
+/**
+ * Segment's limit per message (32 KB, Tally's per-event limit too): Segment answers a request holding a
+ * larger one with 400, and so do these routes. Accepted with 200, the message could only be kept as a stub
+ * (its ids, not its payload: see oversizedPayloadStub) while the SDK counted it delivered. Messages are
+ * measured only when the body itself is over the limit: otherwise none can be.
+ */
+function assertSegmentMessagesFit(request: FastifyRequest, messages: unknown): void {
+  const limit = DEFAULT_LIMITS.maxEventBytes
+  const bodyBytes = decodedBodyBytes(request)
+  if (bodyBytes === undefined || bodyBytes <= limit || !Array.isArray(messages)) return
+  for (let i = 0; i < messages.length; i++) {
+    const bytes = Buffer.byteLength(JSON.stringify(messages[i]) ?? '')
+    if (bytes <= limit) continue
+    throw new AppError(
+      'payload_too_large',
+      `Message ${i} is ${bytes} bytes; a message may hold at most ${limit} bytes (32 KB, as Segment's API)`,
+      { details: [{ index: i, bytes, limit }], statusCode: 400 },
+    )
+  }
 }
 
 /** Whether `origin` names the host the request was sent to (its `Host` header). */
