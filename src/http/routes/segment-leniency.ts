@@ -28,9 +28,12 @@ const TIME_KEYS = ['timestamp', 'sentAt', 'originalTimestamp'] as const
 const MAX_FIELD_NOTES = 10
 const ID_KEYS = ['userId', 'anonymousId', 'groupId', 'previousId', 'messageId', 'sessionId'] as const
 
-/** `2015-2-02T00:30:12.984Z`, `2026-11-27 10:00:00`, `2026-11-27T10:00:00.000` (no zone: UTC), `+0100`. */
+/**
+ * `2015-2-02T00:30:12.984Z`, `2026-11-27 10:00:00`, `2026-11-27T10:00:00.000` (no zone: UTC), `+0100`,
+ * `+01` (ISO 8601's hour-only offset).
+ */
 const LOOSE_ISO =
-  /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt ](\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:[.,](\d{1,9}))?)?)?\s*(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$/
+  /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt ](\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:[.,](\d{1,9}))?)?)?\s*(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$/
 
 /**
  * Reads a timestamp Segment would accept but the strict model does not: a loose ISO-8601 form (one-digit
@@ -45,7 +48,7 @@ export function readLooseTimestamp(value: unknown): string | null {
   } else if (typeof value === 'string') {
     const m = LOOSE_ISO.exec(value.trim())
     if (m === null) return null
-    const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', , sign, zh, zm] = m
+    const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', , sign, zh, zm = '0'] = m
     const parts = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)] as const
     // Date.UTC rolls 2026-02-30 over to March: a field out of range names no instant.
     const back = new Date(Date.UTC(...parts))
@@ -74,7 +77,7 @@ export function readLooseTimestamp(value: unknown): string | null {
 }
 
 /** A repair note: marked, so that a replay keeps it apart from what validation says of the event. */
-function note(path: string, code: ValidationIssue['code'], message: string): ValidationIssue {
+export function repairNote(path: string, code: ValidationIssue['code'], message: string): ValidationIssue {
   return { path, code, message, repaired: true }
 }
 
@@ -107,7 +110,9 @@ function dropUnsetContextFields(context: Record<string, unknown>, notes: Validat
     if (unset(value, schema)) {
       if (out === context) out = { ...context }
       delete out[key]
-      notes.push(note(`/context/${key}`, 'format', `${JSON.stringify(value)} read as unset; not stored`))
+      notes.push(
+        repairNote(`/context/${key}`, 'format', `${JSON.stringify(value)} read as unset; not stored`),
+      )
       continue
     }
     if (schema.properties === undefined || !isObject(value)) continue
@@ -116,7 +121,11 @@ function dropUnsetContextFields(context: Record<string, unknown>, notes: Validat
       if (Object.hasOwn(inner, sub) && unset(inner[sub], subSchema)) {
         if (inner === value) inner = { ...value }
         notes.push(
-          note(`/context/${key}/${sub}`, 'format', `${JSON.stringify(inner[sub])} read as unset; not stored`),
+          repairNote(
+            `/context/${key}/${sub}`,
+            'format',
+            `${JSON.stringify(inner[sub])} read as unset; not stored`,
+          ),
         )
         delete inner[sub]
       }
@@ -146,18 +155,24 @@ export function repairSegmentMessage(out: Record<string, unknown>): ValidationIs
   const unknown = keys.filter((key) => !known.has(key) && key !== '__proto__') // __proto__: the validator's
   for (const key of unknown) delete out[key]
   for (const key of unknown.slice(0, MAX_FIELD_NOTES)) {
-    notes.push(note(`/${pointer(key)}`, 'unknown_field', `not a field of a ${out.type} event; not stored`))
+    notes.push(
+      repairNote(`/${pointer(key)}`, 'unknown_field', `not a field of a ${out.type} event; not stored`),
+    )
   }
   if (unknown.length > MAX_FIELD_NOTES) {
     const more = unknown.length - MAX_FIELD_NOTES
     notes.push(
-      note('', 'unknown_field', `${more} more fields that a ${out.type} event does not have; not stored`),
+      repairNote(
+        '',
+        'unknown_field',
+        `${more} more fields that a ${out.type} event does not have; not stored`,
+      ),
     )
   }
   for (const key of ID_KEYS) {
     if (out[key] === '') {
       delete out[key]
-      notes.push(note(`/${key}`, 'format', 'empty string read as absent'))
+      notes.push(repairNote(`/${key}`, 'format', 'empty string read as absent'))
     }
   }
   for (const key of TIME_KEYS) {
@@ -166,10 +181,10 @@ export function repairSegmentMessage(out: Record<string, unknown>): ValidationIs
     const iso = readLooseTimestamp(value)
     if (iso === null) {
       delete out[key]
-      notes.push(note(`/${key}`, 'format', `${JSON.stringify(value)} is not a date-time; not used`))
+      notes.push(repairNote(`/${key}`, 'format', `${JSON.stringify(value)} is not a date-time; not used`))
     } else {
       out[key] = iso
-      notes.push(note(`/${key}`, 'format', `${JSON.stringify(value)} read as ${iso}`))
+      notes.push(repairNote(`/${key}`, 'format', `${JSON.stringify(value)} read as ${iso}`))
     }
   }
   if (isObject(out.context)) out.context = dropUnsetContextFields(out.context, notes)

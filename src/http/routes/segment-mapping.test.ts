@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../../errors/app-error.js'
+import type { ValidationIssue } from '../../schema/validation-issue.js'
 import { fromSegmentBatch, fromSegmentCall, fromSegmentMessage } from './segment-mapping.js'
 
 describe('fromSegmentMessage', () => {
@@ -49,6 +50,36 @@ describe('fromSegmentMessage', () => {
     )
   })
 
+  it('should name a track call by its event, noting a different name beside it (it won before, unnoted)', () => {
+    const notes: ValidationIssue[] = []
+    const out = fromSegmentMessage(
+      { type: 'track', event: 'Real Event', name: 'Other', userId: 'u' },
+      undefined,
+      {},
+      notes,
+    )
+    expect(out).toMatchObject({ name: 'Real Event' })
+    expect(notes).toEqual([
+      expect.objectContaining({ path: '/name', repaired: true, message: expect.stringContaining('"Other"') }),
+    ])
+    const same: ValidationIssue[] = []
+    fromSegmentMessage({ type: 'track', event: 'A', name: 'A', userId: 'u' }, undefined, {}, same)
+    expect(same).toEqual([])
+  })
+
+  it('should note a page category that gives way to properties.category', () => {
+    const notes: ValidationIssue[] = []
+    fromSegmentMessage(
+      { category: 'Help', properties: { category: 'Own' }, anonymousId: 'a' },
+      'page',
+      {},
+      notes,
+    )
+    expect(notes).toEqual([
+      expect.objectContaining({ path: '/category', message: expect.stringContaining('"Help"') }),
+    ])
+  })
+
   it('should keep a __proto__ key as an own property for the validator to report', () => {
     const message = JSON.parse('{"event":"x","anonymousId":"a","__proto__":{"polluted":true}}')
     const out = fromSegmentMessage(message, 'track') as Record<string, unknown>
@@ -83,6 +114,36 @@ describe('fromSegmentBatch', () => {
       ],
       notes: [[]],
     })
+  })
+
+  it("should merge batch context object by object: the message's app.build keeps the batch's app.name", () => {
+    const batch = fromSegmentBatch({
+      context: { app: { name: 'Shop', version: '2.0' }, locale: 'en', library: { name: 'x' } },
+      batch: [
+        {
+          type: 'track',
+          event: 'M1',
+          userId: 'u',
+          context: { app: { build: '77', version: '2.1' }, library: 'y' },
+        },
+      ],
+    })
+    expect((batch.events[0] as { context: unknown }).context).toEqual({
+      app: { name: 'Shop', version: '2.1', build: '77' },
+      locale: 'en',
+      library: 'y', // not both objects: the message's value wins
+    })
+  })
+
+  it('should keep a __proto__ key of a merged context an own key, the prototype untouched', () => {
+    const body = JSON.parse(
+      '{"context":{"app":{"name":"S"}},"batch":[{"type":"track","event":"e","userId":"u","context":{"__proto__":{"x":1},"app":{"__proto__":{"y":2}}}}]}',
+    )
+    const { context } = fromSegmentBatch(body).events[0] as { context: Record<string, any> }
+    expect(Object.hasOwn(context, '__proto__')).toBe(true)
+    expect(Object.hasOwn(context.app, '__proto__')).toBe(true)
+    expect(Object.getPrototypeOf(context)).toBe(Object.prototype)
+    expect(context.app.name).toBe('S')
   })
 
   it('should refuse a body without a batch array', () => {

@@ -1,7 +1,7 @@
 import { AppError } from '../../errors/app-error.js'
 import type { ValidationIssue } from '../../schema/validation-issue.js'
 import { isIsoDateTime } from '../../validate/formats.js'
-import { readLooseTimestamp, repairSegmentMessage } from './segment-leniency.js'
+import { readLooseTimestamp, repairNote, repairSegmentMessage } from './segment-leniency.js'
 
 /** The Segment HTTP tracking API calls Tally answers, each one event type. */
 export const SEGMENT_CALLS = ['track', 'page', 'screen', 'identify', 'group', 'alias'] as const
@@ -44,7 +44,7 @@ const NULLABLE_KEYS = [
 ]
 
 export interface SegmentDefaults {
-  /** Batch-level `context`, merged under each message's own. */
+  /** Batch-level `context`, merged under each message's own, object by object. */
   context?: Record<string, unknown>
   /** Batch-level `integrations`, merged under each message's own. */
   integrations?: Record<string, unknown>
@@ -74,7 +74,17 @@ export function fromSegmentMessage(
   for (const key of NULLABLE_KEYS) if (out[key] === null) delete out[key]
   if (type !== undefined) out.type = type
   if (out.type === 'track' && 'event' in out) {
-    if (!('name' in out)) out.name = out.event
+    // `event` is the Segment field; a `name` beside it (Tally's own spelling) that differs gives way, noted.
+    if ('name' in out && out.name !== out.event) {
+      notes.push(
+        repairNote(
+          '/name',
+          'unknown_field',
+          `${JSON.stringify(out.name)} not stored: a track call is named by "event"`,
+        ),
+      )
+    }
+    out.name = out.event
     delete out.event
   }
   // Only into properties that are an object (or absent): other properties are left for the validator to
@@ -82,12 +92,21 @@ export function fromSegmentMessage(
   if ((out.type === 'page' || out.type === 'screen') && 'category' in out) {
     if (out.properties === undefined || isObject(out.properties)) {
       const properties = out.properties ?? {}
+      if ('category' in properties && properties.category !== out.category) {
+        notes.push(
+          repairNote(
+            '/category',
+            'unknown_field',
+            `${JSON.stringify(out.category)} not stored: properties.category (${JSON.stringify(properties.category)}) is kept`,
+          ),
+        )
+      }
       out.properties = 'category' in properties ? properties : { ...properties, category: out.category }
       delete out.category
     }
   }
   if (defaults.context && (out.context === undefined || isObject(out.context))) {
-    out.context = { ...defaults.context, ...(out.context as Record<string, unknown> | undefined) }
+    out.context = mergeUnder(defaults.context, out.context as Record<string, unknown> | undefined)
   }
   if (defaults.integrations && (out.integrations === undefined || isObject(out.integrations))) {
     out.integrations = {
@@ -96,6 +115,26 @@ export function fromSegmentMessage(
     }
   }
   notes.push(...repairSegmentMessage(out))
+  return out
+}
+
+/**
+ * `own` over `defaults`, object by object: a batch's `context.app.name` reaches a message whose context
+ * has `app.build` only (a shallow merge lost it). Where both hold a value that is not an object, the
+ * message's wins. Copies, never mutates; keys are defined, not assigned, so `__proto__` stays a plain key.
+ * Depth is bounded by the body parser's nesting limit.
+ */
+function mergeUnder(
+  defaults: Record<string, unknown>,
+  own: Record<string, unknown> | undefined,
+): Record<string, unknown> {
+  if (own === undefined) return { ...defaults }
+  const out: Record<string, unknown> = { ...defaults }
+  for (const [key, value] of Object.entries(own)) {
+    const under = Object.hasOwn(defaults, key) ? defaults[key] : undefined
+    const merged = isObject(under) && isObject(value) ? mergeUnder(under, value) : value
+    Object.defineProperty(out, key, { value: merged, enumerable: true, writable: true, configurable: true })
+  }
   return out
 }
 
