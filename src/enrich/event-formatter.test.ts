@@ -115,6 +115,37 @@ describe('createEventFormatter', () => {
     expect(server.context).not.toHaveProperty('bot')
   })
 
+  it("should keep the browser's Client Hints sent as userAgentData beside the parsed facts (they were replaced, unnoted)", () => {
+    const { ok } = setup()
+    const hints = { brands: [{ brand: 'Google Chrome', version: '120' }], mobile: false, platform: 'Windows' }
+    const event = ok({ type: 'page', anonymousId: 'a', context: { userAgent: CHROME, userAgentData: hints } })
+    expect((event.context as Record<string, unknown>).userAgentData).toMatchObject({
+      ...hints,
+      browser: { name: 'Chrome' },
+      os: { name: 'Windows' },
+    })
+    expect(event.violations).toEqual([])
+    // A client value under a key the parser fills, or not an object at all, gives way — noted.
+    const clash = ok({
+      type: 'page',
+      anonymousId: 'a',
+      context: { userAgent: CHROME, userAgentData: { browser: 'Edge' } },
+    })
+    expect((clash.context as Record<string, unknown>).userAgentData).toMatchObject({
+      browser: { name: 'Chrome' },
+    })
+    expect(clash.violations).toEqual([
+      expect.objectContaining({ path: '/context/userAgentData/browser', code: 'format' }),
+    ])
+    const text = ok({ type: 'page', anonymousId: 'a', context: { userAgent: CHROME, userAgentData: 'x' } })
+    expect((text.context as Record<string, unknown>).userAgentData).toMatchObject({
+      browser: { name: 'Chrome' },
+    })
+    expect(text.violations).toEqual([
+      expect.objectContaining({ path: '/context/userAgentData', code: 'type' }),
+    ])
+  })
+
   it('should reject out-of-window timestamps only in block mode', () => {
     const future = { type: 'track', name: 'x', userId: 'u', timestamp: '2026-11-28T12:00:00.000Z' }
     const warn = setup({ enforcement: 'warn' }).ok(future)

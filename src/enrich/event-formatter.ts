@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util'
 import type { EventContext } from '../schema/context.js'
 import type { EventCreate } from '../schema/event-create.js'
 import type { HttpMethod, PerformanceUnit } from '../schema/event-types.js'
@@ -14,7 +15,7 @@ import { createRedactor } from './redact.js'
 import { createSessionDeriver, visitorKey } from './session.js'
 import { storedEventName } from './stored-name.js'
 import { DEFAULT_FUTURE_TOLERANCE_MS, DEFAULT_MAX_AGE_MS, resolveTime, type TimeLimits } from './time.js'
-import type { EventFormatterOptions, FormatContext, FormatResult } from './types.js'
+import type { EventFormatterOptions, FormatContext, FormatResult, UserAgentData } from './types.js'
 import { createUserAgentParser, DEFAULT_USER_AGENT_CACHE_SIZE } from './user-agent.js'
 
 /** Every variant's fields seen through one type (the formatter reads them by presence, not by variant). */
@@ -133,7 +134,7 @@ export function createEventFormatter(options: EventFormatterOptions = {}) {
     // 1 (cont.) — facts from the user agent go in after redaction: they are derived, not sent.
     if (parsedUa !== null) {
       if (sent?.userAgent === undefined) context.userAgent = ua!
-      context.userAgentData = parsedUa.data
+      context.userAgentData = withClientHints(context.userAgentData, parsedUa.data, violations)
       if (parsedUa.bot) context.bot = true
     }
 
@@ -256,3 +257,39 @@ export function createEventFormatter(options: EventFormatterOptions = {}) {
 }
 
 export type EventFormatter = ReturnType<typeof createEventFormatter>
+
+/**
+ * The parsed user-agent facts over what the client sent as `context.userAgentData`: browsers send their
+ * Client Hints there (Analytics.js: `brands`, `mobile`, `platform`), which were replaced without a word. The
+ * client's keys stay; where one names a fact the parser found (`browser`, `os`, …) with another value, the
+ * parsed one is stored and the client's noted as not stored. A value that is not an object is replaced, noted.
+ */
+function withClientHints(
+  sent: unknown,
+  parsed: UserAgentData,
+  violations: ValidationIssue[],
+): Record<string, unknown> {
+  const facts = parsed as unknown as Record<string, unknown>
+  if (sent === undefined) return facts
+  if (sent === null || typeof sent !== 'object' || Array.isArray(sent)) {
+    violations.push({
+      path: '/context/userAgentData',
+      code: 'type',
+      message: `${JSON.stringify(sent)} not stored: replaced by the facts parsed from the user agent`,
+      expected: 'object',
+    })
+    return facts
+  }
+  const merged: Record<string, unknown> = { ...(sent as Record<string, unknown>) }
+  for (const [key, value] of Object.entries(facts)) {
+    if (Object.hasOwn(merged, key) && !isDeepStrictEqual(merged[key], value)) {
+      violations.push({
+        path: `/context/userAgentData/${key}`,
+        code: 'format',
+        message: `${JSON.stringify(merged[key])} not stored: replaced by the value parsed from the user agent`,
+      })
+    }
+    merged[key] = value
+  }
+  return merged
+}
