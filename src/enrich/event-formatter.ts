@@ -69,6 +69,7 @@ export function createEventFormatter(options: EventFormatterOptions = {}) {
     futureToleranceMs: options.futureToleranceMs ?? DEFAULT_FUTURE_TOLERANCE_MS,
     maxAgeMs: options.maxAgeMs ?? DEFAULT_MAX_AGE_MS,
   }
+  const historicalLimits: TimeLimits = { ...limits, maxAgeMs: Number.POSITIVE_INFINITY }
   const parseUserAgent = createUserAgentParser(options.userAgentCacheSize ?? DEFAULT_USER_AGENT_CACHE_SIZE)
   const enrichPage = createPageEnricher()
   const deriveSessionId = createSessionDeriver({
@@ -118,7 +119,12 @@ export function createEventFormatter(options: EventFormatterOptions = {}) {
       receivedIso = iso
     }
     const violations: ValidationIssue[] = ctx.warnings.length === 0 ? [] : ctx.warnings.slice()
-    const time = resolveTime(event, receivedMs, receivedIso, limits)
+    const time = resolveTime(
+      event,
+      receivedMs,
+      receivedIso,
+      ctx.historical === true ? historicalLimits : limits,
+    )
     if (time.issue !== null) {
       if (settings.enforcement === 'block' && time.issue.code !== 'format')
         return { kind: 'reject', errors: [time.issue] }

@@ -22,6 +22,8 @@ export interface FormatContext {
   schema: { name: string; version: string } | null
   /** Warnings the validator returned; copied into `violations`. */
   warnings: ValidationIssue[]
+  /** A deliberate import of past events: the `timestamp_too_old` window does not apply. */
+  historical?: boolean
 }
 
 /**

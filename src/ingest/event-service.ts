@@ -163,6 +163,7 @@ export class EventService implements Ingestor {
         settings,
         schema: checked.schema,
         warnings: withNotes(ctx.notes?.[i], checked.warnings),
+        historical: ctx.historical,
       })
       if (formatted.kind === 'ok') {
         unit.events.push(formatted.event)

@@ -24,6 +24,11 @@ export interface IngestContext {
   onQueued?: () => void
   /** The request body's decoded size: what its events are counted as in the write queue's byte bound. */
   bytes?: number
+  /**
+   * A deliberate import of past events (Segment's `/v1/import`): no event is too old. Without it, `block`
+   * mode refused every event over 30 days old, and a replay could never take it (it only ages).
+   */
+  historical?: boolean
 }
 
 /**

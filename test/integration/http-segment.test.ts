@@ -373,6 +373,49 @@ describe('Segment tracking API', () => {
       expect(await stored()).toHaveLength(3)
     })
 
+    it('should take events of any age on /v1/import, also in block mode (they were failed as timestamp_too_old)', async () => {
+      const admin = (method: 'PUT' | 'PATCH', url: string, payload: object) =>
+        t.app.server.inject({ method, url, headers: bearer(KEYS.admin), payload })
+      expect((await admin('PUT', '/api/v1/schemas/track/*/1-0-0', { type: 'object' })).statusCode).toBe(201)
+      expect((await admin('PATCH', '/api/v1/project/settings', { enforcement: 'block' })).statusCode).toBe(
+        200,
+      )
+      const old = (id: string) => ({
+        type: 'track',
+        userId: 'imp',
+        event: 'Old Order',
+        messageId: id,
+        timestamp: '2025-01-15T10:00:00Z',
+      })
+      for (const [url, id] of [
+        ['/v1/import', 'imp-1'],
+        ['/v1/batch', 'live-1'],
+      ]) {
+        const res = await t.app.server.inject({
+          method: 'POST',
+          url,
+          headers: basic(KEYS.write),
+          payload: { batch: [old(id)] },
+        })
+        expect(res.statusCode).toBe(200)
+      }
+      const events = await stored()
+      expect(events).toEqual([
+        expect.objectContaining({
+          messageId: 'imp-1',
+          timestamp: '2025-01-15T10:00:00.000Z',
+          violations: [],
+        }),
+      ])
+      // The live route keeps its window: such an event there is still refused in block mode.
+      const failed = res0(
+        await t.app.server.inject({ url: '/api/v1/failed-events', headers: bearer(KEYS.read) }),
+      )
+      expect(failed).toEqual([
+        expect.objectContaining({ errors: [expect.objectContaining({ code: 'timestamp_too_old' })] }),
+      ])
+    })
+
     it("should answer an oversized body with Segment's 400 (the native route keeps 413)", async () => {
       const big = JSON.stringify({
         batch: [{ type: 'track', event: 'Big', userId: 'u', properties: { pad: 'x'.repeat(600_000) } }],

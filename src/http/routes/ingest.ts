@@ -40,8 +40,9 @@ export function toNativeBatch(body: unknown): SegmentBatch {
   return { events: [body] }
 }
 
-function contextOf(request: FastifyRequest, batch: SegmentBatch): IngestContext {
+function contextOf(request: FastifyRequest, batch: SegmentBatch, historical = false): IngestContext {
   return {
+    historical,
     projectId: authOf(request).projectId,
     clientIp: request.ip,
     userAgent: request.headers['user-agent'],
@@ -89,7 +90,7 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
       })
     }
 
-    async function ingest(request: FastifyRequest, batch: SegmentBatch) {
+    async function ingest(request: FastifyRequest, batch: SegmentBatch, historical = false) {
       // Bytes alone do not bound the work: 500 KB of `{}` is 166,666 events, each validated, answered and
       // kept as a failed event (23 s of server time, a 15 MB answer to `[1,1,…]`). SDKs send 10–500.
       const limit = deps.config.maxEventsPerRequest
@@ -99,7 +100,7 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
           `The request carries ${batch.events.length} events; at most ${limit} per request (TALLY_MAX_EVENTS_PER_REQUEST): send them in smaller batches`,
         )
       }
-      const result = await deps.ingestor.ingest(batch.events, contextOf(request, batch))
+      const result = await deps.ingestor.ingest(batch.events, contextOf(request, batch, historical))
       deps.metrics.recordBatch(result)
       return result
     }
@@ -165,7 +166,8 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
         segment.post(path, segmentOptions('Segment batch'), async function segmentBatch(request) {
           const body = request.body as { batch?: unknown } | unknown[]
           assertSegmentMessagesFit(request, Array.isArray(body) ? body : (body as { batch?: unknown })?.batch)
-          await ingest(request, fromSegmentBatch(request.body))
+          // Segment's route for historical data: no event there is too old (see IngestContext.historical).
+          await ingest(request, fromSegmentBatch(request.body), path === '/v1/import')
           return { success: true as const }
         })
       }
