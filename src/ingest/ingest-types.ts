@@ -26,7 +26,8 @@ export interface IngestContext {
   bytes?: number
   /**
    * A deliberate import of past events (Segment's `/v1/import`): no event is too old. Without it, `block`
-   * mode refused every event over 30 days old, and a replay could never take it (it only ages).
+   * mode refused every event over 30 days old, and no replay could take it (a replay judges by the time
+   * the event was first received).
    */
   historical?: boolean
 }

@@ -20,7 +20,10 @@ export interface ReplayReport {
   examined: number
   /** Now valid and stored (they left the failed-event store). */
   replayed: number
-  /** Now valid but already stored (same messageId): they left the failed-event store too. */
+  /**
+   * Already stored (same messageId): valid now, or still failing but superseded by an event the client
+   * re-sent under the same messageId. They left the failed-event store too.
+   */
   duplicates: number
   /** Still invalid: kept, with their errors updated. */
   stillFailing: number
@@ -64,13 +67,28 @@ export async function replayFailedEvents(
     if (page.failedEvents.length === 0) break
     const passing: { failed: FailedEvent; event: AnalyticsEvent }[] = []
     const stillFailing: { id: string; errors: ValidationIssue[] }[] = []
+    const failingMessageIds = new Map<string, string>()
     for (const failed of page.failedEvents) {
       report.examined++
       const errors = revalidate(failed)
-      if (errors) stillFailing.push({ id: failed.id, errors })
+      if (!errors) continue
+      stillFailing.push({ id: failed.id, errors })
+      const messageId = clientMessageId(failed.payload)
+      if (messageId !== null) failingMessageIds.set(failed.id, messageId)
     }
-    await store.markFailedEventsStillFailing(projectId, stillFailing)
-    report.stillFailing += stillFailing.length
+    // A failing event whose messageId the project has stored since (the client re-sent it corrected) is
+    // done: it leaves the failed-event store as a duplicate. It stayed pending, failing every replay.
+    const superseded = new Set<string>()
+    if (failingMessageIds.size > 0) {
+      const stored = await store.storedEventIds(projectId, [...failingMessageIds.values()])
+      for (const [id, messageId] of failingMessageIds) if (stored.has(messageId)) superseded.add(id)
+    }
+    const failing = superseded.size === 0 ? stillFailing : stillFailing.filter((f) => !superseded.has(f.id))
+    await store.markFailedEventsStillFailing(projectId, failing)
+    report.stillFailing += failing.length
+    if (superseded.size > 0) {
+      report.duplicates += (await store.markFailedEventsReplayed(projectId, [...superseded])).size
+    }
     const claimed = await store.claimFailedEventsForReplay(
       projectId,
       passing.map((p) => p.failed.id),
@@ -136,6 +154,14 @@ export async function replayFailedEvents(
     }
   }
   return report
+}
+
+/** The client's messageId of a kept payload, as the event store keys it; null when it sent none usable. */
+function clientMessageId(payload: unknown): string | null {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return null
+  const messageId = (payload as { messageId?: unknown }).messageId
+  if (typeof messageId === 'number' && Number.isSafeInteger(messageId)) return String(messageId)
+  return typeof messageId === 'string' && messageId.trim() !== '' ? messageId : null
 }
 
 function withReplayMessageId(failed: FailedEvent): unknown {

@@ -53,6 +53,9 @@ export interface EventStore {
   /** Every event matching `query` (limit and cursor ignored), streamed in pages, for export. */
   exportEvents(projectId: string, query: EventQuery): AsyncIterable<AnalyticsEvent>
 
+  /** The ids of the events the project stored under these client messageIds, by messageId. */
+  storedEventIds(projectId: string, messageIds: readonly string[]): Promise<Map<string, string>>
+
   // ── failed events ────────────────────────────────────────────────────────────────────────────────
   listFailedEvents(projectId: string, query: FailedEventQuery): Promise<FailedEventPage>
   /** Records replay attempts that failed again (new errors), in one transaction. */

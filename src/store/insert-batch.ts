@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { Database } from './database.js'
 import type { StoreDialect } from './dialect.js'
 import { enterWriteFence } from './erasure-fence.js'
@@ -147,22 +147,35 @@ async function idsStoredBefore(
   }
   const stored = new Map<string, string>()
   for (const [projectId, messageIds] of byProject) {
-    for (const chunk of chunkForParams(messageIds, 1, dialect.capabilities.maxBindParams - 1)) {
-      const found = dialect.capabilities.dedupeOnEvents
-        ? await trx
-            .selectFrom('events')
-            .select(['message_id', 'id as event_id'])
-            .where('project_id', '=', projectId)
-            .where('message_id', 'in', chunk)
-            .execute()
-        : await trx
-            .selectFrom('event_dedupe')
-            .select(['message_id', 'event_id'])
-            .where('project_id', '=', projectId)
-            .where('message_id', 'in', chunk)
-            .execute()
-      for (const r of found) stored.set(`${projectId}\u0000${r.message_id}`, r.event_id)
-    }
+    for (const [messageId, eventId] of await storedEventIds(trx, dialect, projectId, messageIds))
+      stored.set(`${projectId}\u0000${messageId}`, eventId)
+  }
+  return stored
+}
+
+/** The ids of the events a project stored under these client messageIds, by messageId (absent: none). */
+export async function storedEventIds(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  projectId: string,
+  messageIds: readonly string[],
+): Promise<Map<string, string>> {
+  const stored = new Map<string, string>()
+  for (const chunk of chunkForParams([...new Set(messageIds)], 1, dialect.capabilities.maxBindParams - 1)) {
+    const found = dialect.capabilities.dedupeOnEvents
+      ? await db
+          .selectFrom('events')
+          .select(['message_id', 'id as event_id'])
+          .where('project_id', '=', projectId)
+          .where('message_id', 'in', chunk)
+          .execute()
+      : await db
+          .selectFrom('event_dedupe')
+          .select(['message_id', 'event_id'])
+          .where('project_id', '=', projectId)
+          .where('message_id', 'in', chunk)
+          .execute()
+    for (const r of found) stored.set(r.message_id, r.event_id)
   }
   return stored
 }

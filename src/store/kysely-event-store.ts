@@ -30,7 +30,7 @@ import type {
   StoredSchema,
 } from './event-store.js'
 import { FailedEventRepository } from './failed-event-repository.js'
-import { insertBatchInTransaction } from './insert-batch.js'
+import { insertBatchInTransaction, storedEventIds } from './insert-batch.js'
 import { createMigrator } from './migrations/create-migrator.js'
 import { nextTurn } from './next-turn.js'
 import { ProjectRepository } from './project-repository.js'
@@ -608,6 +608,10 @@ export class KyselyEventStore implements EventStore {
     leaseMs: number,
   ): Promise<Set<string>> {
     return this.#guard(() => this.#failed.claimForReplay(projectId, ids, leaseMs))
+  }
+
+  storedEventIds(projectId: string, messageIds: readonly string[]): Promise<Map<string, string>> {
+    return this.#guard(() => storedEventIds(this.#db, this.#sd, projectId, messageIds))
   }
 
   markFailedEventsReplayed(projectId: string, ids: readonly string[]): Promise<Set<string>> {

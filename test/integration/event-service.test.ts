@@ -351,6 +351,27 @@ for (const variant of variants) {
       expect(left.failedEvents[0].replayAttempts).toBe(2)
     })
 
+    it('should close a failed event once a corrected re-send under its messageId is stored', async () => {
+      // A trial: the failed record stayed pending and every replay counted it as still failing.
+      await makeProject('resend')
+      const bad = { type: 'track', name: 'x\u0001y', userId: 'u', messageId: 'fx-1' }
+      const other = { type: 'track', name: 'x\u0001z', userId: 'u', messageId: 'fx-2' }
+      expect(await service.ingest([bad, other], { projectId: 'resend' })).toMatchObject({ rejected: 2 })
+      expect(await service.ingest([{ ...bad, name: 'Fixed' }], { projectId: 'resend' })).toMatchObject({
+        accepted: 1,
+      })
+      const deps = { store, validator, formatter, projects }
+      expect(await replayFailedEvents(deps, 'resend')).toMatchObject({
+        examined: 2,
+        replayed: 0,
+        duplicates: 1,
+        stillFailing: 1,
+      })
+      const left = await store.listFailedEvents('resend', {})
+      expect(left.failedEvents.map((f) => (f.payload as { messageId: string }).messageId)).toEqual(['fx-2'])
+      expect((await store.queryEvents('resend', {})).events.map((e) => e.name)).toEqual(['Fixed'])
+    })
+
     it('should store every failed event exactly once when replays run at the same time', async () => {
       // A trial's 4 simultaneous replays of 200 failed events left 4 events on PostgreSQL: the second
       // replay's bookkeeping removed the failed events under the first, which took that for an erasure.
