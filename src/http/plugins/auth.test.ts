@@ -106,6 +106,39 @@ describe('rate limit on failed authentication', () => {
     }
   })
 
+  it('should let a confirmed write key sent in a Segment body through a limited address (it got 429)', async () => {
+    // Browsers (Analytics.js 2.0, beacons) send the key in the body, not in a header.
+    t = await createTestApp({ TALLY_RATE_LIMIT_MAX: '3' })
+    const office = '192.0.2.20'
+    const beacon = (writeKey: string) =>
+      t!.app.server.inject({
+        method: 'POST',
+        url: '/v1/t',
+        headers: { 'content-type': 'text/plain' },
+        payload: JSON.stringify({ writeKey, type: 'track', event: 'Viewed', anonymousId: 'a1' }),
+        remoteAddress: office,
+      })
+    expect((await beacon(KEYS.write)).statusCode).toBe(200) // confirmed, now cached
+    for (let i = 0; i < 3; i++) expect((await beacon('tly_w_wrong-0123456789')).statusCode).toBe(401)
+    expect((await beacon('tly_w_wrong-0123456789')).statusCode).toBe(429)
+    expect((await beacon(KEYS.write)).statusCode).toBe(200)
+    // Without any key, and on the native routes (header keys only), the address stays limited.
+    const bare = await t.app.server.inject({
+      method: 'POST',
+      url: '/v1/track',
+      payload: { event: 'x', userId: 'u' },
+      remoteAddress: office,
+    })
+    expect(bare.statusCode).toBe(429)
+    const native = await t.app.server.inject({
+      method: 'POST',
+      url: '/api/v1/events',
+      payload: { ...trackEvent(), writeKey: KEYS.write },
+      remoteAddress: office,
+    })
+    expect(native.statusCode).toBe(429)
+  })
+
   it('should not limit failed authentication when rate limiting is off', async () => {
     t = await createTestApp({ TALLY_RATE_LIMIT_MAX: '0' })
     for (let i = 0; i < 5; i++) {

@@ -132,6 +132,11 @@ function presentedSecret(header: string | undefined): string | undefined {
   }
 }
 
+/** Whether the request is for a Segment route (whose write key may come in the body). */
+function isSegmentRoute(request: FastifyRequest): boolean {
+  return (request.routeOptions.config as { segmentApi?: boolean } | undefined)?.segmentApi === true
+}
+
 /** A Segment body's `writeKey` (the body is parsed by preValidation), if it has one. */
 function bodyWriteKey(request: FastifyRequest): string | undefined {
   const body = request.body as { writeKey?: unknown } | undefined
@@ -157,11 +162,15 @@ export function rateLimitBucketFor(resolver: ApiKeyResolver): (request: FastifyR
  * Limits key guessing: every 401 answered under `api` counts against the client IP, and once an IP has
  * `max` of them in a window its requests get 429 + Retry-After in onRequest — before any key is looked up —
  * until the window ends — except for a key the resolver's cache already holds as valid, so one client's
- * wrong key does not lock out others behind the same address. A request with a valid key costs one Map
- * lookup; only failures are recorded.
+ * wrong key does not lock out others behind the same address. On the Segment routes a request without an
+ * `Authorization` header is judged by its body's `writeKey` once the body is read (browsers send the key
+ * there: one misconfigured client behind a NAT locked every page's tracking out). A request with a valid
+ * key costs one Map lookup; only failures are recorded.
  */
 export function registerAuthFailureLimit(api: FastifyInstance, options: AuthFailureLimitOptions): void {
   const { max, windowMs } = options
+  // Requests from a limited address whose key can only be in the body: checked in preValidation.
+  const keyInBodyAwaited = new WeakSet<FastifyRequest>()
   const maxAddresses = options.maxAddresses ?? 100_000
   // Insertion order is window start order: the first entry is always the oldest.
   const failures = new Map<string, { count: number; resetAt: number }>()
@@ -176,13 +185,29 @@ export function registerAuthFailureLimit(api: FastifyInstance, options: AuthFail
     }
     const secret = presentedSecret(request.headers.authorization)
     if (secret !== undefined && options.resolver?.isConfirmed(secret) === true) return
-    const seconds = Math.max(1, Math.ceil((entry.resetAt - now) / 1000))
-    throw new AppError(
+    // A Segment route may carry its key in the body (Analytics.js, beacons): judged once the body is read.
+    if (secret === undefined && isSegmentRoute(request)) {
+      keyInBodyAwaited.add(request)
+      return
+    }
+    throw limited(entry.resetAt - now)
+  })
+
+  api.addHook('preValidation', async function authFailureLimitForBodyKeys(request) {
+    if (!keyInBodyAwaited.has(request)) return
+    const secret = bodyWriteKey(request)
+    if (secret !== undefined && options.resolver?.isConfirmed(secret) === true) return
+    throw limited((failures.get(request.ip)?.resetAt ?? Date.now()) - Date.now())
+  })
+
+  function limited(remainingMs: number): AppError {
+    const seconds = Math.max(1, Math.ceil(remainingMs / 1000))
+    return new AppError(
       'rate_limited',
       `Too many requests with a missing or wrong API key from this address (limit ${max}); retry in ${seconds} s`,
       { retryAfterSeconds: seconds },
     )
-  })
+  }
 
   api.addHook('onResponse', async function countAuthFailure(request, reply) {
     if (reply.statusCode !== 401) return
