@@ -65,6 +65,32 @@ describe('repairSegmentMessage', () => {
     expect(Object.hasOwn(hostile, '__proto__')).toBe(true)
   })
 
+  it('should read numbers sent as text, text sent as numbers and a bare library name in typed context fields (refused before)', () => {
+    const context = {
+      screen: { density: '2.0', width: '390', height: 'tall' },
+      ip: 12345,
+      library: 'analytics-ruby',
+      locale: 'de-DE',
+      custom: { density: '2.0' },
+    }
+    const out: Record<string, unknown> = { type: 'track', name: 'A', userId: 'u', context }
+    const notes = repairSegmentMessage(out)
+    expect(out.context).toEqual({
+      screen: { density: 2, width: 390, height: 'tall' }, // not a number: left for the validator
+      ip: '12345',
+      library: { name: 'analytics-ruby' },
+      locale: 'de-DE',
+      custom: { density: '2.0' }, // free-form: as sent
+    })
+    expect(context.screen.density).toBe('2.0') // the input is not changed
+    expect(notes.map((n) => [n.path, n.code, n.repaired])).toEqual([
+      ['/context/ip', 'type', true],
+      ['/context/screen/width', 'type', true],
+      ['/context/screen/density', 'type', true],
+      ['/context/library', 'type', true],
+    ])
+  })
+
   it('should read empty-string ids as absent', () => {
     const out: Record<string, unknown> = { type: 'track', name: 'A', userId: '', anonymousId: 'a' }
     expect(repairSegmentMessage(out)).toEqual([

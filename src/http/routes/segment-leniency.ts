@@ -96,39 +96,59 @@ interface KeySchema {
 const CONTEXT_FIELDS = EventContextSchema.properties as unknown as Record<string, KeySchema>
 
 /**
- * Removes typed context fields sent as `null` (or `""` where the model wants a non-empty string), at the
- * top of `context` and one level into its typed objects (`page`, `screen`, `app`, …): SDKs send unset
- * fields so. Free-form keys are kept as sent, nulls included. Returns the context (copied when changed).
+ * Repairs typed context fields, at the top of `context` and one level into its typed objects (`page`,
+ * `screen`, `app`, …), as SDKs send them: `null` (or `""` where the model wants a non-empty string) is read
+ * as unset and removed; a number sent as text (`"density": "2.0"`) is read as the number, a number where
+ * text is expected as its text, and a `library` sent as a bare name as `{ name }`. Anything else is left
+ * for the validator. Free-form keys are kept as sent, nulls included. Returns the context (copied when
+ * changed).
  */
-function dropUnsetContextFields(context: Record<string, unknown>, notes: ValidationIssue[]) {
+function repairContextFields(context: Record<string, unknown>, notes: ValidationIssue[]) {
   let out = context
-  const unset = (value: unknown, schema: KeySchema) =>
-    value === null || (value === '' && schema.type === 'string' && (schema.minLength ?? 0) > 0)
+  const repairs = (path: string, value: unknown, schema: KeySchema): { value?: unknown } | null => {
+    if (value === null || (value === '' && schema.type === 'string' && (schema.minLength ?? 0) > 0)) {
+      notes.push(repairNote(path, 'format', `${JSON.stringify(value)} read as unset; not stored`))
+      return {}
+    }
+    if ((schema.type === 'number' || schema.type === 'integer') && typeof value === 'string') {
+      const n = value.trim() === '' ? Number.NaN : Number(value)
+      if (!Number.isFinite(n) || (schema.type === 'integer' && !Number.isInteger(n))) return null
+      notes.push(repairNote(path, 'type', `${JSON.stringify(value)} read as the number ${n}`))
+      return { value: n }
+    }
+    if (schema.type === 'string' && typeof value === 'number' && Number.isFinite(value)) {
+      notes.push(repairNote(path, 'type', `${value} read as the text "${value}"`))
+      return { value: String(value) }
+    }
+    if (path === '/context/library' && typeof value === 'string' && value !== '') {
+      notes.push(
+        repairNote(path, 'type', `${JSON.stringify(value)} read as { "name": ${JSON.stringify(value)} }`),
+      )
+      return { value: { name: value } }
+    }
+    return null
+  }
+  const put = (target: Record<string, unknown>, key: string, repair: { value?: unknown }) => {
+    if ('value' in repair) target[key] = repair.value
+    else delete target[key]
+  }
   for (const [key, schema] of Object.entries(CONTEXT_FIELDS)) {
     if (!Object.hasOwn(out, key)) continue
     const value = out[key]
-    if (unset(value, schema)) {
+    const repair = repairs(`/context/${key}`, value, schema)
+    if (repair !== null) {
       if (out === context) out = { ...context }
-      delete out[key]
-      notes.push(
-        repairNote(`/context/${key}`, 'format', `${JSON.stringify(value)} read as unset; not stored`),
-      )
+      put(out, key, repair)
       continue
     }
     if (schema.properties === undefined || !isObject(value)) continue
     let inner = value
     for (const [sub, subSchema] of Object.entries(schema.properties)) {
-      if (Object.hasOwn(inner, sub) && unset(inner[sub], subSchema)) {
-        if (inner === value) inner = { ...value }
-        notes.push(
-          repairNote(
-            `/context/${key}/${sub}`,
-            'format',
-            `${JSON.stringify(inner[sub])} read as unset; not stored`,
-          ),
-        )
-        delete inner[sub]
-      }
+      if (!Object.hasOwn(inner, sub)) continue
+      const innerRepair = repairs(`/context/${key}/${sub}`, inner[sub], subSchema)
+      if (innerRepair === null) continue
+      if (inner === value) inner = { ...value }
+      put(inner, sub, innerRepair)
     }
     if (inner !== value) {
       if (out === context) out = { ...context }
@@ -141,7 +161,7 @@ function dropUnsetContextFields(context: Record<string, unknown>, notes: Validat
 /**
  * Repairs one mapped Segment message in place (`out` is the mapping's own copy) and returns the notes:
  * unknown top-level fields dropped, empty-string ids read as absent, loose timestamps made canonical
- * (unreadable ones dropped, so the receive time applies), unset context fields removed.
+ * (unreadable ones dropped, so the receive time applies), typed context fields repaired (repairContextFields).
  */
 export function repairSegmentMessage(out: Record<string, unknown>): ValidationIssue[] {
   const notes: ValidationIssue[] = []
@@ -187,6 +207,6 @@ export function repairSegmentMessage(out: Record<string, unknown>): ValidationIs
       notes.push(repairNote(`/${key}`, 'format', `${JSON.stringify(value)} read as ${iso}`))
     }
   }
-  if (isObject(out.context)) out.context = dropUnsetContextFields(out.context, notes)
+  if (isObject(out.context)) out.context = repairContextFields(out.context, notes)
   return notes
 }

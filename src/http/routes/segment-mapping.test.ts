@@ -131,7 +131,7 @@ describe('fromSegmentBatch', () => {
     expect((batch.events[0] as { context: unknown }).context).toEqual({
       app: { name: 'Shop', version: '2.1', build: '77' },
       locale: 'en',
-      library: 'y', // not both objects: the message's value wins
+      library: { name: 'y' }, // not both objects: the message's value wins (a bare name read as { name })
     })
   })
 
