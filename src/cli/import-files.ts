@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs'
-import { open } from 'node:fs/promises'
+import { open, stat } from 'node:fs/promises'
 import type { Readable, Writable } from 'node:stream'
 import type { CliIo } from './cli-io.js'
 import { usageError } from './command-context.js'
@@ -17,7 +17,14 @@ export async function* counted(
   }
 }
 
-export async function openInput(file: string, io: CliIo): Promise<{ stream: Readable; size: number | null }> {
+/** The input of `tally import`: a stream, its size when known, and which file it is (not for stdin). */
+export interface ImportInput {
+  stream: Readable
+  size: number | null
+  file?: { dev: number; ino: number }
+}
+
+export async function openInput(file: string, io: CliIo): Promise<ImportInput> {
   if (file === '-') return { stream: io.stdin, size: null }
   let handle: Awaited<ReturnType<typeof open>>
   try {
@@ -30,10 +37,24 @@ export async function openInput(file: string, io: CliIo): Promise<{ stream: Read
     await handle.close()
     throw usageError(`cannot read ${file}: it is a directory`)
   }
-  return { stream: handle.createReadStream({ highWaterMark: 256 * 1024 }), size: stat.size }
+  return {
+    stream: handle.createReadStream({ highWaterMark: 256 * 1024 }),
+    size: stat.size,
+    file: { dev: stat.dev, ino: stat.ino },
+  }
 }
 
-export async function openErrorsFile(path: string): Promise<WriteStream> {
+/**
+ * Opens (truncates) the --errors file. Refuses the input file itself under any name: `--errors` naming it
+ * emptied the input before a line was read, and the import then reported 0 events and exited 0.
+ */
+export async function openErrorsFile(path: string, input: ImportInput): Promise<WriteStream> {
+  const existing = await stat(path).catch(() => undefined)
+  if (existing !== undefined && input.file !== undefined) {
+    if (existing.dev === input.file.dev && existing.ino === input.file.ino) {
+      throw usageError(`--errors ${path} is the input file: name another file for the errors`)
+    }
+  }
   const stream = createWriteStream(path, { flags: 'w' })
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve())

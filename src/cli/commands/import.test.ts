@@ -41,6 +41,23 @@ describe('tally import', () => {
   })
   afterEach(() => db.remove())
 
+  it('should refuse --errors naming the input file, under any name, and leave both files alone (it emptied the input)', async () => {
+    const file = join(db.dir, 'events.ndjson')
+    writeFileSync(file, FILE_WITH_BAD_LINES)
+    for (const errors of [file, join(db.dir, '.', 'events.ndjson')]) {
+      const run = await runCli(['import', file, '--db', db.url, '--errors', errors])
+      expect(run.code).toBe(2)
+      expect(run.stderr).toMatch(/is the input file/)
+      expect(readFileSync(file, 'utf8')).toBe(FILE_WITH_BAD_LINES)
+    }
+    // A run refused before reading (an unknown project) leaves an existing errors file as it was.
+    const errors = join(db.dir, 'errors.ndjson')
+    writeFileSync(errors, 'kept\n')
+    const refused = await runCli(['import', file, '--db', db.url, '--project', 'nope', '--errors', errors])
+    expect(refused.code).not.toBe(0)
+    expect(readFileSync(errors, 'utf8')).toBe('kept\n')
+  })
+
   it('should store valid lines, write each bad line to --errors in input order, summarise and exit 1', async () => {
     const file = join(db.dir, 'events.ndjson')
     const errors = join(db.dir, 'errors.ndjson')

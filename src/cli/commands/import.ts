@@ -132,7 +132,8 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
     const restore: RestoreMode = values.restore ? 'always' : values.segment ? 'never' : 'detect'
     const file = positionals[0]
     const input = await openInput(file, io)
-    const errorsOut = values.errors === undefined ? undefined : await openErrorsFile(values.errors)
+    // Opened once the database and project are known good: a run refused before reading kept the file.
+    let errorsOut: WriteStream | undefined
     try {
       return await withDatabase(
         values,
@@ -140,6 +141,7 @@ export async function importCommand(argv: string[], io: CliIo): Promise<number> 
         async ({ store, projectId }) => {
           const deps = createPipelineDeps(store)
           await deps.projects.get(projectId) // fail before reading if the plan cannot load
+          if (values.errors !== undefined) errorsOut = await openErrorsFile(values.errors, input)
           const deriveIds = !values['fresh-ids']
           const failed = { keptAlready: 0 }
           const service = new EventService({
