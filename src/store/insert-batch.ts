@@ -70,13 +70,44 @@ export async function insertBatchInTransaction(
     else outcomes[i] = { status: 'duplicate', id: storedIds.get(key) ?? (rows[i][ROW_ID] as string) }
   }
 
-  // A failed event already kept under its id (a retried batch: ids come from the messageId) is kept once.
+  // A failed event already kept under its id (ids come from the messageId) is kept once, as the latest
+  // version sent: a retry rewrites it with what it was anyway, and a re-send the client changed (still
+  // invalid) replaces it. Kept first-only, the later version was answered `rejected` and never kept — a
+  // 32 KB event kept as a stub, re-sent small, could then never be replayed.
   const failed = erased ? batch.failed.filter((_, i) => !erased.failed.has(i)) : batch.failed
-  if (failed.length > 0)
-    await dialect.insertIgnoringConflicts(trx, 'failed_events', FAILED_COLUMNS, ['id'], failed)
+  if (failed.length > 0) {
+    const inserted = await dialect.insertIgnoringConflicts(
+      trx,
+      'failed_events',
+      FAILED_COLUMNS,
+      ['id'],
+      failed,
+    )
+    for (let i = 0; i < failed.length; i++) if (!inserted[i]) await replaceFailedEvent(trx, failed[i])
+  }
 
   if (afterInsert && accepted.length > 0) await afterInsert(accepted)
   return outcomes
+}
+
+const FAILED_ID = FAILED_COLUMNS.indexOf('id')
+const FAILED_PROJECT = FAILED_COLUMNS.indexOf('project_id')
+/** What a newer version of a kept failed event replaces; its replay state and attempts stay. */
+const FAILED_REPLACED = ['received_at', 'payload', 'errors', 'client_ip', 'user_agent'] as const
+
+/**
+ * Replaces a kept failed event's payload and errors with a newer version's (same id), unless a replay is
+ * storing it right now (it then stores, and removes, the version it read).
+ */
+async function replaceFailedEvent(trx: Tx, row: readonly unknown[]): Promise<void> {
+  const values = Object.fromEntries(FAILED_REPLACED.map((c) => [c, row[FAILED_COLUMNS.indexOf(c)]]))
+  await trx
+    .updateTable('failed_events')
+    .set(values as never)
+    .where('id', '=', row[FAILED_ID] as string)
+    .where('project_id', '=', row[FAILED_PROJECT] as string)
+    .where('replay_state', '<>', 'replaying')
+    .execute()
 }
 
 /**

@@ -351,6 +351,30 @@ for (const variant of variants) {
       expect(left.failedEvents[0].replayAttempts).toBe(2)
     })
 
+    it('should keep the latest version of a rejected messageId: a changed re-send was answered rejected and lost', async () => {
+      await makeProject('versions')
+      const v1 = {
+        type: 'track',
+        name: 'x\u0001',
+        userId: 'u',
+        messageId: 'same-mid',
+        properties: { plan: 'A' },
+      }
+      const v2 = { ...v1, properties: { plan: 'B', seats: 99 } }
+      expect(await service.ingest([v1], { projectId: 'versions' })).toMatchObject({ rejected: 1 })
+      expect(await service.ingest([v2], { projectId: 'versions' })).toMatchObject({ rejected: 1 })
+      let kept = (await store.listFailedEvents('versions', {})).failedEvents
+      expect(kept.map((f) => f.payload)).toEqual([v2])
+      // Twice in one request: the later one is kept.
+      const v3 = { ...v1, properties: { plan: 'C' } }
+      expect(await service.ingest([v1, v3], { projectId: 'versions' })).toMatchObject({ rejected: 2 })
+      kept = (await store.listFailedEvents('versions', {})).failedEvents
+      expect(kept.map((f) => f.payload)).toEqual([v3])
+      // An identical retry changes nothing but its receive time.
+      expect(await service.ingest([v3], { projectId: 'versions' })).toMatchObject({ rejected: 1 })
+      expect((await store.listFailedEvents('versions', {})).failedEvents.map((f) => f.payload)).toEqual([v3])
+    })
+
     it('should close a failed event once a corrected re-send under its messageId is stored', async () => {
       // A trial: the failed record stayed pending and every replay counted it as still failing.
       await makeProject('resend')
