@@ -91,9 +91,31 @@ function allowedValues(s: Schema): unknown[] | null {
   return null
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
+/**
+ * JSON text with object keys sorted: the same value whatever order its keys came in. PostgreSQL's `jsonb`
+ * keeps keys in its own order, so a stored version compared by plain JSON text with the same schema sent
+ * again differed wherever it holds an object ($defs, oneOf branches, object enum values): every one was
+ * reported as a breaking change on PostgreSQL and not on SQLite.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v
+    const sorted: Record<string, unknown> = {}
+    for (const k of Object.keys(v).sort()) {
+      Object.defineProperty(sorted, k, {
+        value: (v as Record<string, unknown>)[k],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    }
+    return sorted
+  })
+}
+
+const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b)
 /** What `same` compares, as a key for sets. */
-const valueKey = (v: unknown) => JSON.stringify(v)
+const valueKey = (v: unknown) => canonicalJson(v)
 
 function join(path: string, key: string): string {
   return `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`

@@ -644,6 +644,21 @@ describe('TrackingPlan compatibility report', () => {
     expect(narrowed.map((c) => c.kind)).toEqual(['type_narrowed'])
   })
 
+  it('should see no change in a schema whose objects come back with their keys reordered (PostgreSQL jsonb)', () => {
+    // A trial: the same schema registered again as 1-1-0 was "breaking" on PostgreSQL ($defs changed).
+    const sent = {
+      type: 'object',
+      $defs: { money: { type: 'number', minimum: 0 }, sku: { type: 'string', pattern: '^[A-Z]+$' } },
+      properties: { total: { $ref: '#/$defs/money' }, kind: { enum: [{ a: 1, b: 2 }, 'x'] } },
+      oneOf: [{ required: ['total'] }, { required: ['kind'] }],
+    }
+    const reordered = JSON.parse(
+      '{"type":"object","oneOf":[{"required":["total"]},{"required":["kind"]}],"$defs":{"sku":{"pattern":"^[A-Z]+$","type":"string"},"money":{"minimum":0,"type":"number"}},"properties":{"kind":{"enum":[{"b":2,"a":1},"x"]},"total":{"$ref":"#/$defs/money"}}}',
+    )
+    expect(diffSchemas(sent, reordered)).toEqual([])
+    expect(diffSchemas(reordered, sent)).toEqual([])
+  })
+
   it('should advise REVISION or MODEL for a breaking ADDITION, and nothing for a breaking REVISION (SchemaVer)', () => {
     const breakingChange = { ...SIGNED_UP_V1, required: ['plan', 'seats'] }
     expect(next(breakingChange, '1-0-1').bumpAdvice).toMatch(/REVISION \(e\.g\. 1-1-0\) or MODEL \(2-0-0\)/)
