@@ -600,6 +600,24 @@ export function runStoreConformance({ name, newStore }: StoreConformanceOptions)
         expect(await store.listSchemas('p2')).toEqual([])
       })
 
+      it('should give a schema back with its keys in the order registered (PostgreSQL jsonb reordered them)', async () => {
+        // Ajv reports problems in the order of the schema's keys: reordered, the same event's issues came
+        // back in another order on PostgreSQL, and with the issue cap other issues.
+        const jsonSchema = JSON.parse(
+          '{"type":"object","required":["orderId","total"],"properties":{"orderId":{"type":"string"},"total":{"type":"number"},"items":{"type":"array"}}}',
+        )
+        await store.saveSchema({
+          projectId: 'p1',
+          eventType: 'track',
+          eventName: 'Order Completed',
+          version: '1-0-0',
+          jsonSchema,
+          createdAt: '2026-11-01T00:00:00.000Z',
+        })
+        const [back] = await store.listSchemas('p1')
+        expect(JSON.stringify(back.jsonSchema)).toBe(JSON.stringify(jsonSchema))
+      })
+
       it('should refuse a version lower than one stored since the caller read the plan', async () => {
         // Two registrations at once each checked against the plan they had read; the store re-checks.
         const s = {

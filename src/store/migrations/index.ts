@@ -7,6 +7,7 @@ import { typeTimeIndexMigration } from './0006-type-time-index.js'
 import { sqliteDedupeIndexMigration } from './0007-sqlite-dedupe-index.js'
 import { failedEventClientMigration } from './0008-failed-event-client.js'
 import { erasuresMigration } from './0009-erasures.js'
+import { schemaTextOrderMigration } from './0010-schema-text-order.js'
 import type { StoreMigration } from './store-migration.js'
 
 /**
@@ -23,4 +24,5 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   sqliteDedupeIndexMigration, // 0007: SQLite, dedupe by a unique index on events
   failedEventClientMigration, // 0008: a failed event's client IP and User-Agent, for its replay
   erasuresMigration, // 0009: GDPR erasures remembered, so events written after one are dropped
+  schemaTextOrderMigration, // 0010: PostgreSQL, tracking-plan schemas kept with their key order
 ]
