@@ -37,6 +37,18 @@ describe('tally serve: an address it cannot listen on', () => {
       const inUse = await serveOutput([], { TALLY_PORT: port, TALLY_HOST: '127.0.0.1' })
       expect(inUse.code).toBe(2)
       expect(inUse.err).toMatch(/port is in use.*TALLY_PORT.*\(config_invalid\)/)
+      // The keys start-up created on the way are shown (they were stored, never printed, and lost).
+      expect(inUse.err).toMatch(/keys were created before the server failed to start/)
+      for (const role of ['write', 'read', 'admin'])
+        expect(inUse.err).toMatch(new RegExp(`${role}\\s+tly_${role[0]}_`))
+      const withEnvKeys = await serveOutput([], {
+        TALLY_PORT: port,
+        TALLY_HOST: '127.0.0.1',
+        TALLY_WRITE_KEY: 'tly_w_from-env-0123456789',
+        TALLY_READ_KEY: 'tly_r_from-env-0123456789',
+        TALLY_ADMIN_KEY: 'tly_a_from-env-0123456789',
+      })
+      expect(withEnvKeys.err).not.toMatch(/keys were created/) // the operator's own: nothing to show
     } finally {
       taken.close()
     }

@@ -150,6 +150,15 @@ export async function serveCommand(argv: string[], io: ServeIo = {}): Promise<nu
     err(
       `tally serve: Invalid configuration: cannot listen on ${app.config.host}:${app.config.port}: ${why} (config_invalid)`,
     )
+    // Start-up stored these keys before listening; their secrets exist only now. Unprinted, the next start
+    // said "created earlier; secret not stored" and the project had no key anyone knew.
+    const created = app.bootstrap.keys.filter((k) => k.source === 'generated' && k.secret !== undefined)
+    if (created.length > 0) {
+      err(
+        `Project "${app.bootstrap.project.id}" keys were created before the server failed to start — shown only now, save them:`,
+      )
+      for (const key of created) err(`  ${key.role.padEnd(5)}  ${key.secret}`)
+    }
     await app.close().catch(() => {})
     return 2
   }
