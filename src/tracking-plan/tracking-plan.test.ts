@@ -916,6 +916,38 @@ describe('long enums (a trial hung the server with two versions of a 40,000-valu
   })
 })
 
+describe('plan violations name their rule', () => {
+  it('should name the keyword where the message did not (minItems, uniqueItems, multipleOf)', () => {
+    const plan = new TrackingPlan('p1')
+    plan.register({
+      eventType: 'track',
+      eventName: 'Cart',
+      version: '1-0-0',
+      jsonSchema: {
+        type: 'object',
+        properties: {
+          items: { type: 'array', minItems: 1 },
+          tags: { type: 'array', uniqueItems: true, maxItems: 10 },
+          qty: { type: 'number', multipleOf: 5 },
+        },
+      },
+    })
+    const issues = new IssueList(10)
+    const event = {
+      type: 'track',
+      name: 'Cart',
+      userId: 'u',
+      properties: { items: [], tags: [1, 1], qty: 3 },
+    }
+    expect(plan.check(event as never, 'block', issues).reject).toBe(true)
+    expect(issues.items.map((i) => [i.path, i.code, i.message.split(':')[0]])).toEqual([
+      ['/properties/items', 'schema_violation', 'minItems'],
+      ['/properties/tags', 'schema_violation', 'uniqueItems'],
+      ['/properties/qty', 'schema_violation', 'multipleOf'],
+    ])
+  })
+})
+
 describe('schemas that could never apply', () => {
   it('should refuse a name events never carry (untrimmed, doubled or only whitespace)', () => {
     const plan = new TrackingPlan('p1')

@@ -172,7 +172,8 @@ export function mapAjvError(e: ErrorObject, root: unknown, pathPrefix = ''): Map
           expected: `${p.comparison} ${p.limit}`,
         }
       }
-      return { path: at, code: 'schema_violation', message: e.message ?? `fails ${e.keyword}` }
+      // The rule by its keyword: Ajv's text alone ("must NOT have fewer than 1 items") did not name it.
+      return { path: at, code: 'schema_violation', message: `${e.keyword}: ${e.message ?? 'not met'}` }
   }
 }
 
