@@ -77,6 +77,18 @@ describe('readJsonItems', () => {
     expect(await items(['[]'])).toEqual([])
   })
 
+  it('should name the line where text after the array starts, and say how the input was read (it named the end)', async () => {
+    // An NDJSON file whose first line happens to be an array (a trial).
+    const file = '[{"a":1},{"a":2}]\n{"a":3}\n{"a":4}\n[{"a":5}]\n'
+    const out = await items([file])
+    expect(out.at(-1)).toMatchObject({
+      line: 2,
+      text: null,
+      problem: expect.stringMatching(/read as one JSON array.*NDJSON/),
+    })
+    await expectSplitInvariant(file)
+  })
+
   it('should refuse an empty element or a trailing comma, as JSON.parse does (a lost element hides there)', async () => {
     expect(await expectSplitInvariant('[{"a":1},,{"b":2}]')).toMatchObject([
       { index: 0, text: '{"a":1}' },

@@ -97,6 +97,7 @@ export async function* readJsonItems(
   let index = 0
   let closed = false
   let trailing = false
+  let trailingLine = 0
   // Inside the array, between elements: whether the last thing seen was a ',' (or the '[' itself).
   let afterComma = false
   let atStart = true
@@ -144,7 +145,10 @@ export async function* readJsonItems(
         continue
       }
       if (closed) {
-        if (!isBlank(b)) trailing = true
+        if (!isBlank(b) && !trailing) {
+          trailing = true
+          trailingLine = line
+        }
         continue
       }
       if (depth === 0) {
@@ -221,7 +225,17 @@ export async function* readJsonItems(
     } else if (!closed) {
       yield { line, index, text: null, byteSize: 0, problem: 'the JSON array is not closed with "]"' }
     }
-    if (trailing) yield { line, text: null, byteSize: 0, problem: 'unexpected text after the JSON array' }
+    if (trailing) {
+      // Where it starts (the end of the input was named, past the file's last line). An NDJSON file whose
+      // first line is an array lands here: say how the input was read.
+      yield {
+        line: trailingLine,
+        text: null,
+        byteSize: 0,
+        problem:
+          'unexpected text after the JSON array: an input that starts with "[" is read as one JSON array; for NDJSON, start it with an event object',
+      }
+    }
   }
 }
 
