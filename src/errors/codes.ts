@@ -29,6 +29,10 @@ export const ERROR_CODES = {
     statusCode: 503,
     message: 'The database is unavailable; retry after the indicated delay',
   },
+  query_timeout: {
+    statusCode: 503,
+    message: 'The query ran longer than the database allows; narrow it (a shorter range, an indexed filter)',
+  },
   // ── schema registry ──────────────────────────────────────────────────────────────────────────────
   schema_invalid: { statusCode: 400, message: 'The JSON Schema is not valid' },
   schema_version_invalid: {

@@ -262,8 +262,9 @@ function asWriteError(err: unknown): AppError {
  * refuses only the requests that write there (a failed event), so the group is written request by request.
  */
 function isUnavailable(err: unknown): boolean {
-  if (!(err instanceof AppError) || (err.code !== 'store_unavailable' && err.code !== 'overloaded'))
-    return false
+  // A write cancelled at the statement timeout (query_timeout) waited out a lock: so would the others.
+  const codes = ['store_unavailable', 'overloaded', 'query_timeout']
+  if (!(err instanceof AppError) || !codes.includes(err.code)) return false
   return (err.cause as { code?: unknown } | undefined)?.code !== '42501'
 }
 

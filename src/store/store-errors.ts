@@ -13,11 +13,12 @@ const NETWORK_CODES = new Set([
 // connections, serialization failure, deadlock, disk full, out of memory — and, from the caller's side,
 // a database it cannot use right now: not accepting connections (55000, `ALLOW_CONNECTIONS false`), gone
 // (3D000) or refusing our credentials (28000, 28P01). A user's trial got 500s for these.
-// Also a statement cancelled by statement_timeout (57014) and a lock not available (55P03): a table locked
-// by maintenance answered 500 after the 30 s timeout.
+// Also a lock not available (55P03): a table locked by maintenance answered 500 after the 30 s timeout.
+// A statement cancelled by statement_timeout (57014) is `query_timeout` (toStoreError): still a 503 with
+// Retry-After, but not "the database is unavailable" — most often the query itself is too costly.
 // And a privilege revoked from Tally's user (42501): 500 without Retry-After it was, for a state an
 // operator fixes with a GRANT while the server keeps running.
-const PG_RETRIABLE = /^(08...|57P0[1-3]|57014|53[0-9]{3}|40001|40P01|55000|55P03|3D000|28000|28P01|42501)$/
+const PG_RETRIABLE = /^(08...|57P0[1-3]|53[0-9]{3}|40001|40P01|55000|55P03|3D000|28000|28P01|42501)$/
 const SQLITE_RETRIABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY|NOMEM|PROTOCOL)/
 // PostgreSQL SQLSTATE class 22, data exception: a value the request carried that the column type refuses
 // (NUL in text, an escape jsonb refuses, a number out of range). The HTTP layer refuses known cases first;
@@ -66,6 +67,15 @@ function unusableDatabaseMessage(err: unknown): string | undefined {
  */
 export function toStoreError(err: unknown): AppError {
   if (err instanceof AppError) return err
+  if ((err as { code?: unknown } | null)?.code === '57014') {
+    // Answered "the database is unavailable, retry" before: dashboards showed an outage, and clients re-ran
+    // the same scan. (A lock held past the timeout lands here too; the message names both.)
+    return new AppError(
+      'query_timeout',
+      'The query ran longer than the database allows (statement_timeout, 30 s) and was cancelled: narrow it — a shorter time range, or a filter an index serves (userId, type, name) — or retry when the database is less busy',
+      { cause: err, retryAfterSeconds: RETRY_AFTER_SECONDS },
+    )
+  }
   if (isStoreUnavailable(err)) {
     return new AppError('store_unavailable', unusableDatabaseMessage(err), {
       cause: err,
