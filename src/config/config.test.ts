@@ -110,6 +110,8 @@ describe('durations and counts beyond any sensible use', () => {
   it.each([
     // Past 2^31 − 1 ms Node fires a timer at once: this cut every shutdown short with exit 1.
     ['TALLY_SHUTDOWN_TIMEOUT_MS', '99999999999'],
+    // 0 ended every shutdown at once, exit 1, nothing drained (a trial).
+    ['TALLY_SHUTDOWN_TIMEOUT_MS', '0'],
     // A refused client was told to come back in three years.
     ['TALLY_RATE_LIMIT_WINDOW_MS', '99999999999'],
     ['TALLY_RATE_LIMIT_MAX', '99999999999'],

@@ -147,7 +147,8 @@ export const ConfigSchema = Type.Object(
         'Event-loop delay (p99 over 0.5 s, ms) above which API requests get 503 overloaded + Retry-After; 0 = off (TALLY_MAX_EVENT_LOOP_DELAY_MS).',
     }),
     shutdownTimeoutMs: Type.Integer({
-      minimum: 0,
+      // 0 was accepted and cut every shutdown short (exit 1) before anything was drained.
+      minimum: 100,
       // An hour. Past 2^31 − 1 ms Node's timers fire at once: 99999999999 cut every shutdown short.
       maximum: 3_600_000,
       default: 10_000,
