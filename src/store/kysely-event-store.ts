@@ -205,7 +205,38 @@ export class KyselyEventStore implements EventStore {
           },
         )
       }
+      if (this.#sd.name === 'postgres') await this.#assertRowPrivileges()
     })
+  }
+
+  /**
+   * PostgreSQL: the server's role may read and write the rows of every table the migrations made (those
+   * owned by `tally_migrations`' owner). With a grant revoked, every request needing it answered 503 while
+   * /readyz said ready (a trial), so a load balancer kept sending traffic to a node that could not serve it.
+   */
+  async #assertRowPrivileges(): Promise<void> {
+    const { rows } = await sql<{ table: string; missing: string }>`
+      select c.relname as "table",
+        concat_ws(', ',
+          case when not has_table_privilege(c.oid, 'SELECT') then 'SELECT' end,
+          case when not has_table_privilege(c.oid, 'INSERT') then 'INSERT' end,
+          case when not has_table_privilege(c.oid, 'UPDATE') then 'UPDATE' end,
+          case when not has_table_privilege(c.oid, 'DELETE') then 'DELETE' end) as missing
+      from pg_class c
+      where c.relnamespace = current_schema()::regnamespace
+        and c.relkind in ('r', 'p')
+        and c.relname <> 'tally_migrations'
+        and c.relowner = (select m.relowner from pg_class m
+                          where m.relname = 'tally_migrations' and m.relnamespace = current_schema()::regnamespace)
+        and not (has_table_privilege(c.oid, 'SELECT') and has_table_privilege(c.oid, 'INSERT')
+                 and has_table_privilege(c.oid, 'UPDATE') and has_table_privilege(c.oid, 'DELETE'))
+      order by 1`.execute(this.#db)
+    if (rows.length === 0) return
+    throw new AppError(
+      'store_unavailable',
+      `The database user lacks privileges Tally needs: ${rows.map((r) => `${r.missing} on ${r.table}`).join('; ')} (docs/storage.md, "A migration role and a runtime role")`,
+      { retryAfterSeconds: 5 },
+    )
   }
 
   async close(): Promise<void> {
