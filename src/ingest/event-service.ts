@@ -130,7 +130,7 @@ export class EventService implements Ingestor {
       // event, and without them the record would not say what was dropped or converted.
       const storable = storableIssues([...errors, ...(ctx.notes?.[index] ?? [])])
       const withIp = withStoredIp(payload, settings.storeRawIp)
-      const oversized = errors.some((e) => e.code === 'too_large' && e.path === '')
+      const oversized = errors.some(isOversized)
       const kept = oversized ? oversizedPayloadStub(withIp) : keepablePayload(withIp)
       unit.failed.push({
         id: failedEventId(ctx.projectId, payload),
@@ -173,6 +173,19 @@ export class EventService implements Ingestor {
       } else {
         results[i] = { index: i, status: 'dropped' }
         dropped++
+      }
+    }
+
+    if (ctx.refuseOversized === true) {
+      // Measured as the validator measured it: after the route's mapping, with the batch's sentAt.
+      const index = results.findIndex((r) => r?.status === 'rejected' && r.errors?.some(isOversized))
+      if (index >= 0) {
+        const issue = results[index].errors!.find(isOversized)!
+        throw new AppError(
+          'payload_too_large',
+          `Message ${index} is too large (${issue.message}); a message may hold at most 32 KB, as in Segment's API`,
+          { details: [{ index, ...issue }], statusCode: 400 },
+        )
       }
     }
 
@@ -249,6 +262,9 @@ export class EventService implements Ingestor {
     return perUnit
   }
 }
+
+/** The validator's finding for an event over the per-event size limit. */
+const isOversized = (e: { code: string; path: string }) => e.code === 'too_large' && e.path === ''
 
 /** What a caller whose write failed receives: the store's AppError, else store_unavailable. */
 function asWriteError(err: unknown): AppError {

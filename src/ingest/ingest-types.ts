@@ -30,6 +30,12 @@ export interface IngestContext {
    * the event was first received).
    */
   historical?: boolean
+  /**
+   * Refuse the whole request (AppError payload_too_large, status 400) when an event is over the per-event
+   * size limit, before anything is stored: Segment's API does, and its SDKs count a 200 as delivered while
+   * such an event could only be kept as a stub (its ids, not its payload).
+   */
+  refuseOversized?: boolean
 }
 
 /**

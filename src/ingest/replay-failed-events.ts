@@ -136,6 +136,10 @@ export async function replayFailedEvents(
       if (!checked.ok) return [...checked.errors, ...notes]
       const formatted = formatter.format(checked.event, {
         projectId,
+        // The receive-time window is judged once, on arrival: an event refused as too old then stays so;
+        // any other passed it, or came where there is none (/v1/import), and is not judged by it again —
+        // every /v1/import event that failed for another reason stayed failing for good (a re-check trial).
+        historical: !failed.errors.some((e) => e.code === 'timestamp_too_old' && e.repaired !== true),
         receivedAt: new Date(failed.receivedAt),
         clientIp: failed.clientIp ?? undefined,
         userAgent: failed.userAgent ?? undefined,

@@ -357,6 +357,32 @@ describe('Segment tracking API', () => {
         res0(await t.app.server.inject({ url: '/api/v1/failed-events', headers: bearer(KEYS.read) })),
       ).toEqual([])
       expect(await stored()).toEqual([])
+      // Measured as stored, not as sent (a re-check trial: answered 200 and kept as a stub): a message just
+      // under 32 KB that the route completes with its type, the batch's context or its sentAt.
+      const near = (pad: number) => ({
+        event: 'Near',
+        userId: 'u',
+        messageId: `near-${pad}`,
+        properties: { p: 'z'.repeat(pad) },
+      })
+      const sized = (pad: number) => Buffer.byteLength(JSON.stringify(near(pad)))
+      let pad = 32_700
+      while (sized(pad) < 32_760) pad++
+      for (const [url, payload] of [
+        ['/v1/track', near(pad)],
+        ['/v1/batch', { batch: [{ ...near(pad - 40), type: 'track' }], sentAt: new Date().toISOString() }],
+        ['/v1/batch', { batch: [{ ...near(20_000), type: 'track' }], context: { big: 'c'.repeat(20_000) } }],
+      ] as const) {
+        const res = await t.app.server.inject({ method: 'POST', url, headers: basic(KEYS.write), payload })
+        expect(res.statusCode, url).toBe(400)
+        expect(res.json().error).toMatchObject({
+          code: 'payload_too_large',
+          details: [expect.objectContaining({ index: 0 })],
+        })
+      }
+      expect(
+        res0(await t.app.server.inject({ url: '/api/v1/failed-events', headers: bearer(KEYS.read) })),
+      ).toEqual([])
       // A batch over 32 KB in total whose messages each fit is accepted.
       const fits = Array.from({ length: 3 }, (_, i) => ({
         ...small,
@@ -414,6 +440,29 @@ describe('Segment tracking API', () => {
       expect(failed).toEqual([
         expect.objectContaining({ errors: [expect.objectContaining({ code: 'timestamp_too_old' })] }),
       ])
+      // An imported event failed for another reason (its plan) is stored by the replay after the fix; the
+      // replay judged it by the 30-day window (a re-check trial) and it stayed failing for good.
+      await admin('PUT', '/api/v1/schemas/track/Strict Old/1-0-0', { type: 'object', required: ['plan'] })
+      const unplanned = { ...old('imp-2'), event: 'Strict Old' }
+      const imported = await t.app.server.inject({
+        method: 'POST',
+        url: '/v1/import',
+        headers: basic(KEYS.write),
+        payload: { batch: [unplanned] },
+      })
+      expect(imported.statusCode).toBe(200)
+      const replay = () =>
+        t.app.server.inject({
+          method: 'POST',
+          url: '/api/v1/failed-events/replay',
+          headers: bearer(KEYS.admin),
+          payload: {},
+        })
+      expect((await replay()).json()).toMatchObject({ replayed: 0, stillFailing: 2 })
+      await admin('PUT', '/api/v1/schemas/track/Strict Old/1-0-1', { type: 'object' })
+      // The imported one is stored; the live one, refused as too old on arrival, stays so.
+      expect((await replay()).json()).toMatchObject({ replayed: 1, stillFailing: 1 })
+      expect((await stored()).map((e) => e.messageId).sort()).toEqual(['imp-1', 'imp-2'])
     })
 
     it("should answer an oversized body with Segment's 400 (the native route keeps 413)", async () => {

@@ -3,7 +3,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
 import { normaliseOrigin, parseCorsOrigins } from '../../config/config.js'
-import { DEFAULT_LIMITS } from '../../config/limits.js'
 import { AppError } from '../../errors/app-error.js'
 import type { IngestContext } from '../../ingest/ingest-types.js'
 import { BatchResultSchema } from '../../schema/batch.js'
@@ -40,9 +39,17 @@ export function toNativeBatch(body: unknown): SegmentBatch {
   return { events: [body] }
 }
 
-function contextOf(request: FastifyRequest, batch: SegmentBatch, historical = false): IngestContext {
+/** How a Segment route ingests (absent: the native route). */
+interface SegmentIngest {
+  /** `/v1/import`: no event is too old (IngestContext.historical). */
+  historical: boolean
+}
+
+function contextOf(request: FastifyRequest, batch: SegmentBatch, segment?: SegmentIngest): IngestContext {
   return {
-    historical,
+    historical: segment?.historical === true,
+    // Segment's API refuses a request holding a message over 32 KB with 400: so do its routes here.
+    refuseOversized: segment !== undefined,
     projectId: authOf(request).projectId,
     clientIp: request.ip,
     userAgent: request.headers['user-agent'],
@@ -90,7 +97,7 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
       })
     }
 
-    async function ingest(request: FastifyRequest, batch: SegmentBatch, historical = false) {
+    async function ingest(request: FastifyRequest, batch: SegmentBatch, segment?: SegmentIngest) {
       // Bytes alone do not bound the work: 500 KB of `{}` is 166,666 events, each validated, answered and
       // kept as a failed event (23 s of server time, a 15 MB answer to `[1,1,…]`). SDKs send 10–500.
       const limit = deps.config.maxEventsPerRequest
@@ -100,7 +107,7 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
           `The request carries ${batch.events.length} events; at most ${limit} per request (TALLY_MAX_EVENTS_PER_REQUEST): send them in smaller batches`,
         )
       }
-      const result = await deps.ingestor.ingest(batch.events, contextOf(request, batch, historical))
+      const result = await deps.ingestor.ingest(batch.events, contextOf(request, batch, segment))
       deps.metrics.recordBatch(result)
       return result
     }
@@ -147,7 +154,11 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
       segment.setErrorHandler(function segmentErrors(err) {
         const error = toAppError(err)
         if (error.code !== 'payload_too_large') throw err
-        throw new AppError('payload_too_large', error.message, { cause: err, statusCode: 400 })
+        throw new AppError('payload_too_large', error.message, {
+          cause: err,
+          statusCode: 400,
+          details: error.details,
+        })
       })
       // Analytics.js 2.0 (@segment/analytics-next) posts each call to the first letter of its type
       // (`/v1/t`, `/v1/p`, …) and, in its batching mode, to `/v1/b`: Segment's API takes both spellings.
@@ -156,44 +167,20 @@ export async function registerIngestRoutes(api: TallyServer, deps: RouteDeps): P
           const summary =
             path === `/v1/${call}` ? `Segment ${call} call` : `Segment ${call} call (Analytics.js path)`
           segment.post(path, segmentOptions(summary), async function segmentCall(request) {
-            assertSegmentMessagesFit(request, [request.body])
-            await ingest(request, fromSegmentCall(request.body, call))
+            await ingest(request, fromSegmentCall(request.body, call), { historical: false })
             return { success: true as const }
           })
         }
       }
       for (const path of ['/v1/batch', '/v1/import', '/v1/b']) {
         segment.post(path, segmentOptions('Segment batch'), async function segmentBatch(request) {
-          const body = request.body as { batch?: unknown } | unknown[]
-          assertSegmentMessagesFit(request, Array.isArray(body) ? body : (body as { batch?: unknown })?.batch)
           // Segment's route for historical data: no event there is too old (see IngestContext.historical).
-          await ingest(request, fromSegmentBatch(request.body), path === '/v1/import')
+          await ingest(request, fromSegmentBatch(request.body), { historical: path === '/v1/import' })
           return { success: true as const }
         })
       }
     })
   })
-}
-
-/**
- * Segment's limit per message (32 KB, Tally's per-event limit too): Segment answers a request holding a
- * larger one with 400, and so do these routes. Accepted with 200, the message could only be kept as a stub
- * (its ids, not its payload: see oversizedPayloadStub) while the SDK counted it delivered. Messages are
- * measured only when the body itself is over the limit: otherwise none can be.
- */
-function assertSegmentMessagesFit(request: FastifyRequest, messages: unknown): void {
-  const limit = DEFAULT_LIMITS.maxEventBytes
-  const bodyBytes = decodedBodyBytes(request)
-  if (bodyBytes === undefined || bodyBytes <= limit || !Array.isArray(messages)) return
-  for (let i = 0; i < messages.length; i++) {
-    const bytes = Buffer.byteLength(JSON.stringify(messages[i]) ?? '')
-    if (bytes <= limit) continue
-    throw new AppError(
-      'payload_too_large',
-      `Message ${i} is ${bytes} bytes; a message may hold at most ${limit} bytes (32 KB, as Segment's API)`,
-      { details: [{ index: i, bytes, limit }], statusCode: 400 },
-    )
-  }
 }
 
 /** Whether `origin` names the host the request was sent to (its `Host` header). */
