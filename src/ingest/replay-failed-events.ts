@@ -66,13 +66,13 @@ export async function replayFailedEvents(
     })
     if (page.failedEvents.length === 0) break
     const passing: { failed: FailedEvent; event: AnalyticsEvent }[] = []
-    const stillFailing: { id: string; errors: ValidationIssue[] }[] = []
+    const stillFailing: { id: string; errors: ValidationIssue[]; receivedAt: string }[] = []
     const failingMessageIds = new Map<string, string>()
     for (const failed of page.failedEvents) {
       report.examined++
       const errors = revalidate(failed)
       if (!errors) continue
-      stillFailing.push({ id: failed.id, errors })
+      stillFailing.push({ id: failed.id, errors, receivedAt: failed.receivedAt })
       const messageId = clientMessageId(failed.payload)
       if (messageId !== null) failingMessageIds.set(failed.id, messageId)
     }

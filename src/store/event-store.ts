@@ -61,7 +61,8 @@ export interface EventStore {
   /** Records replay attempts that failed again (new errors), in one transaction. */
   markFailedEventsStillFailing(
     projectId: string,
-    items: readonly { id: string; errors: ValidationIssue[] }[],
+    /** `receivedAt`: of the version judged; one replaced since by a re-send is left alone. */
+    items: readonly { id: string; errors: ValidationIssue[]; receivedAt: string }[],
   ): Promise<void>
   /**
    * Removes failed events that were replayed, in one transaction; returns the ids that were still there. A

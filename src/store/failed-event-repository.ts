@@ -62,12 +62,15 @@ export class FailedEventRepository {
    */
   async markStillFailing(
     projectId: string,
-    items: readonly { id: string; errors: ValidationIssue[] }[],
+    items: readonly { id: string; errors: ValidationIssue[]; receivedAt: string }[],
   ): Promise<void> {
     if (items.length === 0) return
     const at = this.#d.toDbTime(Date.now())
+    // In id order, as a group commit replaces kept failed events (insert-batch.ts): opposite orders
+    // deadlocked the two on PostgreSQL (a re-check trial: 503s for the ingest's whole group).
+    const ordered = [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     await this.#db.transaction().execute(async (trx) => {
-      for (const { id, errors } of items) {
+      for (const { id, errors, receivedAt } of ordered) {
         await trx
           .updateTable('failed_events')
           .set((eb) => ({
@@ -78,6 +81,9 @@ export class FailedEventRepository {
           }))
           .where('project_id', '=', projectId)
           .where('id', '=', id)
+          // The version this replay judged: a re-send that replaced it meanwhile keeps its own errors
+          // (they were overwritten with the older version's).
+          .where('received_at', '=', this.#d.toDbTime(receivedAt))
           .execute()
       }
     })

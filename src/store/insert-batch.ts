@@ -83,7 +83,12 @@ export async function insertBatchInTransaction(
       ['id'],
       failed,
     )
-    for (let i = 0; i < failed.length; i++) if (!inserted[i]) await replaceFailedEvent(trx, failed[i])
+    // In id order, as a replay marks the ones still failing: no two transactions lock them in opposite
+    // orders (they deadlocked on PostgreSQL: a re-check trial).
+    const replaced = failed.filter((_, i) => !inserted[i])
+    const idOf = (row: readonly unknown[]) => row[FAILED_ID] as string
+    replaced.sort((a, b) => (idOf(a) < idOf(b) ? -1 : idOf(a) > idOf(b) ? 1 : 0))
+    for (const row of replaced) await replaceFailedEvent(trx, row)
   }
 
   if (afterInsert && accepted.length > 0) await afterInsert(accepted)

@@ -628,7 +628,7 @@ export class KyselyEventStore implements EventStore {
 
   markFailedEventsStillFailing(
     projectId: string,
-    items: readonly { id: string; errors: ValidationIssue[] }[],
+    items: readonly { id: string; errors: ValidationIssue[]; receivedAt: string }[],
   ): Promise<void> {
     return this.#guard(() => this.#failed.markStillFailing(projectId, items))
   }

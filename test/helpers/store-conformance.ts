@@ -488,7 +488,18 @@ export function runStoreConformance({ name, newStore }: StoreConformanceOptions)
           'invalid_cursor',
         )
         const issues = [{ path: '/x', code: 'type' as const, message: 'still wrong' }]
-        await store.markFailedEventsStillFailing('p1', [{ id: fs[0].id, errors: issues }])
+        // A version replaced since the replay read it (another receivedAt) is left alone.
+        await store.markFailedEventsStillFailing('p1', [
+          { id: fs[0].id, errors: issues, receivedAt: '2001-01-01T00:00:00.000Z' },
+        ])
+        expect(
+          (await store.listFailedEvents('p1', {})).failedEvents.find((f) => f.id === fs[0].id),
+        ).toMatchObject({
+          replayAttempts: 0,
+        })
+        await store.markFailedEventsStillFailing('p1', [
+          { id: fs[0].id, errors: issues, receivedAt: fs[0].receivedAt },
+        ])
         const again = (await store.listFailedEvents('p1', {})).failedEvents.find((f) => f.id === fs[0].id)!
         expect(again).toMatchObject({ errors: issues, replayState: 'failed_again', replayAttempts: 1 })
         expect(again.lastReplayAt).toEqual(expect.any(String))
