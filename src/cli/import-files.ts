@@ -1,4 +1,4 @@
-import { createWriteStream, type WriteStream } from 'node:fs'
+import { createWriteStream, fstatSync, type WriteStream } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import type { Readable, Writable } from 'node:stream'
 import type { CliIo } from './cli-io.js'
@@ -25,7 +25,7 @@ export interface ImportInput {
 }
 
 export async function openInput(file: string, io: CliIo): Promise<ImportInput> {
-  if (file === '-') return { stream: io.stdin, size: null }
+  if (file === '-') return { stream: io.stdin, size: null, file: stdinFile(io) }
   let handle: Awaited<ReturnType<typeof open>>
   try {
     handle = await open(file, 'r')
@@ -41,6 +41,17 @@ export async function openInput(file: string, io: CliIo): Promise<ImportInput> {
     stream: handle.createReadStream({ highWaterMark: 256 * 1024 }),
     size: stat.size,
     file: { dev: stat.dev, ino: stat.ino },
+  }
+}
+
+/** Which file stdin is, when the shell redirected one into it (`< events.ndjson`). */
+function stdinFile(io: CliIo): { dev: number; ino: number } | undefined {
+  if (io.stdin !== process.stdin) return undefined
+  try {
+    const st = fstatSync(0)
+    return st.isFile() ? { dev: st.dev, ino: st.ino } : undefined
+  } catch {
+    return undefined
   }
 }
 

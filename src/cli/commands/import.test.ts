@@ -1,6 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createFreshPostgresDatabase, IN_CI, isPostgresReachable } from '../../../test/helpers/dialects.js'
 import { ndjson, runCli, tempDatabase } from '../../../test/helpers/run-cli.js'
@@ -50,6 +52,24 @@ describe('tally import', () => {
       expect(run.stderr).toMatch(/is the input file/)
       expect(readFileSync(file, 'utf8')).toBe(FILE_WITH_BAD_LINES)
     }
+    // The same through stdin redirected from the file (`tally import - --errors f < f`).
+    const cli = fileURLToPath(new URL('../index.ts', import.meta.url))
+    const input = openSync(file, 'r')
+    try {
+      const piped = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', cli, 'import', '-', '--db', db.url, '--errors', file],
+        {
+          stdio: [input, 'pipe', 'pipe'],
+          encoding: 'utf8',
+        },
+      )
+      expect(piped.status).toBe(2)
+      expect(piped.stderr).toMatch(/is the input file/)
+    } finally {
+      closeSync(input)
+    }
+    expect(readFileSync(file, 'utf8')).toBe(FILE_WITH_BAD_LINES)
     // A run refused before reading (an unknown project) leaves an existing errors file as it was.
     const errors = join(db.dir, 'errors.ndjson')
     writeFileSync(errors, 'kept\n')
