@@ -67,7 +67,7 @@ describe('repairSegmentMessage', () => {
 
   it('should read numbers sent as text, text sent as numbers and a bare library name in typed context fields (refused before)', () => {
     const context = {
-      screen: { density: '2.0', width: '390', height: 'tall' },
+      screen: { density: '2.0', width: '390', height: '0x10' },
       ip: 12345,
       library: 'analytics-ruby',
       locale: 'de-DE',
@@ -76,8 +76,8 @@ describe('repairSegmentMessage', () => {
     const out: Record<string, unknown> = { type: 'track', name: 'A', userId: 'u', context }
     const notes = repairSegmentMessage(out)
     expect(out.context).toEqual({
-      screen: { density: 2, width: 390, height: 'tall' }, // not a number: left for the validator
-      ip: '12345',
+      screen: { density: 2, width: 390, height: '0x10' }, // not decimal: left for the validator
+      // ip: no number is an address — unset, so the connection's applies
       library: { name: 'analytics-ruby' },
       locale: 'de-DE',
       custom: { density: '2.0' }, // free-form: as sent

@@ -81,6 +81,9 @@ export function repairNote(path: string, code: ValidationIssue['code'], message:
   return { path, code, message, repaired: true }
 }
 
+/** A number in plain decimal notation (what JSON itself allows), no surrounding blanks. */
+const DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/
+
 /** JSON Pointer escaping of one key. */
 const pointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1')
 
@@ -111,10 +114,17 @@ function repairContextFields(context: Record<string, unknown>, notes: Validation
       return {}
     }
     if ((schema.type === 'number' || schema.type === 'integer') && typeof value === 'string') {
-      const n = value.trim() === '' ? Number.NaN : Number(value)
-      if (!Number.isFinite(n) || (schema.type === 'integer' && !Number.isInteger(n))) return null
+      // Decimal notation only: Number() also reads "0x10" as 16 and "0b11" as 3 (a re-check trial).
+      const n = DECIMAL.test(value) ? Number(value) : Number.NaN
+      if (!Number.isFinite(n) || (schema.type === 'integer' && !Number.isSafeInteger(n))) return null
       notes.push(repairNote(path, 'type', `${JSON.stringify(value)} read as the number ${n}`))
       return { value: n }
+    }
+    if (path === '/context/ip' && typeof value === 'number') {
+      // No number is an IP address: read as unset, so the connection's address applies (as text it was
+      // then refused as "not an IP address", and the event kept no address at all).
+      notes.push(repairNote(path, 'type', `${value} is not an IP address; the connection's address is used`))
+      return {}
     }
     if (schema.type === 'string' && typeof value === 'number' && Number.isFinite(value)) {
       notes.push(repairNote(path, 'type', `${value} read as the text "${value}"`))

@@ -67,6 +67,17 @@ describe('fromSegmentMessage', () => {
     expect(same).toEqual([])
   })
 
+  it('should keep a usable name when event names nothing (a re-check trial: "" and 123 overrode it)', () => {
+    for (const event of ['', '  ', 123]) {
+      const notes: ValidationIssue[] = []
+      const out = fromSegmentMessage({ type: 'track', event, name: 'NmD', userId: 'u' }, undefined, {}, notes)
+      expect(out).toMatchObject({ name: 'NmD' })
+      expect(notes).toEqual([expect.objectContaining({ path: '/event', repaired: true })])
+    }
+    // Without a name, an unusable event is passed on for the validator to refuse, as before.
+    expect(fromSegmentMessage({ type: 'track', event: '', userId: 'u' })).toMatchObject({ name: '' })
+  })
+
   it('should note a page category that gives way to properties.category', () => {
     const notes: ValidationIssue[] = []
     fromSegmentMessage(

@@ -74,17 +74,26 @@ export function fromSegmentMessage(
   for (const key of NULLABLE_KEYS) if (out[key] === null) delete out[key]
   if (type !== undefined) out.type = type
   if (out.type === 'track' && 'event' in out) {
-    // `event` is the Segment field; a `name` beside it (Tally's own spelling) that differs gives way, noted.
+    // `event` is the Segment field; a `name` beside it (Tally's own spelling) that differs gives way, noted —
+    // unless `event` names nothing (empty, not text) and `name` does: then `name` stays, `event` is noted.
+    const usable = (v: unknown) => typeof v === 'string' && v.trim() !== ''
     if ('name' in out && out.name !== out.event) {
+      const keepName = !usable(out.event) && usable(out.name)
       notes.push(
-        repairNote(
-          '/name',
-          'unknown_field',
-          `${JSON.stringify(out.name)} not stored: a track call is named by "event"`,
-        ),
+        keepName
+          ? repairNote(
+              '/event',
+              'unknown_field',
+              `${JSON.stringify(out.event)} names nothing; "name" is used`,
+            )
+          : repairNote(
+              '/name',
+              'unknown_field',
+              `${JSON.stringify(out.name)} not stored: a track call is named by "event"`,
+            ),
       )
-    }
-    out.name = out.event
+      if (!keepName) out.name = out.event
+    } else out.name = out.event
     delete out.event
   }
   // Only into properties that are an object (or absent): other properties are left for the validator to
