@@ -1,7 +1,7 @@
 import { fragment } from './batch.js'
 import { PendingBatch, type RareParts, registerFragment } from './pending.js'
-import { RECORD_API_REQUEST, type Tally } from './tally.js'
-import type { Message } from './types.js'
+import { RECORD_API_REQUEST, REPORT_ERROR, type Tally } from './tally.js'
+import { type ApiRequestEvent, type Message, TallySdkError } from './types.js'
 
 /** Route recorded for requests no route matched (404s), so raw paths never become routes. */
 export const UNMATCHED_ROUTE = '(unmatched)'
@@ -183,7 +183,7 @@ export function recordApiRequest<Req>(
   const routeBytes = routeFragment(o, route)
   if (routeBytes === null) return
   if (o.sampleRate < 1 && !(statusCode >= 500 && o.alwaysRecordErrors) && o.random() >= o.sampleRate) return
-  const who = o.identify === undefined ? undefined : o.identify(request)
+  const who = identifyOrReport(o, request)
   const identity = who == null ? undefined : identityJson(who)
   if (identity !== null) {
     let extra: string | undefined
@@ -212,7 +212,48 @@ export function recordApiRequest<Req>(
     )
     if (queued) return
   }
-  // Names no one, holds odd ids, or the client is closed or full: the object path reports or handles it.
-  const properties = { method: method as ApiMethod, route, statusCode, durationMs }
-  o.tally.apiRequest({ ...(who ?? { anonymousId: 'server' }), properties })
+  // Names no one, holds odd ids, or the client is closed or full: the object path reports or handles it —
+  // with the same fields and the default identity where `identify` named no one (it spread
+  // `{ userId: undefined }` and reported a full queue as missing_identity, once per request).
+  const properties: Record<string, unknown> = { method: method as ApiMethod, route, statusCode, durationMs }
+  if (o.includePath) {
+    const q = url.indexOf('?')
+    properties.path = q === -1 ? url : url.slice(0, q)
+  }
+  const reqBytes = byteCount(requestBytes)
+  const resBytes = byteCount(responseBytes)
+  if (reqBytes !== undefined) properties.requestBytes = reqBytes
+  if (resBytes !== undefined) properties.responseBytes = resBytes
+  const errorName = errorClass(error)
+  if (errorName !== undefined) properties.error = errorName
+  const named = who != null && (who.userId != null || who.anonymousId != null)
+  o.tally.apiRequest({
+    ...((named ? who : { anonymousId: 'server' }) as Omit<Message<'api_request'>, 'properties'>),
+    properties: properties as ApiRequestEvent['properties'],
+  })
+}
+
+/**
+ * `identify(request)`, or undefined (the default identity) when it throws — reported as `identify_failed`:
+ * it ran inside the app's `res.end()`, so an `identify` reading `req.user.id` without a user turned the
+ * app's answer into a 500, or crashed the process when the end came from a stream (a trial).
+ */
+function identifyOrReport<Req>(
+  o: ResolvedApiRequestOptions<Req>,
+  request: Req,
+): { userId?: unknown; anonymousId?: unknown } | undefined | null {
+  if (o.identify === undefined) return undefined
+  try {
+    return o.identify(request)
+  } catch (err) {
+    o.tally[REPORT_ERROR](
+      new TallySdkError(
+        'identify_failed',
+        `identify() threw; the request is recorded without it: ${String(err)}`,
+        {},
+        { cause: err },
+      ),
+    )
+    return undefined
+  }
 }

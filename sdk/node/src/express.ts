@@ -7,7 +7,8 @@ import {
   resolveApiRequestOptions,
   UNMATCHED_ROUTE,
 } from './api-request.js'
-import type { Tally } from './tally.js'
+import { REPORT_ERROR, type Tally } from './tally.js'
+import { TallySdkError } from './types.js'
 
 const ERROR = Symbol('tally.error')
 /** The last `req.route` assigned, and `req.baseUrl` at that moment. */
@@ -85,7 +86,19 @@ function installEndWrapper(res: Recorded): void {
       const o = locals?.[OPTIONS]
       if (o !== undefined) {
         locals![OPTIONS] = undefined
-        record(o, this, locals![START]!)
+        // Inside the app's own `end()`: nothing of the recording may reach it (see identifyOrReport).
+        try {
+          record(o, this, locals![START]!)
+        } catch (err) {
+          o.tally[REPORT_ERROR](
+            new TallySdkError(
+              'invalid_event',
+              `The request could not be recorded: ${String(err)}`,
+              {},
+              { cause: err },
+            ),
+          )
+        }
       }
       // biome-ignore lint/complexity/noArguments: passed on as they came (end's optional arguments), no array
       return (end as (...a: unknown[]) => unknown).apply(this, arguments as never)

@@ -18,6 +18,9 @@ const MAX_BATCH_BYTES = 400 * 1024
  */
 export const RECORD_API_REQUEST: unique symbol = Symbol('tally.recordApiRequest')
 
+/** The middlewares report their own problems (an `identify` that threw) to `onError`. @internal */
+export const REPORT_ERROR: unique symbol = Symbol('tally.reportError')
+
 /**
  * Options of `new Tally()`. Only `host` and `writeKey` are required.
  *
@@ -190,6 +193,15 @@ export class Tally {
     const bytes = Buffer.byteLength(text)
     this.#batch(bytes + 1).addText(text, bytes)
     this.#commit()
+  }
+
+  /** Hands a middleware's problem to `onError` (which may throw: that goes nowhere). @internal */
+  [REPORT_ERROR](error: TallySdkError): void {
+    try {
+      this.#onError(error)
+    } catch {
+      // a throwing onError must not reach the app's request
+    }
   }
 
   /**

@@ -27,6 +27,7 @@ export const SDK_ERROR_CODES = [
   'batch_refused',
   'events_rejected',
   'delivery_failed',
+  'identify_failed',
 ] as const
 export type SdkErrorCode = (typeof SDK_ERROR_CODES)[number]
 

@@ -239,6 +239,41 @@ describe('recordApiRequest', () => {
     expect(errors.map((e) => e.code)).toEqual(['invalid_event'])
   })
 
+  it('should record a request whose identify() throws under the default identity, and report it (it reached the app)', async () => {
+    // A trial: `identify: (req) => ({ userId: req.user.id })` without a user made the app's answer a 500,
+    // or crashed the process when the response was piped.
+    const { tally, errors, events } = capturingTally()
+    const o = resolveApiRequestOptions<{ user?: { id: string } }>(tally, {
+      identify: (req) => ({ userId: req.user!.id }),
+    })
+    expect(() => record(o, done(), {})).not.toThrow()
+    record(o, done({ statusCode: 201 }), { user: { id: 'u1' } })
+    await tally.close()
+    expect(events().map((e) => [e.userId, e.anonymousId, e.properties.statusCode])).toEqual([
+      [undefined, 'server', 200],
+      ['u1', undefined, 201],
+    ])
+    expect(errors.map((e) => e.code)).toEqual(['identify_failed'])
+  })
+
+  it('should report a full queue as queue_full even when identify() names no one, with every field of the event', async () => {
+    // A trial: the fallback spread `{ userId: undefined }`, reported missing_identity once per request and
+    // dropped the path, the error class and the byte counts.
+    const { tally, errors } = capturingTally({ maxQueueSize: 2, flushAt: 100 })
+    const o = resolveApiRequestOptions<{ user?: string }>(tally, {
+      identify: (req) => ({ userId: req.user }),
+      includePath: true,
+    })
+    for (let i = 0; i < 6; i++)
+      record(o, done({ statusCode: 500, error: new TypeError('x'), requestBytes: 7 }), {})
+    expect(errors.map((e) => e.code)).toEqual(['queue_full'])
+    expect(errors[0].details.events?.[0]).toMatchObject({
+      anonymousId: 'server',
+      properties: { path: '/users/7', error: 'TypeError', requestBytes: 7, responseBytes: 12 },
+    })
+    await tally.close()
+  })
+
   it('should report a full queue once, with the dropped event, and accept again after a send', async () => {
     const { tally, errors, events } = capturingTally({ maxQueueSize: 3, flushAt: 100 })
     const o = resolveApiRequestOptions(tally)
