@@ -327,7 +327,7 @@ export class Tally {
       if (pending === undefined) break
       this.#queued -= pending.count
       this.#overflowReported = false
-      const error = await sendBatch(pending.format(), {
+      const errors = await sendBatch(pending.format(), {
         endpoint: this.#endpoint,
         writeKey: this.#options.writeKey,
         timeoutMs: this.#options.timeoutMs,
@@ -338,7 +338,7 @@ export class Tally {
         fetch: this.#fetch,
         sleep: (ms) => sleep(ms),
       })
-      if (error) {
+      for (const error of errors) {
         try {
           this.#onError(error)
         } catch {

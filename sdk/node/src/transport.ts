@@ -1,7 +1,7 @@
 import { promisify } from 'node:util'
 import { gzip as gzipCb } from 'node:zlib'
 import { isRetryableStatus, type RetryPolicy, retryAfterMs, retryDelayMs } from '../../shared/retry.js'
-import type { BatchBuffer } from './batch.js'
+import { BatchBuffer } from './batch.js'
 import { isoTime } from './clock.js'
 import { type EventCreate, TallySdkError } from './types.js'
 
@@ -36,9 +36,48 @@ interface BatchAnswer {
  * POSTs one batch, retrying network errors, 408/429/5xx with backoff (honouring Retry-After). Every retry keeps
  * the events' messageIds (the server stores a retried event once), refreshes `sentAt` and says `X-Retry-Count`.
  * The batch holds its events already serialised. Resolves in every case; what could not be delivered comes
- * back as a TallySdkError whose `details.events` are parsed back from the batch.
+ * back as TallySdkErrors whose `details.events` are parsed back from the batch.
  */
-export async function sendBatch(batch: BatchBuffer, o: TransportOptions): Promise<TallySdkError | undefined> {
+export async function sendBatch(batch: BatchBuffer, o: TransportOptions): Promise<TallySdkError[]> {
+  const outcome = await sendOnce(batch, o)
+  if (outcome !== TOO_LARGE) return outcome === undefined ? [] : [outcome]
+  // The server's limits are its own (TALLY_BODY_LIMIT, TALLY_MAX_EVENTS_PER_REQUEST): a batch it refuses as
+  // too large is sent again in halves, down to single events, as the browser SDK does. It was dropped
+  // whole (a trial: 500 events lost to one 413 from a server with a 64 KB body limit).
+  const [first, second] = halves(batch)
+  return [...(await sendBatch(first, o)), ...(await sendBatch(second, o))]
+}
+
+/** The server refused a batch of several events as too large: send it in halves. */
+const TOO_LARGE = Symbol('too large')
+
+/** Two batches of the events of `batch`, in order (the first holding the odd one). */
+function halves(batch: BatchBuffer): [BatchBuffer, BatchBuffer] {
+  const all = events(batch)
+  const cut = Math.ceil(all.length / 2)
+  const make = (part: unknown[]) => {
+    const b = new BatchBuffer(1024)
+    for (const event of part) {
+      b.begin()
+      b.text(JSON.stringify(event))
+      b.commit()
+    }
+    return b
+  }
+  return [make(all.slice(0, cut)), make(all.slice(cut))]
+}
+
+/** Whether an answer refuses the batch for its size: 413, or Segment-style 400 `payload_too_large`. */
+function refusedAsTooLarge(status: number, text: string): boolean {
+  if (status === 413) return true
+  const body = parseJson(text) as { error?: { code?: unknown } } | undefined
+  return status === 400 && body?.error?.code === 'payload_too_large'
+}
+
+async function sendOnce(
+  batch: BatchBuffer,
+  o: TransportOptions,
+): Promise<TallySdkError | undefined | typeof TOO_LARGE> {
   let lastError: unknown
   let lastStatus: number | undefined
   for (let attempt = 0; attempt <= o.maxRetries; attempt++) {
@@ -67,6 +106,7 @@ export async function sendBatch(batch: BatchBuffer, o: TransportOptions): Promis
       const text = await res.text()
       if (res.ok) return rejectedEvents(batch, text)
       lastStatus = res.status
+      if (batch.count > 1 && refusedAsTooLarge(res.status, text)) return TOO_LARGE
       if (!isRetryableStatus(res.status)) {
         return new TallySdkError(
           'batch_refused',

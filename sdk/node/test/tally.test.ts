@@ -128,6 +128,41 @@ describe('Tally batching', () => {
     expect(errors[0].details.events?.map((e) => (e as { name: string }).name)).toEqual(['A', 'B'])
   })
 
+  it('should send a batch the server refuses as too large again in halves, down to one event (it dropped it whole)', async () => {
+    // A trial: 500 events lost to one 413 from a server with TALLY_BODY_LIMIT=65536. The server here takes
+    // at most 2 events a request: 413 natively, 400 payload_too_large as Segment's routes answer.
+    for (const refuse of [
+      () => new Response('{"error":{"code":"payload_too_large"}}', { status: 413 }),
+      () => new Response('{"error":{"code":"payload_too_large","statusCode":400}}', { status: 400 }),
+    ]) {
+      const { tally, sent, errors } = client({ flushAt: 100 }, (_n, body) =>
+        body.events.length > 2
+          ? refuse()
+          : new Response(
+              `{"accepted":${body.events.length},"duplicates":0,"rejected":0,"dropped":0,"results":[]}`,
+            ),
+      )
+      for (let i = 0; i < 7; i++) tally.track({ userId: 'u', name: 'E', properties: { i } })
+      await tally.close()
+      const delivered = sent.filter((b) => b.events.length <= 2)
+      expect(delivered.flatMap((b) => b.events.map((e) => e.properties.i))).toEqual([0, 1, 2, 3, 4, 5, 6])
+      expect(new Set(delivered.flatMap((b) => b.events.map((e) => e.messageId))).size).toBe(7)
+      expect(errors).toEqual([])
+    }
+    // One event the server still refuses is given up on, reported with that event.
+    const { tally, errors } = client(
+      {},
+      () => new Response('{"error":{"code":"payload_too_large"}}', { status: 413 }),
+    )
+    tally.track({ userId: 'u', name: 'Huge' })
+    tally.track({ userId: 'u', name: 'Also' })
+    await tally.close()
+    expect(errors.map((e) => [e.code, e.details.status, e.details.events?.length])).toEqual([
+      ['batch_refused', 413, 1],
+      ['batch_refused', 413, 1],
+    ])
+  })
+
   it('should time out a request that hangs with a TimeoutError, and retry it', async () => {
     let calls = 0
     const errors: TallySdkError[] = []
