@@ -46,7 +46,15 @@ export function selectorOf(el: Element): string {
 export function textOf(el: Element): string | undefined {
   if (el.closest('input,textarea,select,[contenteditable]')) return undefined
   const text = (el.textContent ?? '').replace(/\s+/g, ' ').trim()
-  return text ? text.slice(0, MAX_TEXT) : el.getAttribute('aria-label')?.slice(0, MAX_TEXT) || undefined
+  return text ? cut(text) : cut(el.getAttribute('aria-label') ?? '') || undefined
+}
+
+/**
+ * The first MAX_TEXT characters, never half of a surrogate pair: cut inside an emoji, the lone half made the
+ * server refuse the click (`invalid_string`), after the transport had taken its 200 as delivered.
+ */
+function cut(text: string): string {
+  return text.slice(0, MAX_TEXT).replace(/[\ud800-\udbff]$/, '')
 }
 
 /** `data-tally-*` attributes as properties: `data-tally-plan="pro"` → `{ plan: 'pro' }`. */
