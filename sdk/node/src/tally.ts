@@ -51,6 +51,13 @@ export interface TallyOptions {
   timeoutMs?: number
   /** Gzip request bodies larger than this many bytes; 0 = never. Default 1,024. */
   gzipAbove?: number
+  /**
+   * Longest `close()` may take, ms: past it, what is not delivered is given up (`delivery_failed`, with the
+   * events). Default 10,000 — within a container's shutdown grace (Kubernetes: 30 s). Without it, a server
+   * that accepted connections but never answered held `close()` for minutes (6 attempts × `timeoutMs` plus
+   * backoff, per batch), and the platform killed the process anyway.
+   */
+  closeTimeoutMs?: number
   /** Called for every problem (never thrown). Default: `console.warn` once per code. */
   onError?: (error: TallySdkError) => void
   /** Replaces the global `fetch` (tests, proxies). */
@@ -82,6 +89,8 @@ export class Tally {
   /** A drain is queued or running; it sends until the queue is empty, so one is enough. */
   #drainPending = false
   #closed = false
+  /** Epoch ms by which `close()` gives up on delivery (set by close()). */
+  #deadline = Number.POSITIVE_INFINITY
   #overflowReported = false
 
   constructor(options: TallyOptions) {
@@ -104,6 +113,7 @@ export class Tally {
       retryMaxDelayMs: options.retryMaxDelayMs ?? 30_000,
       timeoutMs: options.timeoutMs ?? 10_000,
       gzipAbove: options.gzipAbove ?? 1024,
+      closeTimeoutMs: options.closeTimeoutMs ?? 10_000,
     }
     this.#endpoint = `${this.#options.host}/api/v1/events`
     this.#fetch = options.fetch ?? globalThis.fetch
@@ -315,9 +325,15 @@ export class Tally {
     return this.#draining
   }
 
-  /** Stops accepting events, delivers the queue (retries included) and resolves. Idempotent. */
+  /**
+   * Stops accepting events, delivers the queue (retries included) and resolves — within `closeTimeoutMs`:
+   * past it, what is not delivered is reported as `delivery_failed` and given up. Idempotent.
+   */
   async close(): Promise<void> {
-    this.#closed = true
+    if (!this.#closed) {
+      this.#closed = true
+      this.#deadline = Date.now() + this.#options.closeTimeoutMs
+    }
     await this.flush()
   }
 
@@ -337,6 +353,7 @@ export class Tally {
         maxDelayMs: this.#options.retryMaxDelayMs,
         fetch: this.#fetch,
         sleep: (ms) => sleep(ms),
+        deadline: () => this.#deadline,
       })
       for (const error of errors) {
         try {

@@ -22,6 +22,11 @@ export interface TransportOptions extends RetryPolicy {
   fetch: typeof fetch
   /** Waits between attempts; replaced in tests. */
   sleep: (ms: number) => Promise<void>
+  /**
+   * Epoch ms past which no attempt starts and a running one is cut short (a closing client); asked before
+   * each attempt, so a close() during a batch's retries applies to that batch too.
+   */
+  deadline?: () => number
 }
 
 /** The server's per-batch answer (`BatchResult`), as far as the SDK reads it. */
@@ -80,7 +85,13 @@ async function sendOnce(
 ): Promise<TallySdkError | undefined | typeof TOO_LARGE> {
   let lastError: unknown
   let lastStatus: number | undefined
+  const deadline = o.deadline ?? (() => Number.POSITIVE_INFINITY)
   for (let attempt = 0; attempt <= o.maxRetries; attempt++) {
+    const left = deadline() - Date.now()
+    if (left <= 0) {
+      lastError ??= new Error('closeTimeoutMs passed before the batch could be delivered')
+      break
+    }
     // The first attempt sends a view of the batch's buffer; a retry a copy, in case the previous attempt's
     // body is still referenced (a timed-out request, a custom fetch).
     const view = batch.body(isoTime())
@@ -99,7 +110,7 @@ async function sendOnce(
     // As AbortSignal.timeout(), but the timer is cleared once the answer is read (AbortSignal.timeout's
     // stays pending until it fires, one per batch).
     const controller = new AbortController()
-    const timer = setTimeout(() => controller.abort(timeoutError()), o.timeoutMs)
+    const timer = setTimeout(() => controller.abort(timeoutError()), Math.min(o.timeoutMs, left))
     timer.unref()
     try {
       const res = await o.fetch(o.endpoint, { method: 'POST', headers, body, signal: controller.signal })
@@ -126,11 +137,18 @@ async function sendOnce(
     } finally {
       clearTimeout(timer)
     }
-    if (attempt < o.maxRetries) await o.sleep(retryDelayMs(attempt, o, retryAfter))
+    if (attempt < o.maxRetries) {
+      const wait = retryDelayMs(attempt, o, retryAfter)
+      if (Date.now() + wait >= deadline()) {
+        lastError = new Error(`closeTimeoutMs passes before the next attempt (${String(lastError)})`)
+        break
+      }
+      await o.sleep(wait)
+    }
   }
   return new TallySdkError(
     'delivery_failed',
-    `Could not deliver ${batch.count} event(s) after ${o.maxRetries + 1} attempts: ${String(lastError)}`,
+    `Could not deliver ${batch.count} event(s): ${String(lastError)}`,
     { status: lastStatus, events: events(batch) },
     { cause: lastError },
   )

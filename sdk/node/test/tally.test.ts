@@ -163,6 +163,27 @@ describe('Tally batching', () => {
     ])
   })
 
+  it('should give up what close() cannot deliver within closeTimeoutMs, with the events (it waited minutes)', async () => {
+    // A trial: a server that accepted connections but never answered held close() ~65 s per batch.
+    const errors: TallySdkError[] = []
+    const tally = new Tally({
+      host: 'http://tally.test',
+      writeKey: 'tly_w_test',
+      flushAt: 2,
+      timeoutMs: 60_000,
+      closeTimeoutMs: 300,
+      onError: (e) => errors.push(e),
+      fetch: ((_url: string, init: RequestInit) =>
+        new Promise((_resolve, reject) =>
+          init.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+        )) as typeof fetch,
+    })
+    for (let i = 0; i < 6; i++) tally.track({ userId: 'u', name: 'E', properties: { i } })
+    await tally.close() // without the deadline: 6 attempts of 60 s each, per batch (the test times out)
+    expect(errors.map((e) => e.code)).toEqual(['delivery_failed', 'delivery_failed', 'delivery_failed'])
+    expect(errors.flatMap((e) => e.details.events ?? [])).toHaveLength(6)
+  })
+
   it('should time out a request that hangs with a TimeoutError, and retry it', async () => {
     let calls = 0
     const errors: TallySdkError[] = []
