@@ -109,7 +109,10 @@ function installEndWrapper(res: Recorded): void {
 
 function record(o: ResolvedApiRequestOptions<Request>, res: Recorded, start: number): void {
   const req = res.req
-  const statusCode = res.statusCode
+  const aborted = isAborted(res)
+  // A client that left got no answer: 499 (nginx's "client closed request"), not the status the app set
+  // afterwards — recorded as 200, it counted as a success in the API statistics (a trial).
+  const statusCode = aborted ? CLIENT_CLOSED_REQUEST : res.statusCode
   recordApiRequest(
     o,
     req,
@@ -120,9 +123,11 @@ function record(o: ResolvedApiRequestOptions<Request>, res: Recorded, start: num
     performance.now() - start,
     req.headers['content-length'],
     res.getHeader('content-length'),
-    isAborted(res) ? 'aborted' : statusCode >= 500 ? req[ERROR] : undefined,
+    aborted ? 'aborted' : statusCode >= 500 ? req[ERROR] : undefined,
   )
 }
+
+const CLIENT_CLOSED_REQUEST = 499
 
 /** The client went away before the app ended the response. */
 function isAborted(res: ServerResponse): boolean {
@@ -145,7 +150,7 @@ function templateOf(baseUrl: string | undefined, route: unknown): string {
  * Express middleware recording every request as an `api_request` event when the app ends the response: route
  * template (`req.baseUrl + req.route.path`, taken when the route matches), status, duration from
  * `performance.now()` (middleware to `res.end()`), body sizes from Content-Length; a request whose client went
- * away before the app responded is recorded with `error: 'aborted'` when it does. Mount it first. Add
+ * away before the app responded is recorded with status 499 and `error: 'aborted'` when it does. Mount it first. Add
  * `tallyExpressErrors()` after your routes to record the error class of failed requests.
  *
  * Per request it stores its options and the start time in `res.locals` (under symbols); the `route`
