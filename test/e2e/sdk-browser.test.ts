@@ -18,6 +18,7 @@ type StoredEvent = {
   type: string
   name: string | null
   anonymousId: string | null
+  userId: string | null
   sessionId: string | null
   messageId: string
   sentAt: string | null
@@ -28,7 +29,7 @@ type StoredEvent = {
 function fixturePage(tallyHost: string, flushInterval: number): string {
   return `<!doctype html>
 <html><head><title>Fixture shop</title>
-<script>window.tally=window.tally||function(){(tally.q=tally.q||[]).push(arguments)};tally('track','Preloaded',{from:'queue'})</script>
+<script>window.tally=window.tally||function(){(tally.q=tally.q||[]).push(arguments)};tally('track','Preloaded',{from:'queue'});tally('identify','u-preloaded')</script>
 <script async src="/tally.js" data-host="${tallyHost}" data-write-key="${KEYS.write}" data-flush-interval="${flushInterval}"></script>
 </head><body>
 <h1>Fixture shop</h1><p>Text for the first contentful paint and the largest one.</p>
@@ -132,6 +133,8 @@ describe.skipIf(skipBrowserTests)('browser tracker in headless Chromium', () => 
     expect(track).toMatchObject({ name: 'Preloaded', properties: { from: 'queue' } })
     const pages = events.filter((e) => e.type === 'page')
     expect(pages.map((e) => e.context.page.path)).toEqual(['/shop', '/spa/next'])
+    // A queued identify names the visitor on the first, automatic page view too (it came after it).
+    expect(pages.map((e) => e.userId)).toEqual(['u-preloaded', 'u-preloaded'])
     expect(pages[1].context.page.referrer).toBe(`${siteUrl}/shop#pricing`)
 
     const clicks = events

@@ -37,13 +37,19 @@ if (writeKey) {
   }
   for (const k of Object.keys(fromTag) as (keyof TrackerOptions)[])
     if (fromTag[k] === undefined) delete fromTag[k]
-  const tracker = createTracker({ ...initArgs, ...fromTag, writeKey })
-  const api = Object.assign((method: keyof Tracker, ...args: unknown[]) => {
-    const fn = tracker[method] as ((...a: unknown[]) => unknown) | undefined
-    return typeof fn === 'function' ? fn(...args) : undefined
-  }, tracker)
+  type Call = (...a: unknown[]) => unknown
+  const invoke = (t: Tracker, method: keyof Tracker | 'init', args: unknown[]) =>
+    (t[method as keyof Tracker] as Call | undefined)?.(...args)
+  // Calls made before the script loaded run before the automatic first page view: a queued identify
+  // came after it, and the page view went out without the visitor's userId (a trial).
+  const tracker = createTracker({ ...initArgs, ...fromTag, writeKey }, (t) => {
+    for (const [method, ...args] of queued) if (method !== 'init') invoke(t, method, args)
+  })
+  const api = Object.assign(
+    (method: keyof Tracker, ...args: unknown[]) => invoke(tracker, method, args),
+    tracker,
+  )
   w.tally = api as unknown as Stub
-  for (const [method, ...args] of queued) if (method !== 'init') api(method, ...args)
 } else {
   console.warn('[tally] the script tag needs data-write-key')
 }

@@ -50,7 +50,11 @@ function pageContext(referrer = document.referrer) {
  * const tally = createTracker({ host: 'https://tally.example.com', writeKey: 'tly_w_…' })
  * tally.track('Signup', { plan: 'pro' })
  */
-export function createTracker(options: TrackerOptions): Tracker {
+export function createTracker(
+  options: TrackerOptions,
+  /** Runs before the automatic first page view: the script tag replays identity calls queued before it loaded. */
+  beforeFirstPage?: (tracker: Tracker) => void,
+): Tracker {
   const o = { host: location.origin, persistence: 'localStorage' as const, ...options }
   const host = o.host.replace(/\/+$/, '')
   const store: KeyValue = openStore(o.persistence, o.cookieDomain)
@@ -151,6 +155,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   addEventListener('pagehide', hide)
   document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && hide())
 
+  beforeFirstPage?.(tracker)
   if (o.autoPageviews !== false) {
     tracker.page()
     watchHistory((previous) => {
