@@ -72,7 +72,7 @@ export function toStoreError(err: unknown): AppError {
     // the same scan. (A lock held past the timeout lands here too; the message names both.)
     return new AppError(
       'query_timeout',
-      'The query ran longer than the database allows (statement_timeout, 30 s) and was cancelled: narrow it — a shorter time range, or a filter an index serves (userId, type, name) — or retry when the database is less busy',
+      'The statement ran longer than the database allows (statement_timeout, 30 s) and was cancelled: a query too costly for the data — narrow it: a shorter time range, or a filter an index serves (userId, type, name) — or, for a write, a lock held that long; retry when the database is less busy',
       { cause: err, retryAfterSeconds: RETRY_AFTER_SECONDS },
     )
   }
