@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { canonicalJson, groupKey } from './group-key.js'
+import { canonicalJson } from '../schema/canonical-json.js'
+import { groupKey } from './group-key.js'
 
 /** The decoding docs/statistics.md gives: a key that parses as JSON is that value, any other is a string. */
 function decode(key: string | null): unknown {

@@ -1,4 +1,5 @@
 import type { RawBuilder } from 'kysely'
+import { canonicalJson } from '../schema/canonical-json.js'
 import type { StoreDialect } from '../store/dialect.js'
 
 /**
@@ -12,19 +13,6 @@ export function groupKey(value: unknown): string | null {
   if (value === null || value === undefined) return null
   if (typeof value === 'string') return isJsonText(value) ? JSON.stringify(value) : value
   return canonicalJson(value)
-}
-
-/** JSON text with object keys sorted (UTF-16 code units) and no whitespace; numbers as JS prints them. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  if (value !== null && typeof value === 'object') {
-    const o = value as Record<string, unknown>
-    const members = Object.keys(o)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-    return `{${members.join(',')}}`
-  }
-  return JSON.stringify(value) ?? 'null'
 }
 
 // A JSON text starts, after whitespace, with one of these; most strings (paths, names) fail this cheaply.

@@ -1,3 +1,4 @@
+import { canonicalJson } from '../schema/canonical-json.js'
 import type { SchemaVer } from './schema-ver.js'
 import { schemaVerBump } from './schema-ver.js'
 
@@ -91,28 +92,8 @@ function allowedValues(s: Schema): unknown[] | null {
   return null
 }
 
-/**
- * JSON text with object keys sorted: the same value whatever order its keys came in. PostgreSQL's `jsonb`
- * keeps keys in its own order, so a stored version compared by plain JSON text with the same schema sent
- * again differed wherever it holds an object ($defs, oneOf branches, object enum values): every one was
- * reported as a breaking change on PostgreSQL and not on SQLite.
- */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v
-    const sorted: Record<string, unknown> = {}
-    for (const k of Object.keys(v).sort()) {
-      Object.defineProperty(sorted, k, {
-        value: (v as Record<string, unknown>)[k],
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      })
-    }
-    return sorted
-  })
-}
-
+// Compared whatever their key order: PostgreSQL's jsonb keeps keys in its own order, so plain JSON text
+// reported every unchanged $defs, oneOf branch or object enum value of a stored version as a breaking change.
 const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b)
 /** What `same` compares, as a key for sets. */
 const valueKey = (v: unknown) => canonicalJson(v)
