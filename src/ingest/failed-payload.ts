@@ -112,19 +112,25 @@ function copyKeepable(value: unknown, remaining: number): unknown {
 }
 
 /**
+ * The client's messageId in a payload, as the event store keys it (a number as its text); null when there is
+ * none that identifies anything — an empty or blank one is itself why such events are refused.
+ */
+export function clientMessageId(payload: unknown): string | null {
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return null
+  const messageId = (payload as Record<string, unknown>).messageId
+  if (typeof messageId === 'number') return String(messageId)
+  return typeof messageId === 'string' && messageId.trim() !== '' ? messageId : null
+}
+
+/**
  * The id a rejected event is kept under. With a `messageId` (the client's idempotency key), the same id
  * for every re-send of that message to this project — a UUIDv8 from SHA-256 of both — so the failed-event
  * store keeps it once (the insert ignores a known id) as the event store does; retried batches had kept
  * each rejected event again. Without one, a fresh time-ordered UUIDv7.
  */
 export function failedEventId(projectId: string, payload: unknown): string {
-  const messageId =
-    payload !== null && typeof payload === 'object' && !Array.isArray(payload)
-      ? (payload as Record<string, unknown>).messageId
-      : undefined
-  // An empty or blank messageId identifies nothing (and is itself why such events are refused).
-  const usable = (typeof messageId === 'string' && messageId.trim() !== '') || typeof messageId === 'number'
-  if (!usable) return uuidv7()
+  const messageId = clientMessageId(payload)
+  if (messageId === null) return uuidv7()
   const h = createHash('sha256').update(`failed\u0000${projectId}\u0000${messageId}`).digest('hex')
   // RFC 9562 layout: version 8 (custom), variant 10.
   const variant = ((Number.parseInt(h[16], 16) & 0x3) | 0x8).toString(16)

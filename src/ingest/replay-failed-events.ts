@@ -5,7 +5,7 @@ import type { ValidationIssue } from '../schema/validation-issue.js'
 import type { EventStore, FailedEventQuery } from '../store/event-store.js'
 import { nextTurn } from '../store/next-turn.js'
 import type { EventValidator } from '../validate/event-validator.js'
-import { wasAltered } from './failed-payload.js'
+import { clientMessageId, wasAltered } from './failed-payload.js'
 import type { ProjectRuntimeCache } from './project-runtime.js'
 
 export interface ReplayDeps {
@@ -158,14 +158,6 @@ export async function replayFailedEvents(
     }
   }
   return report
-}
-
-/** The client's messageId of a kept payload, as the event store keys it; null when it sent none usable. */
-function clientMessageId(payload: unknown): string | null {
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return null
-  const messageId = (payload as { messageId?: unknown }).messageId
-  if (typeof messageId === 'number' && Number.isSafeInteger(messageId)) return String(messageId)
-  return typeof messageId === 'string' && messageId.trim() !== '' ? messageId : null
 }
 
 function withReplayMessageId(failed: FailedEvent): unknown {
