@@ -99,13 +99,14 @@ const FAILED_ID = FAILED_COLUMNS.indexOf('id')
 const FAILED_PROJECT = FAILED_COLUMNS.indexOf('project_id')
 /** What a newer version of a kept failed event replaces; its replay state and attempts stay. */
 const FAILED_REPLACED = ['received_at', 'payload', 'errors', 'client_ip', 'user_agent'] as const
+const FAILED_REPLACED_AT = FAILED_REPLACED.map((c) => FAILED_COLUMNS.indexOf(c))
 
 /**
  * Replaces a kept failed event's payload and errors with a newer version's (same id), unless a replay is
  * storing it right now (it then stores, and removes, the version it read).
  */
 async function replaceFailedEvent(trx: Tx, row: readonly unknown[]): Promise<void> {
-  const values = Object.fromEntries(FAILED_REPLACED.map((c) => [c, row[FAILED_COLUMNS.indexOf(c)]]))
+  const values = Object.fromEntries(FAILED_REPLACED.map((c, i) => [c, row[FAILED_REPLACED_AT[i]]]))
   await trx
     .updateTable('failed_events')
     .set(values as never)
